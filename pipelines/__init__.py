@@ -1,0 +1,1 @@
+"""Campaign Metrics Warehouse: Dagster code location and the libraries it orchestrates."""

@@ -1,0 +1,86 @@
+"""Configuration from the environment: the one place paths and secrets are resolved."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+RECORD_TYPES = ("inspections", "disputes", "traffic")
+
+# Documented in the README: only for development, never for production figures.
+DEV_PII_KEY = "dev-only-pii-key-not-for-production"
+
+
+class ConfigError(RuntimeError):
+    """The environment does not allow the warehouse to start."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    raw_dir: Path
+    home: Path
+    dbt_project_dir: Path
+    pii_key: str
+    environment: str
+    keep_snapshots: int
+
+    @property
+    def duckdb_path(self) -> Path:
+        return self.home / "warehouse.duckdb"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster"
+
+    @property
+    def published_dir(self) -> Path:
+        return self.home / "published"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+    @property
+    def tmp_dir(self) -> Path:
+        return self.home / "tmp"
+
+    def ensure_dirs(self) -> None:
+        for d in (self.home, self.dagster_home, self.published_dir, self.reports_dir, self.tmp_dir):
+            d.mkdir(parents=True, exist_ok=True)
+
+    def dbt_env(self) -> dict[str, str]:
+        """Variables dbt's profile and models read (one source for both dbt and Dagster)."""
+        return {
+            "WAREHOUSE_HOME": str(self.home),
+            "WAREHOUSE_RAW_DIR": str(self.raw_dir),
+            "WAREHOUSE_PII_KEY": self.pii_key,
+        }
+
+
+def _path(var: str, default: str) -> Path:
+    return Path(os.environ.get(var) or default).expanduser().resolve()
+
+
+def load_settings() -> Settings:
+    environment = os.environ.get("WAREHOUSE_ENV", "dev")
+    pii_key = os.environ.get("WAREHOUSE_PII_KEY", "")
+    if not pii_key:
+        if environment == "production":
+            raise ConfigError(
+                "WAREHOUSE_PII_KEY is not set: a production run refuses to start without it"
+            )
+        log.warning("WAREHOUSE_PII_KEY not set: using the documented development key")
+        pii_key = DEV_PII_KEY
+    return Settings(
+        raw_dir=_path("WAREHOUSE_RAW_DIR", "raw"),
+        home=_path("WAREHOUSE_HOME", "warehouse"),
+        dbt_project_dir=_path("WAREHOUSE_DBT_PROJECT_DIR", str(REPO_ROOT / "dbt_project")),
+        pii_key=pii_key,
+        environment=environment,
+        keep_snapshots=int(os.environ.get("WAREHOUSE_KEEP_SNAPSHOTS", "14")),
+    )
