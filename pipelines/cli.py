@@ -1,0 +1,120 @@
+"""`warehouse`: a thin command line over the Dagster definitions (not a second orchestrator)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from pipelines.settings import REPO_ROOT, ConfigError, Settings, load_settings
+
+
+def prepare_instance(settings: Settings) -> None:
+    """Point DAGSTER_HOME at WAREHOUSE_HOME/dagster, with the repo's dagster.yaml in it."""
+    settings.ensure_dirs()
+    target = settings.dagster_home / "dagster.yaml"
+    source = REPO_ROOT / "dagster.yaml"
+    if not target.exists() or target.read_bytes() != source.read_bytes():
+        shutil.copyfile(source, target)
+    os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
+
+
+def raw_file_count(raw_dir: Path) -> int:
+    if not raw_dir.is_dir():
+        return 0
+    return sum(1 for p in raw_dir.rglob("*") if p.is_file())
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    if raw_file_count(settings.raw_dir) == 0:
+        print(f"nothing to load: no files under {settings.raw_dir}")
+        return 0
+    prepare_instance(settings)
+    from dagster import DagsterInstance
+
+    from pipelines.definitions import defs
+    from pipelines.summary import run_summary
+
+    job = defs.resolve_job_def("nightly_refresh")
+    with DagsterInstance.get() as instance:
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+    summary, ok = run_summary(settings, result)
+    print(summary)
+    return 0 if (result.success and ok) else 1
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from pipelines.summary import status_report
+
+    print(status_report(load_settings()))
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from pipelines.generate import generate_corpus, generate_scenario
+
+    out = Path(args.out)
+    if args.scenario:
+        truth = generate_scenario(args.scenario, out)
+    else:
+        truth = generate_corpus(out, stations=args.stations, days=args.days, seed=args.seed)
+    files = sum(1 for p in out.rglob("*") if p.is_file())
+    print(f"wrote {files} files under {out} (truth: {out / 'truth.json'})")
+    return 0 if truth is not None else 1
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from pipelines.publish import rollback
+
+    settings = load_settings()
+    version = rollback(settings.published_dir, args.version)
+    print(f"catalog now points at snapshot {version}")
+    return 0
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    prepare_instance(load_settings())
+    dagster = Path(sys.executable).with_name("dagster")
+    os.execv(str(dagster), [str(dagster), "dev", "-m", "pipelines.definitions", *args.rest])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="warehouse", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run the nightly job on WAREHOUSE_RAW_DIR").set_defaults(
+        func=cmd_run
+    )
+    sub.add_parser("status", help="ledger summary and last publish").set_defaults(
+        func=cmd_status
+    )
+    gen = sub.add_parser("generate", help="write messy synthetic exports and truth.json")
+    gen.add_argument("--out", required=True)
+    gen.add_argument("--stations", type=int, default=5)
+    gen.add_argument("--days", type=int, default=7)
+    gen.add_argument("--seed", type=int, default=1)
+    gen.add_argument("--scenario", choices=["yuncheng-2022"])
+    gen.set_defaults(func=cmd_generate)
+    rb = sub.add_parser("rollback", help="point the catalog back at a kept snapshot")
+    rb.add_argument("version", nargs="?")
+    rb.set_defaults(func=cmd_rollback)
+    dev = sub.add_parser("dev", help="the Dagster UI with this code location")
+    dev.add_argument("rest", nargs=argparse.REMAINDER)
+    dev.set_defaults(func=cmd_dev)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

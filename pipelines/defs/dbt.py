@@ -1,0 +1,65 @@
+"""dbt models, seeds and tests as Dagster assets and asset checks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from pipelines.settings import load_settings
+
+_settings = load_settings()
+dbt_project = DbtProject(
+    project_dir=_settings.dbt_project_dir, profiles_dir=_settings.dbt_project_dir
+)
+
+
+def _newest_source_mtime(project_dir: Path) -> float:
+    paths = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
+    for folder in ("models", "seeds", "macros", "tests", "snapshots"):
+        paths.extend((project_dir / folder).rglob("*"))
+    return max((p.stat().st_mtime for p in paths if p.is_file()), default=0.0)
+
+
+def ensure_manifest(project: DbtProject) -> Path:
+    """Parse once per code change, not per asset or per run."""
+    manifest = project.manifest_path
+    if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(
+        project.project_dir
+    ):
+        dbt = Path(sys.executable).with_name("dbt")
+        subprocess.run(
+            [str(dbt), "parse", "--quiet", "--project-dir", str(project.project_dir),
+             "--profiles-dir", str(project.profiles_dir)],
+            check=True,
+        )
+    return manifest
+
+
+class WarehouseDbtTranslator(DagsterDbtTranslator):
+    """Asset keys follow the warehouse schemas: ["marts", "fct_inspections"], ["landing", …]."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return dg.AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
+        schema = dbt_resource_props.get("config", {}).get("schema") or "main"
+        return dg.AssetKey([schema, dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return dbt_resource_props.get("config", {}).get("schema") or "main"
+
+
+@dbt_assets(
+    manifest=ensure_manifest(dbt_project),
+    project=dbt_project,
+    dagster_dbt_translator=WarehouseDbtTranslator(),
+    name="dbt_warehouse",
+)
+def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    """`dbt build`: seeds, models and their tests; an error-severity test stops the children."""
+    yield from dbt.cli(["build"], context=context).stream()

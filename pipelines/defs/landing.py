@@ -1,0 +1,66 @@
+"""Landing assets: every raw export lands in DuckDB or in quarantine, with a ledger row."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.defs.resources import WarehouseResource
+from pipelines.landing import ensure_schema, land_record_type, land_reference_stations
+from pipelines.settings import RECORD_TYPES
+
+REFERENCE_KEY = dg.AssetKey(["landing", "reference_stations"])
+LEDGER_KEY = dg.AssetKey(["ops", "file_ledger"])
+
+
+def landing_key(record_type: str) -> dg.AssetKey:
+    return dg.AssetKey(["landing", record_type])
+
+
+@dg.multi_asset(
+    name="land_raw_exports",
+    specs=[
+        *[
+            dg.AssetSpec(
+                landing_key(rt),
+                group_name="landing",
+                description=f"Typed {rt} rows from raw/{rt}/ with lineage (PII still present).",
+                kinds={"python", "duckdb"},
+            )
+            for rt in RECORD_TYPES
+        ],
+        dg.AssetSpec(
+            REFERENCE_KEY,
+            group_name="landing",
+            description="Operator station registry from raw/reference/stations*.csv.",
+            kinds={"duckdb"},
+        ),
+        dg.AssetSpec(
+            LEDGER_KEY,
+            group_name="ops",
+            description="One row per raw file version: status, counts, encoding, lineage.",
+            kinds={"duckdb"},
+        ),
+    ],
+)
+def land_raw_exports(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """Land new and changed files; a broken file fails alone and is reported, never raised."""
+    warehouse.tmp_dir.mkdir(parents=True, exist_ok=True)
+    totals: dict[str, int] = {}
+    with warehouse.connect() as conn:
+        ensure_schema(conn)
+        stations = land_reference_stations(conn, warehouse.raw_path)
+        yield dg.MaterializeResult(
+            asset_key=REFERENCE_KEY, metadata={"rows": dg.MetadataValue.int(stations)}
+        )
+        for record_type in RECORD_TYPES:
+            result = land_record_type(
+                conn, warehouse.raw_path, record_type, context.run_id, warehouse.tmp_dir
+            )
+            for path, message in result.failures:
+                context.log.warning(f"{record_type}: file failed: {path}: {message}")
+            meta = result.as_metadata()
+            for key, value in meta.items():
+                if isinstance(value, int):
+                    totals[key] = totals.get(key, 0) + value
+            yield dg.MaterializeResult(asset_key=landing_key(record_type), metadata=meta)
+    yield dg.MaterializeResult(asset_key=LEDGER_KEY, metadata=totals)
