@@ -1,22 +1,36 @@
 """The Dagster code location: one Definitions object, assembled from pipelines/defs/."""
 
+from __future__ import annotations
+
 import dagster as dg
 
-from pipelines.defs.checks import validate_marts
-from pipelines.defs.dbt import dbt_warehouse
+from pipelines.defs.checks import build_checks
+from pipelines.defs.dbt import build_dbt_assets
 from pipelines.defs.jobs import nightly_refresh
 from pipelines.defs.landing import land_raw_exports
-from pipelines.defs.publish import published_catalog
+from pipelines.defs.publish import build_publish_asset
 from pipelines.defs.quarantine import quarantine
 from pipelines.defs.resources import build_resources
 from pipelines.defs.schedules import nightly_schedule
 from pipelines.defs.sensors import raw_files_sensor
+from pipelines.settings import Settings, load_settings
 
-defs = dg.Definitions(
-    assets=[land_raw_exports, dbt_warehouse, quarantine, published_catalog],
-    asset_checks=[validate_marts],
-    jobs=[nightly_refresh],
-    schedules=[nightly_schedule],
-    sensors=[raw_files_sensor],
-    resources=build_resources(),
-)
+
+def build_defs(settings: Settings | None = None) -> dg.Definitions:
+    settings = settings or load_settings()
+    return dg.Definitions(
+        assets=[
+            land_raw_exports,
+            build_dbt_assets(settings.dbt_project_dir),
+            quarantine,
+            build_publish_asset(settings.expectations_dir, settings.dbt_project_dir),
+        ],
+        asset_checks=[build_checks(settings.expectations_dir)],
+        jobs=[nightly_refresh],
+        schedules=[nightly_schedule],
+        sensors=[raw_files_sensor],
+        resources=build_resources(settings),
+    )
+
+
+defs = build_defs()

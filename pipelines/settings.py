@@ -25,6 +25,7 @@ class Settings:
     raw_dir: Path
     home: Path
     dbt_project_dir: Path
+    expectations_dir: Path
     pii_key: str
     environment: str
     keep_snapshots: int
@@ -80,6 +81,7 @@ def load_settings() -> Settings:
         raw_dir=_path("WAREHOUSE_RAW_DIR", "raw"),
         home=_path("WAREHOUSE_HOME", "warehouse"),
         dbt_project_dir=_path("WAREHOUSE_DBT_PROJECT_DIR", str(REPO_ROOT / "dbt_project")),
+        expectations_dir=_path("WAREHOUSE_EXPECTATIONS_DIR", str(REPO_ROOT / "expectations")),
         pii_key=pii_key,
         environment=environment,
         keep_snapshots=int(os.environ.get("WAREHOUSE_KEEP_SNAPSHOTS", "14")),

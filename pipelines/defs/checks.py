@@ -1,30 +1,29 @@
 """great-expectations suites as blocking Dagster asset checks on the candidate marts tables.
 
-Each named check in expectations/ becomes one asset check. The outcomes are also written to
-the run's report folder, which the publish asset reads again before it publishes anything.
+Each named check in the suites becomes one asset check. The outcomes are also written to the
+run's report folder, which the publish asset reads again before it publishes anything.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import dagster as dg
 
 from pipelines.defs.quarantine import QUARANTINE_KEY
 from pipelines.defs.resources import WarehouseResource
-from pipelines.settings import REPO_ROOT
 from pipelines.validation import check_specs, run_checks, write_report
 
-SUITES_DIR = REPO_ROOT / "expectations"
 ERROR, WARN = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
 
 
-def outcomes_path(warehouse: WarehouseResource, run_id: str):
+def outcomes_path(warehouse: WarehouseResource, run_id: str) -> Path:
     return warehouse.reports_dir / run_id / "checks.json"
 
 
-def _specs() -> list[dg.AssetCheckSpec]:
-    return [
+def build_checks(suites_dir: Path) -> dg.AssetChecksDefinition:
+    specs = [
         dg.AssetCheckSpec(
             name=spec.name,
             asset=dg.AssetKey(["marts", spec.table]),
@@ -32,30 +31,33 @@ def _specs() -> list[dg.AssetCheckSpec]:
             description=spec.description,
             additional_deps=[QUARANTINE_KEY],
         )
-        for spec in check_specs(SUITES_DIR)
+        for spec in check_specs(suites_dir)
     ]
 
-
-@dg.multi_asset_check(specs=_specs(), name="validate_marts", can_subset=False)
-def validate_marts(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
-    with warehouse.connect(read_only=True) as conn:
-        outcomes = run_checks(conn, SUITES_DIR)
-    path = outcomes_path(warehouse, context.run_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps([o.as_metadata() for o in outcomes], ensure_ascii=False, indent=1))
-    report = write_report(outcomes, warehouse.reports_dir, context.run_id)
-    context.log.info(f"validation report: {report}")
-    for outcome in outcomes:
-        meta = outcome.as_metadata()
-        yield dg.AssetCheckResult(
-            asset_key=dg.AssetKey(["marts", outcome.table]),
-            check_name=outcome.name,
-            passed=outcome.passed,
-            severity=ERROR if outcome.blocking else WARN,
-            metadata={
-                "observed": dg.MetadataValue.json(meta.get("observed")),
-                "expected": dg.MetadataValue.json(meta.get("expected")),
-                "failing_sample": dg.MetadataValue.json(meta.get("failing_sample", [])),
-                "report": dg.MetadataValue.path(str(report)),
-            },
+    @dg.multi_asset_check(specs=specs, name="validate_marts", can_subset=False)
+    def validate_marts(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
+        with warehouse.connect(read_only=True) as conn:
+            outcomes = run_checks(conn, suites_dir)
+        path = outcomes_path(warehouse, context.run_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            json.dumps([o.as_metadata() for o in outcomes], ensure_ascii=False, indent=1)
         )
+        report = write_report(outcomes, warehouse.reports_dir, context.run_id)
+        context.log.info(f"validation report: {report}")
+        for outcome in outcomes:
+            meta = outcome.as_metadata()
+            yield dg.AssetCheckResult(
+                asset_key=dg.AssetKey(["marts", outcome.table]),
+                check_name=outcome.name,
+                passed=outcome.passed,
+                severity=ERROR if outcome.blocking else WARN,
+                metadata={
+                    "observed": dg.MetadataValue.json(meta.get("observed")),
+                    "expected": dg.MetadataValue.json(meta.get("expected")),
+                    "failing_sample": dg.MetadataValue.json(meta.get("failing_sample") or []),
+                    "report": dg.MetadataValue.path(str(report)),
+                },
+            )
+
+    return validate_marts

@@ -11,17 +11,10 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from pipelines.settings import load_settings
-
-_settings = load_settings()
-dbt_project = DbtProject(
-    project_dir=_settings.dbt_project_dir, profiles_dir=_settings.dbt_project_dir
-)
-
 
 def _newest_source_mtime(project_dir: Path) -> float:
     paths = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
-    for folder in ("models", "seeds", "macros", "tests", "snapshots"):
+    for folder in ("models", "seeds", "macros", "tests", "snapshots", "plugins"):
         paths.extend((project_dir / folder).rglob("*"))
     return max((p.stat().st_mtime for p in paths if p.is_file()), default=0.0)
 
@@ -54,12 +47,17 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
         return dbt_resource_props.get("config", {}).get("schema") or "main"
 
 
-@dbt_assets(
-    manifest=ensure_manifest(dbt_project),
-    project=dbt_project,
-    dagster_dbt_translator=WarehouseDbtTranslator(),
-    name="dbt_warehouse",
-)
-def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    """`dbt build`: seeds, models and their tests; an error-severity test stops the children."""
-    yield from dbt.cli(["build"], context=context).stream()
+def build_dbt_assets(project_dir: Path) -> dg.AssetsDefinition:
+    project = DbtProject(project_dir=project_dir, profiles_dir=project_dir)
+
+    @dbt_assets(
+        manifest=ensure_manifest(project),
+        project=project,
+        dagster_dbt_translator=WarehouseDbtTranslator(),
+        name="dbt_warehouse",
+    )
+    def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+        """`dbt build`: seeds, models and tests; an error-severity test stops the children."""
+        yield from dbt.cli(["build"], context=context).stream()
+
+    return dbt_warehouse

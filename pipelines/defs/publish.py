@@ -4,23 +4,22 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import dagster as dg
 
 from pipelines.defs.checks import outcomes_path
 from pipelines.defs.resources import WarehouseResource
 from pipelines.publish import publish
-from pipelines.settings import REPO_ROOT, load_settings
+from pipelines.settings import REPO_ROOT
 from pipelines.validation import check_specs
 
 PUBLISHED_KEY = dg.AssetKey(["published", "catalog"])
 
 
-def published_tables() -> list[str]:
+def published_tables(suites_dir: Path) -> list[str]:
     """Every table a suite guards is published; nothing without a suite is."""
-    from pipelines.defs.checks import SUITES_DIR
-
-    return sorted({spec.table for spec in check_specs(SUITES_DIR)})
+    return sorted({spec.table for spec in check_specs(suites_dir)})
 
 
 def _git_commit() -> str | None:
@@ -32,40 +31,45 @@ def _git_commit() -> str | None:
         return None
 
 
-@dg.asset(
-    key=PUBLISHED_KEY,
-    deps=[dg.AssetKey(["marts", t]) for t in published_tables()],
-    group_name="publish",
-    kinds={"parquet", "duckdb"},
-    description="BI catalog (published/catalog.duckdb) over the newest validated snapshot.",
-)
-def published_catalog(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    # Dagster skips this step when a blocking check fails; reading the outcomes again makes
-    # the guarantee independent of how the job was selected (a check missing is a failure).
-    path = outcomes_path(warehouse, context.run_id)
-    if not path.exists():
-        raise dg.Failure(f"no validation results for run {context.run_id}: refusing to publish")
-    outcomes = json.loads(path.read_text())
-    failed = [o["name"] for o in outcomes if o["blocking"] and not o["passed"]]
-    if failed:
-        raise dg.Failure(f"blocking checks failed, nothing published: {', '.join(failed)}")
-    manifest = load_settings().dbt_project_dir / "target" / "manifest.json"
-    with warehouse.connect(read_only=True) as conn:
-        result = publish(
-            conn,
-            published_tables(),
-            warehouse.published_dir,
-            run_id=context.run_id,
-            check_results=outcomes,
-            keep=warehouse.keep_snapshots,
-            git_commit=_git_commit(),
-            dbt_manifest=manifest if manifest.exists() else None,
-        )
-    return dg.MaterializeResult(
-        metadata={
-            "version": result.version,
-            "changed": result.changed,
-            "catalog": dg.MetadataValue.path(str(result.catalog_path)),
-            "row_counts": dg.MetadataValue.json(result.row_counts),
-        }
+def build_publish_asset(suites_dir: Path, dbt_project_dir: Path) -> dg.AssetsDefinition:
+    tables = published_tables(suites_dir)
+
+    @dg.asset(
+        key=PUBLISHED_KEY,
+        deps=[dg.AssetKey(["marts", t]) for t in tables],
+        group_name="publish",
+        kinds={"parquet", "duckdb"},
+        description="BI catalog (published/catalog.duckdb) over the newest validated snapshot.",
     )
+    def published_catalog(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+        # Dagster skips this step when a blocking check fails; reading the outcomes again
+        # makes the guarantee independent of how the run was selected.
+        path = outcomes_path(warehouse, context.run_id)
+        if not path.exists():
+            raise dg.Failure(f"no validation results for run {context.run_id}: not publishing")
+        outcomes = json.loads(path.read_text())
+        failed = [o["name"] for o in outcomes if o["blocking"] and not o["passed"]]
+        if failed:
+            raise dg.Failure(f"blocking checks failed, nothing published: {', '.join(failed)}")
+        manifest = dbt_project_dir / "target" / "manifest.json"
+        with warehouse.connect(read_only=True) as conn:
+            result = publish(
+                conn,
+                tables,
+                warehouse.published_dir,
+                run_id=context.run_id,
+                check_results=outcomes,
+                keep=warehouse.keep_snapshots,
+                git_commit=_git_commit(),
+                dbt_manifest=manifest if manifest.exists() else None,
+            )
+        return dg.MaterializeResult(
+            metadata={
+                "version": result.version,
+                "changed": result.changed,
+                "catalog": dg.MetadataValue.path(str(result.catalog_path)),
+                "row_counts": dg.MetadataValue.json(result.row_counts),
+            }
+        )
+
+    return published_catalog
