@@ -4,7 +4,7 @@ import dagster as dg
 
 nightly_refresh = dg.define_asset_job(
     name="nightly_refresh",
-    selection=dg.AssetSelection.all(include_sources=False),
+    selection=dg.AssetSelection.all(),
     executor_def=dg.in_process_executor,
     description="Land raw exports, build the warehouse with dbt, validate, then publish.",
 )
