@@ -8,7 +8,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from pipelines.settings import REPO_ROOT, ConfigError, Settings, load_settings
+from pipelines.settings import REPO_ROOT, ConfigError, Settings, load_settings, raw_export_files
 
 
 def prepare_instance(settings: Settings) -> None:
@@ -21,15 +21,9 @@ def prepare_instance(settings: Settings) -> None:
     os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
 
 
-def raw_file_count(raw_dir: Path) -> int:
-    if not raw_dir.is_dir():
-        return 0
-    return sum(1 for p in raw_dir.rglob("*") if p.is_file())
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     settings = load_settings()
-    if raw_file_count(settings.raw_dir) == 0:
+    if next(raw_export_files(settings.raw_dir), None) is None:
         print(f"nothing to load: no files under {settings.raw_dir}")
         return 0
     prepare_instance(settings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +12,8 @@ log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RECORD_TYPES = ("inspections", "disputes", "traffic")
+# The folders under the raw dir that hold data; anything beside them (a README) is not read.
+RAW_FOLDERS = (*RECORD_TYPES, "reference")
 
 # Documented in the README: only for development, never for production figures.
 DEV_PII_KEY = "dev-only-pii-key-not-for-production"
@@ -61,6 +64,14 @@ class Settings:
             "WAREHOUSE_RAW_DIR": str(self.raw_dir),
             "WAREHOUSE_PII_KEY": self.pii_key,
         }
+
+
+def raw_export_files(raw_dir: Path) -> Iterator[Path]:
+    """Every file landing would look at, in a stable order."""
+    for folder in RAW_FOLDERS:
+        top = raw_dir / folder
+        if top.is_dir():
+            yield from sorted(p for p in top.rglob("*") if p.is_file())
 
 
 def _path(var: str, default: str) -> Path:

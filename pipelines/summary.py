@@ -72,16 +72,24 @@ def run_summary(settings: Settings, result) -> tuple[str, bool]:
     """The run's summary text and whether every blocking check passed."""
     run_id = result.run_id
     lines = [f"run {run_id}: {'succeeded' if result.success else 'FAILED'}"]
-    with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
-        ledger_lines = _ledger_lines(conn, run_id)
-        failed_files = conn.execute(
-            "SELECT count(*) FROM ops.file_ledger WHERE status = 'failed' AND run_id = $r",
-            {"r": run_id},
-        ).fetchone()[0]
-    if failed_files:
-        lines[0] += f" with failures ({failed_files} file(s) set aside)"
-    lines.append("landing (this run):")
-    lines.extend(ledger_lines)
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            message = (error.message if error else "").strip().splitlines()[:1]
+            lines.append(f"  FAILED STEP {event.step_key}: {' '.join(message)}")
+    if settings.duckdb_path.exists():
+        with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
+            ledger_lines = _ledger_lines(conn, run_id)
+            failed_files = conn.execute(
+                "SELECT count(*) FROM ops.file_ledger WHERE status = 'failed' AND run_id = $r",
+                {"r": run_id},
+            ).fetchone()[0]
+        if failed_files:
+            lines[0] += f" with failures ({failed_files} file(s) set aside)"
+        lines.append("landing (this run):")
+        lines.extend(ledger_lines)
+    else:
+        lines.append("landing: no ledger (the run stopped before landing)")
     evaluations = result.get_asset_check_evaluations()
     failed_checks = [e for e in evaluations if not e.passed]
     blocking_failed = [e for e in failed_checks if e.severity.value == "ERROR"]

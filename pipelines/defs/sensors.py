@@ -3,29 +3,23 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import dagster as dg
 
 from pipelines.defs.jobs import nightly_refresh
-from pipelines.settings import load_settings
+from pipelines.settings import load_settings, raw_export_files
 
 
 def raw_dir_fingerprint(raw_dir: Path) -> tuple[str, int]:
-    """A digest of every file's (relative path, size, mtime), and the file count."""
+    """A digest of every export's (relative path, size, mtime), and the file count."""
     digest = hashlib.sha256()
     count = 0
-    if raw_dir.is_dir():
-        entries = []
-        for root, _dirs, files in os.walk(raw_dir):
-            for name in files:
-                path = Path(root, name)
-                stat = path.stat()
-                entries.append(f"{path.relative_to(raw_dir).as_posix()}\t{stat.st_size}\t{stat.st_mtime_ns}")
-        for entry in sorted(entries):
-            digest.update(entry.encode() + b"\n")
-        count = len(entries)
+    for path in raw_export_files(raw_dir):
+        stat = path.stat()
+        entry = f"{path.relative_to(raw_dir).as_posix()}\t{stat.st_size}\t{stat.st_mtime_ns}\n"
+        digest.update(entry.encode())
+        count += 1
     return digest.hexdigest(), count
 
 
