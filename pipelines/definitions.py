@@ -18,6 +18,9 @@ from pipelines.settings import Settings, load_settings
 
 def build_defs(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or load_settings()
+    # Resources first: they export the environment dbt's profile reads, and the dbt assets
+    # parse the project while they are built.
+    resources = build_resources(settings)
     return dg.Definitions(
         assets=[
             land_raw_exports,
@@ -29,7 +32,7 @@ def build_defs(settings: Settings | None = None) -> dg.Definitions:
         jobs=[nightly_refresh],
         schedules=[nightly_schedule],
         sensors=[raw_files_sensor],
-        resources=build_resources(settings),
+        resources=resources,
     )
 
 
