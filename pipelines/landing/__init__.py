@@ -1,0 +1,12 @@
+"""Raw station exports -> landing.* tables, ops.file_ledger and ops.quarantine.
+
+Public interface (used by pipelines/defs/landing.py):
+    ensure_schema(conn), land_reference_stations(conn, raw_dir) -> int,
+    land_record_type(conn, raw_dir, record_type, run_id, tmp_dir) -> LandingResult
+"""
+
+from pipelines.landing.land import LandingResult, land_record_type
+from pipelines.landing.reference import land_reference_stations
+from pipelines.landing.schema import ensure_schema
+
+__all__ = ["LandingResult", "ensure_schema", "land_record_type", "land_reference_stations"]

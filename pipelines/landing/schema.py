@@ -1,0 +1,93 @@
+"""Landing and ops tables exactly as docs/architecture.md defines them (the contract)."""
+
+from __future__ import annotations
+
+import duckdb
+
+# Field kinds drive both the column type and the value normalisation (normalise.py).
+# key/text/station -> VARCHAR, date -> DATE, timestamp -> TIMESTAMP, count(_or_bool) -> BIGINT,
+# bool -> BOOLEAN. Order = column order of the landing table.
+FIELDS: dict[str, dict[str, str]] = {
+    "inspections": {
+        "inspection_id": "key", "inspected_on": "date", "station": "station",
+        "venue_name": "text", "venue_type": "text", "venue_address": "text",
+        "hazards_found": "count", "hazards_rectified": "count",
+        "notices_issued": "count_or_bool", "closure_ordered": "bool",
+        "rental_households": "count", "rental_rooms": "count", "officer": "text",
+        "contact_phone": "text", "remarks": "text",
+    },
+    "disputes": {
+        "dispute_id": "key", "reported_on": "date", "station": "station", "source": "text",
+        "dispute_type": "text", "risk_level": "text", "status": "text",
+        "resolved_on": "optional_date", "mediation_channel": "text", "mediation_result": "text",
+        "escalated_to_criminal": "bool", "follow_up_visits": "count", "party_name": "text",
+        "party_id_number": "text", "party_phone": "text",
+    },
+    "traffic": {
+        "ticket_id": "key", "occurred_at": "timestamp", "unit": "station", "road": "text",
+        "violation": "text", "violation_code": "text", "vehicle_type": "text", "plate": "text",
+        "party_name": "text", "party_id_number": "text", "action": "text", "fine_yuan": "count",
+    },
+}
+
+SQL_TYPES = {
+    "key": "VARCHAR", "text": "VARCHAR", "station": "VARCHAR", "date": "DATE",
+    "optional_date": "DATE", "timestamp": "TIMESTAMP", "count": "BIGINT",
+    "count_or_bool": "BIGINT", "bool": "BOOLEAN",
+}
+
+LINEAGE = {
+    "_file_sha256": "VARCHAR", "_source_path": "VARCHAR", "_sheet": "VARCHAR",
+    "_line": "INTEGER", "_exported_at": "TIMESTAMP", "_first_seen_at": "TIMESTAMP",
+    "_mapping_version": "VARCHAR", "_station_source": "VARCHAR", "_extra": "JSON",
+    "_run_id": "VARCHAR",
+}
+
+REFERENCE_COLUMNS = {
+    "station_id": "VARCHAR", "station_name": "VARCHAR", "bureau_name": "VARCHAR",
+    "city": "VARCHAR", "province": "VARCHAR", "unit_type": "VARCHAR",
+    "model_station_level": "VARCHAR", "model_station_year": "INTEGER", "alias": "VARCHAR",
+    "_source_path": "VARCHAR",
+}
+
+LEDGER_COLUMNS = {
+    "file_version_id": "VARCHAR", "path": "VARCHAR", "sha256": "VARCHAR",
+    "size_bytes": "BIGINT", "mtime": "TIMESTAMP", "record_type": "VARCHAR",
+    "encoding": "VARCHAR", "sheets": "JSON", "header_line": "INTEGER",
+    "mapping_version": "VARCHAR", "exported_at": "TIMESTAMP", "rows_read": "BIGINT",
+    "rows_landed": "BIGINT", "rows_quarantined": "BIGINT", "lines_skipped": "BIGINT",
+    "status": "VARCHAR", "error_message": "VARCHAR", "first_seen_at": "TIMESTAMP",
+    "loaded_at": "TIMESTAMP", "run_id": "VARCHAR", "detail": "JSON",
+}
+
+QUARANTINE_COLUMNS = {
+    "quarantine_id": "VARCHAR", "stage": "VARCHAR", "record_type": "VARCHAR",
+    "source_path": "VARCHAR", "file_sha256": "VARCHAR", "sheet": "VARCHAR",
+    "line_number": "INTEGER", "reason_code": "VARCHAR", "message": "VARCHAR",
+    "raw_values": "JSON", "run_id": "VARCHAR", "quarantined_at": "TIMESTAMP",
+}
+
+
+def key_field(record_type: str) -> str:
+    return next(f for f, kind in FIELDS[record_type].items() if kind == "key")
+
+
+def landing_columns(record_type: str) -> dict[str, str]:
+    cols = {f: SQL_TYPES[kind] for f, kind in FIELDS[record_type].items()}
+    return {**cols, **LINEAGE}
+
+
+def _create(conn: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str]) -> None:
+    body = ", ".join(f'"{name}" {sql_type}' for name, sql_type in columns.items())
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({body})")
+
+
+def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
+    """Create schemas landing/ops and their tables; safe to call on every run."""
+    conn.execute("CREATE SCHEMA IF NOT EXISTS landing")
+    conn.execute("CREATE SCHEMA IF NOT EXISTS ops")
+    for record_type in FIELDS:
+        _create(conn, f"landing.{record_type}", landing_columns(record_type))
+    _create(conn, "landing.reference_stations", REFERENCE_COLUMNS)
+    _create(conn, "ops.file_ledger", LEDGER_COLUMNS)
+    _create(conn, "ops.quarantine", QUARANTINE_COLUMNS)
