@@ -1,0 +1,442 @@
+"""Run the suites on data read from DuckDB: pandas batches validated by great-expectations.
+
+GE's SQL datasource returns empty results on DuckDB, so nothing here hands GE a connection:
+
+- row-level expectations (``batch: rows``) run on the table streamed as Arrow record batches
+  of at most ``WAREHOUSE_VALIDATION_BATCH_ROWS`` rows, only the columns they need; results
+  (element and unexpected counts, failing rows) are added up over the batches;
+- aggregate expectations run on the small frame a named SQL batch computes inside DuckDB
+  (duplicates, reconciliation totals, completeness, volume, freshness, the column list).
+
+Memory is bounded by one record batch plus the aggregate frames (capped, see
+``MAX_AGGREGATE_ROWS``). GE runs in an ephemeral context with analytics off: nothing is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipelines.validation.suites import (
+    ROWS,
+    Batch,
+    Expectation,
+    Suite,
+    load_suites,
+    load_thresholds,
+)
+
+DEFAULT_BATCH_ROWS = 100_000
+DEFAULT_SAMPLE_ROWS = 20
+MAX_AGGREGATE_ROWS = 50_000
+SHOWN_BATCH_ROWS = 5
+_SQL_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw else default
+
+
+@dataclass
+class CheckOutcome:
+    """The result of one named check."""
+
+    table: str
+    name: str
+    description: str
+    passed: bool
+    # True when this outcome stops the publish (failed with ERROR severity); for a passed check,
+    # whether the check can block at all.
+    blocking: bool
+    observed: dict[str, Any] = field(default_factory=dict)
+    expected: dict[str, Any] = field(default_factory=dict)
+    failing_sample: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def severity(self) -> str:
+        return "ERROR" if self.blocking else "WARN"
+
+    def as_metadata(self) -> dict[str, Any]:
+        return jsonable({
+            "name": self.name,
+            "table": self.table,
+            "description": self.description,
+            "blocking": self.blocking,
+            "passed": self.passed,
+            "severity": self.severity,
+            "observed": self.observed,
+            "expected": self.expected,
+            "failing_sample": self.failing_sample,
+            "errors": self.errors,
+        })
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON values (numpy scalars, decimals, dates and NaN made printable)."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dt.date | dt.datetime | dt.time):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalar
+        return jsonable(value.item())
+    if hasattr(value, "isoformat"):  # pandas Timestamp
+        return value.isoformat()
+    try:
+        if value != value:  # pandas NA / NaT
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+@dataclass
+class _Tally:
+    """One expectation's result, added up over record batches."""
+
+    expectation: Expectation
+    success: bool = True
+    element_count: int = 0
+    unexpected_count: int = 0
+    observed: Any = None
+    sample: list[dict[str, Any]] = field(default_factory=list)
+    unexpected_rows: list[Any] = field(default_factory=list)
+    batch_rows: list[dict[str, Any]] | None = None
+    errors: list[str] = field(default_factory=list)
+    evaluated: bool = False
+
+
+class _GreatExpectations:
+    """An ephemeral GE context with one pandas datasource; nothing is persisted."""
+
+    def __init__(self, sample_rows: int) -> None:
+        os.environ["GX_ANALYTICS_ENABLED"] = "false"
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import (
+            DataContextConfig,
+            InMemoryStoreBackendDefaults,
+            ProgressBarsConfig,
+        )
+        from great_expectations.expectations.expectation_configuration import (
+            ExpectationConfiguration,
+        )
+
+        self._gx = gx
+        self._configuration = ExpectationConfiguration
+        self.sample_rows = sample_rows
+        context = gx.get_context(
+            mode="ephemeral",
+            project_config=DataContextConfig(
+                analytics_enabled=False,
+                progress_bars=ProgressBarsConfig(globally=False),
+                store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+            ),
+        )
+        asset = context.data_sources.add_pandas("warehouse").add_dataframe_asset("frame")
+        self._definition = asset.add_batch_definition_whole_dataframe("whole")
+
+    def validate(self, frame, expectations: list[Expectation], parameters: Mapping[str, Any],
+                 index_columns: Iterable[str]) -> list[tuple[Expectation, bool, dict, str | None]]:
+        index_columns = [c for c in index_columns if c in frame.columns]
+        suite = self._gx.ExpectationSuite(
+            name="batch",
+            expectations=[
+                self._configuration(type=e.type, kwargs=e.kwargs, meta={"i": i}).to_domain_obj()
+                for i, e in enumerate(expectations)
+            ],
+        )
+        result_format: dict[str, Any] = {"result_format": "SUMMARY",
+                                         "partial_unexpected_count": self.sample_rows}
+        if index_columns:
+            result_format["unexpected_index_column_names"] = index_columns
+        batch = self._definition.get_batch(batch_parameters={"dataframe": frame})
+        validation = batch.validate(suite, expectation_parameters=dict(parameters),
+                                    result_format=result_format)
+        out = []
+        for r in validation.results:
+            e = expectations[r.expectation_config.meta["i"]]
+            info = r.exception_info or {}
+            if "raised_exception" not in info and info:  # keyed by metric id
+                info = next(iter(info.values()), {})
+            error = info.get("exception_message") if info.get("raised_exception") else None
+            out.append((e, bool(r.success), dict(r.result or {}), error))
+        return out
+
+
+def _to_pandas(data):
+    """Arrow → pandas with DECIMAL/HUGEINT as float64, so GE compares numbers."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns = []
+    for name in data.schema.names:
+        col = data.column(name)
+        if pa.types.is_decimal(col.type):
+            col = pc.cast(col, pa.float64())
+        columns.append(col)
+    table = pa.Table.from_arrays(columns, names=data.schema.names)
+    return table.to_pandas()
+
+
+def _sql_params(sql: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    names = set(_SQL_PARAM.findall(sql))
+    missing = names - set(values)
+    if missing:
+        raise KeyError(f"SQL parameters without a value: {sorted(missing)}")
+    return {n: values[n] for n in names}
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class _TableRun:
+    def __init__(self, conn: duckdb.DuckDBPyConnection, suite: Suite, ge: _GreatExpectations,
+                 thresholds: Mapping[str, Any], batch_rows: int, sample_rows: int) -> None:
+        self.conn, self.suite, self.ge = conn, suite, ge
+        self.batch_rows, self.sample_rows = batch_rows, sample_rows
+        self.parameters: dict[str, Any] = dict(thresholds)
+        self.parameter_errors: dict[str, str] = {}
+        self.tallies = {id(e): _Tally(e) for e in suite.expectations}
+
+    # -- reading -----------------------------------------------------------------------------
+    def _relation(self, sql: str):
+        return self.conn.sql(sql, params=_sql_params(sql, self.parameters) or None)
+
+    def _load_parameters(self) -> None:
+        wanted = set().union(*(e.parameter_names() for e in self.suite.expectations))
+        for name in sorted(wanted & set(self.suite.parameters)):
+            try:
+                rows = self._relation(self.suite.parameters[name]).fetchall()
+                self.parameters[name] = [jsonable(r[0]) for r in rows]
+            except (duckdb.Error, KeyError) as exc:
+                self.parameter_errors[name] = f"parameter {name}: {exc}"
+        for name in sorted(wanted - set(self.parameters) - set(self.parameter_errors)):
+            self.parameter_errors[name] = f"parameter {name} is not defined"
+
+    def _fail(self, expectations: Iterable[Expectation], message: str) -> None:
+        for e in expectations:
+            tally = self.tallies[id(e)]
+            tally.success = False
+            tally.errors.append(message)
+
+    def _record(self, results, collect_sample: bool) -> None:
+        for e, success, result, error in results:
+            tally = self.tallies[id(e)]
+            tally.evaluated = True
+            if error:
+                tally.success = False
+                tally.errors.append(error)
+                continue
+            tally.success = tally.success and success
+            tally.element_count += int(result.get("element_count") or 0)
+            tally.unexpected_count += int(result.get("unexpected_count") or 0)
+            if "observed_value" in result:
+                tally.observed = jsonable(result["observed_value"])
+            if not success and len(tally.unexpected_rows) < self.sample_rows:
+                rows = result.get("partial_unexpected_index_list") or [
+                    {"value": v} for v in result.get("partial_unexpected_list") or []]
+                tally.unexpected_rows.extend(
+                    jsonable(rows[: self.sample_rows - len(tally.unexpected_rows)]))
+                if collect_sample:
+                    tally.sample = list(tally.unexpected_rows)
+
+    def _usable(self, expectations: list[Expectation]) -> list[Expectation]:
+        usable = []
+        for e in expectations:
+            bad = [self.parameter_errors[p] for p in e.parameter_names()
+                   if p in self.parameter_errors]
+            if bad:
+                self._fail([e], "; ".join(bad))
+            else:
+                usable.append(e)
+        return usable
+
+    # -- the two kinds of batch ---------------------------------------------------------------
+    def run_rows(self, expectations: list[Expectation]) -> None:
+        expectations = self._usable(expectations)
+        if not expectations:
+            return
+        try:
+            available = [d[0] for d in self._relation(
+                f"SELECT * FROM ({self.suite.rows_sql}) AS t LIMIT 0").description]
+        except (duckdb.Error, KeyError) as exc:
+            self._fail(expectations, f"reading {self.suite.table}: {exc}")
+            return
+        runnable = []
+        for e in expectations:
+            missing = [c for c in e.columns() if c not in available]
+            if missing:
+                self._fail([e], f"column(s) {missing} missing from {self.suite.table}")
+            else:
+                runnable.append(e)
+        if not runnable:
+            return
+        key = [c for c in self.suite.key if c in available]
+        needed = list(dict.fromkeys(key + [c for e in runnable for c in e.columns()]))
+        sql = (f"SELECT {', '.join(map(_quote, needed))} FROM ({self.suite.rows_sql}) AS t")
+        try:
+            reader = self._relation(sql).to_arrow_reader(self.batch_rows)
+            seen = False
+            for record_batch in reader:
+                seen = True
+                self._record(self.ge.validate(_to_pandas(record_batch), runnable,
+                                              self.parameters, key), collect_sample=True)
+            if not seen:  # an empty table still goes through GE once, with its columns
+                self._record(self.ge.validate(_to_pandas(reader.schema.empty_table()), runnable,
+                                              self.parameters, key), collect_sample=True)
+        except (duckdb.Error, KeyError) as exc:
+            self._fail(runnable, f"reading {self.suite.table}: {exc}")
+
+    def run_batch(self, batch: Batch, expectations: list[Expectation]) -> None:
+        expectations = self._usable(expectations)
+        if not expectations:
+            return
+        import pyarrow as pa
+
+        try:
+            reader = self._relation(batch.sql).to_arrow_reader(self.batch_rows)
+            chunks, rows = [], 0
+            for chunk in reader:  # never more than MAX_AGGREGATE_ROWS (+ one chunk) in memory
+                chunks.append(chunk)
+                rows += chunk.num_rows
+                if rows > MAX_AGGREGATE_ROWS:
+                    break
+            table = pa.Table.from_batches(chunks, schema=reader.schema)
+        except (duckdb.Error, KeyError) as exc:
+            self._fail(expectations, f"batch {batch.name}: {exc}")
+            return
+        if table.num_rows > MAX_AGGREGATE_ROWS:
+            self._fail(expectations, f"batch {batch.name} returned more than "
+                                     f"{MAX_AGGREGATE_ROWS} rows: aggregate it in SQL")
+            return
+        frame = _to_pandas(table)
+        results = self.ge.validate(frame, expectations, self.parameters, batch.key)
+        self._record(results, collect_sample=batch.sample is None)
+        for e in expectations:  # GE reports no observed value for this one: keep what is there
+            if e.type == "expect_column_distinct_values_to_contain_set" and \
+                    e.kwargs.get("column") in frame.columns:
+                self.tallies[id(e)].observed = jsonable(
+                    sorted(frame[e.kwargs["column"]].dropna().unique().tolist()))
+        if table.num_rows <= SHOWN_BATCH_ROWS:  # small summaries are shown as observed
+            shown = jsonable(table.to_pylist())
+            for e in expectations:
+                self.tallies[id(e)].batch_rows = shown
+        if batch.sample and not all(success for _, success, _, _ in results):
+            try:
+                sample = self._relation(
+                    f"SELECT * FROM ({batch.sample}) AS s LIMIT {self.sample_rows}")
+                names = [d[0] for d in sample.description]
+                rows = [dict(zip(names, r, strict=True)) for r in sample.fetchall()]
+            except (duckdb.Error, KeyError) as exc:
+                rows = [{"error": f"sample of {batch.name}: {exc}"}]
+            for e, success, _, _ in results:
+                if not success:
+                    self.tallies[id(e)].sample = jsonable(rows)
+
+    def run(self) -> list[CheckOutcome]:
+        self._load_parameters()
+        by_batch: dict[str, list[Expectation]] = {}
+        for e in self.suite.expectations:
+            by_batch.setdefault(e.batch, []).append(e)
+        for name, expectations in by_batch.items():
+            if name == ROWS:
+                self.run_rows(expectations)
+            else:
+                self.run_batch(self.suite.batches[name], expectations)
+        return [self._outcome(spec.name, spec.description) for spec in self.suite.specs()]
+
+    # -- outcome -------------------------------------------------------------------------------
+    def _expected(self, e: Expectation) -> dict[str, Any]:
+        shown = {}
+        for k, v in e.kwargs.items():
+            if k in ("column", "column_A", "column_B", "condition_parser", "row_condition"):
+                continue
+            if isinstance(v, Mapping) and "$PARAMETER" in v:
+                resolved = self.parameters.get(v["$PARAMETER"])
+                if isinstance(resolved, list) and len(resolved) > 20:
+                    resolved = f"{v['$PARAMETER']} ({len(resolved)} values)"
+                v = resolved
+            shown[k] = v
+        return jsonable(shown)
+
+    def _observed(self, tally: _Tally) -> Any:
+        e = tally.expectation
+        if tally.errors and not tally.evaluated:
+            return {"error": tally.errors[0]}
+        if e.type == "expect_column_distinct_values_to_contain_set":
+            present = set(tally.observed or [])
+            wanted = self.parameters.get(e.kwargs["value_set"]["$PARAMETER"]) \
+                if isinstance(e.kwargs.get("value_set"), Mapping) else e.kwargs.get("value_set")
+            return {"missing": sorted(set(wanted or []) - present), "present": len(present)}
+        if tally.observed is not None:
+            observed: Any = tally.observed
+        else:
+            observed = {"unexpected": tally.unexpected_count, "of": tally.element_count}
+        if tally.batch_rows is not None and e.batch != ROWS and len(tally.batch_rows) == 1:
+            # a one-row summary (counts, totals): show every figure, not only the tested one
+            return {"value": observed, "batch": tally.batch_rows[0]}
+        if isinstance(observed, dict) and e.batch != ROWS and tally.unexpected_rows:
+            observed["rows"] = tally.unexpected_rows  # e.g. reconciliation: level, metric, totals
+        return observed
+
+    def _outcome(self, name: str, description: str) -> CheckOutcome:
+        tallies = [t for t in self.tallies.values() if t.expectation.check == name]
+        failed = [t for t in tallies if not t.success]
+        sample: list[dict[str, Any]] = []
+        for t in failed:
+            for row in t.sample:
+                if len(sample) < self.sample_rows:
+                    sample.append({"expectation": t.expectation.label, **row})
+            observed = self._observed(t)
+            if t.expectation.type == "expect_column_distinct_values_to_contain_set" and observed:
+                sample.extend({"expectation": t.expectation.label, "missing": m}
+                              for m in observed.get("missing", [])[: self.sample_rows])
+        return CheckOutcome(
+            table=self.suite.table,
+            name=name,
+            description=description,
+            passed=not failed,
+            blocking=any(t.expectation.blocking for t in (failed or tallies)),
+            observed={t.expectation.label: self._observed(t) for t in tallies},
+            expected={t.expectation.label: self._expected(t.expectation) for t in tallies},
+            failing_sample=sample[: self.sample_rows],
+            errors=[err for t in tallies for err in t.errors],
+        )
+
+
+def run_checks(conn: duckdb.DuckDBPyConnection, suites_dir: Path, *,
+               batch_rows: int | None = None, sample_rows: int | None = None,
+               environ: Mapping[str, str] | None = None,
+               tables: Iterable[str] | None = None) -> list[CheckOutcome]:
+    """Every named check of every suite in ``suites_dir`` (or of ``tables`` only), evaluated on
+    ``conn``'s data. ``environ`` overrides os.environ for the thresholds (tests)."""
+    batch_rows = batch_rows or _env_int("WAREHOUSE_VALIDATION_BATCH_ROWS", DEFAULT_BATCH_ROWS)
+    sample_rows = sample_rows or _env_int("WAREHOUSE_VALIDATION_SAMPLE_ROWS", DEFAULT_SAMPLE_ROWS)
+    thresholds = load_thresholds(suites_dir, environ)
+    ge = _GreatExpectations(sample_rows)
+    outcomes: list[CheckOutcome] = []
+    wanted = set(tables) if tables is not None else None
+    for suite in load_suites(suites_dir):
+        if wanted is not None and suite.table not in wanted:
+            continue
+        outcomes.extend(_TableRun(conn, suite, ge, thresholds, batch_rows, sample_rows).run())
+    return outcomes

@@ -1,0 +1,223 @@
+"""The suite files in expectations/: loading, consistency rules and the canonical file format.
+
+Layout of the folder (all of it data, none of it generated at run time):
+
+- ``<table>.json``: the great-expectations suite of one published table (GE 1.x suite JSON
+  without ids). ``meta.table`` names the table and ``meta.checks`` maps every named check to
+  its description. Each expectation's ``meta`` holds ``check`` (the named check it belongs to),
+  ``blocking`` (a failure of this expectation is ERROR severity and stops the publish),
+  ``batch`` (``rows``: the table streamed in Arrow record batches, or the name of an aggregate
+  batch in the sibling YAML) and ``label`` (a short name shown in metadata and the report).
+- ``<table>.batches.yml``: how the batches are read: ``rows`` (the SELECT streamed for the
+  row-level expectations), ``key`` (columns identifying a row in failing samples),
+  ``parameters`` (named one-column SQL queries whose values feed ``{"$PARAMETER": name}``)
+  and ``batches`` (named aggregate SQL computed in DuckDB: ``sql`` gives the small frame GE
+  validates, the optional ``sample`` lists the failing rows, the optional ``with`` is a list
+  of CTEs put in front of both, and ``key`` names the frame's identifying columns).
+- ``parameters.yml``: thresholds, each with its default and the environment variable that
+  overrides it; used as ``{"$PARAMETER": name}`` in expectations and ``$name`` in SQL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SUITE_SUFFIX = ".json"
+BATCHES_SUFFIX = ".batches.yml"
+PARAMETERS_FILE = "parameters.yml"
+ROWS = "rows"
+
+# Row-level (map) expectations: their results add up over record batches.
+ROW_LEVEL_TYPES = frozenset({
+    "expect_column_values_to_not_be_null",
+    "expect_column_values_to_be_null",
+    "expect_column_values_to_be_in_set",
+    "expect_column_values_to_not_be_in_set",
+    "expect_column_values_to_be_between",
+    "expect_column_values_to_match_regex",
+    "expect_column_values_to_not_match_regex",
+    "expect_column_pair_values_a_to_be_greater_than_b",
+    "expect_column_pair_values_to_be_equal",
+    "expect_column_value_lengths_to_be_between",
+})
+
+
+class SuiteError(ValueError):
+    """A suite file breaks the rules above."""
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """One named check: a Dagster asset check on ``marts.<table>``."""
+
+    name: str
+    table: str
+    blocking: bool
+    description: str
+
+
+@dataclass(frozen=True)
+class Expectation:
+    type: str
+    kwargs: dict[str, Any]
+    check: str
+    blocking: bool
+    batch: str
+    label: str
+
+    def parameter_names(self) -> set[str]:
+        return {
+            v["$PARAMETER"] for v in self.kwargs.values()
+            if isinstance(v, Mapping) and "$PARAMETER" in v
+        }
+
+    def columns(self) -> list[str]:
+        return [self.kwargs[k] for k in ("column", "column_A", "column_B") if k in self.kwargs]
+
+
+@dataclass(frozen=True)
+class Batch:
+    name: str
+    sql: str
+    sample: str | None = None
+    key: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Suite:
+    table: str
+    path: Path
+    descriptions: dict[str, str]
+    expectations: list[Expectation]
+    rows_sql: str
+    key: tuple[str, ...]
+    parameters: dict[str, str] = field(default_factory=dict)
+    batches: dict[str, Batch] = field(default_factory=dict)
+
+    def specs(self) -> list[CheckSpec]:
+        return [
+            CheckSpec(
+                name=name,
+                table=self.table,
+                blocking=any(e.blocking for e in self.expectations if e.check == name),
+                description=description,
+            )
+            for name, description in self.descriptions.items()
+        ]
+
+
+def dump_json(data: Any) -> str:
+    """The one canonical text of a suite file: sorted keys, two-space indent, UTF-8 as is."""
+    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+def _expectation(table: str, raw: Mapping[str, Any], checks: Mapping[str, str]) -> Expectation:
+    if "id" in raw:
+        raise SuiteError(f"{table}: expectation ids are not stored in suite files")
+    meta = raw.get("meta") or {}
+    missing = [k for k in ("check", "blocking", "batch") if k not in meta]
+    if missing:
+        raise SuiteError(f"{table}: expectation {raw.get('type')} lacks meta {missing}")
+    if meta["check"] not in checks:
+        raise SuiteError(f"{table}: check {meta['check']!r} is not described in meta.checks")
+    kwargs = dict(raw.get("kwargs") or {})
+    label = meta.get("label") or raw["type"].removeprefix("expect_") + "(" + ",".join(
+        str(kwargs[k]) for k in ("column", "column_A", "column_B") if k in kwargs) + ")"
+    if meta["batch"] == ROWS and raw["type"] not in ROW_LEVEL_TYPES:
+        raise SuiteError(f"{table}: {raw['type']} cannot run on streamed rows; use a SQL batch")
+    return Expectation(type=raw["type"], kwargs=kwargs, check=meta["check"],
+                       blocking=bool(meta["blocking"]), batch=meta["batch"], label=label)
+
+
+def load_suite(path: Path) -> Suite:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    meta = data.get("meta") or {}
+    table = meta.get("table") or path.stem
+    checks: dict[str, str] = dict(meta.get("checks") or {})
+    expectations = [_expectation(table, e, checks) for e in data.get("expectations", [])]
+    side = path.with_name(path.stem + BATCHES_SUFFIX)
+    extra = yaml.safe_load(side.read_text(encoding="utf-8")) if side.exists() else {}
+    extra = extra or {}
+    batches = {}
+    for name, b in (extra.get("batches") or {}).items():
+        prefix = f"WITH {b['with'].strip()}\n" if b.get("with") else ""
+        batches[name] = Batch(
+            name=name,
+            sql=prefix + b["sql"],
+            sample=prefix + b["sample"] if b.get("sample") else None,
+            key=tuple(b.get("key") or ()),
+        )
+    suite = Suite(
+        table=table,
+        path=path,
+        descriptions=checks,
+        expectations=expectations,
+        rows_sql=extra.get("rows") or f"SELECT * FROM marts.{table}",
+        key=tuple(extra.get("key") or ()),
+        parameters=dict(extra.get("parameters") or {}),
+        batches=batches,
+    )
+    for e in expectations:
+        if e.batch != ROWS and e.batch not in batches:
+            raise SuiteError(f"{table}: batch {e.batch!r} is not defined in {side.name}")
+    labels = [(e.check, e.label) for e in expectations]
+    if len(labels) != len(set(labels)):
+        raise SuiteError(f"{table}: expectation labels repeat within a check")
+    for name in checks:
+        if not any(e.check == name for e in expectations):
+            raise SuiteError(f"{table}: check {name!r} has no expectation")
+    return suite
+
+
+def suite_paths(suites_dir: Path) -> list[Path]:
+    return sorted(p for p in Path(suites_dir).glob(f"*{SUITE_SUFFIX}") if p.is_file())
+
+
+def load_suites(suites_dir: Path) -> list[Suite]:
+    return [load_suite(p) for p in suite_paths(suites_dir)]
+
+
+def check_specs(suites_dir: Path) -> list[CheckSpec]:
+    """Every named check of every suite: what Dagster declares as asset checks."""
+    return [spec for suite in load_suites(suites_dir) for spec in suite.specs()]
+
+
+def load_thresholds(suites_dir: Path, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """parameters.yml defaults, each overridden by its environment variable when set."""
+    environ = os.environ if environ is None else environ
+    path = Path(suites_dir) / PARAMETERS_FILE
+    spec = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}) if path.exists() else {}
+    values: dict[str, Any] = {}
+    for name, entry in spec.items():
+        value = entry.get("default")
+        env = entry.get("env")
+        if env and environ.get(env, "").strip():
+            raw = environ[env].strip()
+            try:
+                value = int(raw) if isinstance(value, int) and not isinstance(value, bool) \
+                    else float(raw)
+            except ValueError as exc:
+                raise SuiteError(f"{env}={raw!r} is not a number") from exc
+        values[name] = value
+    return values
+
+
+def format_suites(suites_dir: Path) -> list[Path]:
+    """Rewrite every suite file in the canonical form (after a hand edit); returns the changed."""
+    changed = []
+    for path in suite_paths(suites_dir):
+        text = path.read_text(encoding="utf-8")
+        canonical = dump_json(json.loads(text))
+        if text != canonical:
+            path.write_text(canonical, encoding="utf-8")
+            changed.append(path)
+        load_suite(path)  # and still valid
+    return changed
+

@@ -1,0 +1,110 @@
+"""The Dagster layer: a failing blocking check stops the downstream asset; a warning does not."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from pipelines.defs.checks import QUARANTINE_KEY, build_checks, outcomes_path
+from pipelines.defs.resources import WarehouseResource
+from pipelines.validation import check_specs
+from tests.validation.conftest import SUITES
+
+TABLES = ("dim_station", "fct_disputes")
+
+
+@pytest.fixture
+def suites(tmp_path) -> Path:
+    """Two of the real suites (a dimension and a fact table) keep the runs short."""
+    folder = tmp_path / "suites"
+    folder.mkdir()
+    for table in TABLES:
+        for suffix in (".json", ".batches.yml"):
+            shutil.copy(SUITES / f"{table}{suffix}", folder)
+    shutil.copy(SUITES / "parameters.yml", folder)
+    return folder
+
+
+@pytest.fixture
+def home(db, tmp_path) -> Path:
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.move(db, home / "warehouse.duckdb")
+    return home
+
+
+def materialize(suites: Path, home: Path, monkeypatch):
+    monkeypatch.setenv("WAREHOUSE_FRESHNESS_MAX_AGE_DAYS", "1000000")
+    ran: list[str] = []
+
+    @dg.multi_asset(specs=[dg.AssetSpec(["marts", t]) for t in TABLES], name="fake_marts")
+    def fake_marts():
+        for t in TABLES:
+            yield dg.MaterializeResult(asset_key=["marts", t])
+
+    @dg.asset(key=QUARANTINE_KEY)  # like the real one: upstream of the checks, not of marts
+    def fake_quarantine() -> None:
+        return None
+
+    @dg.asset(key=["published", "catalog"], deps=[dg.AssetKey(["marts", t]) for t in TABLES])
+    def publish() -> None:
+        ran.append("publish")
+
+    result = dg.materialize(
+        [fake_marts, fake_quarantine, publish, build_checks(suites)],
+        resources={"warehouse": WarehouseResource(raw_dir=str(home), home=str(home))},
+        raise_on_error=False,
+    )
+    return result, ran
+
+
+def evaluations(result) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
+    return {(e.asset_key.path[-1], e.check_name): e for e in result.get_asset_check_evaluations()}
+
+
+def test_passing_checks_let_the_publish_run(suites, home, monkeypatch):
+    result, ran = materialize(suites, home, monkeypatch)
+    assert result.success and ran == ["publish"]
+    evals = evaluations(result)
+    assert set(evals) == {(s.table, s.name) for s in check_specs(suites)}
+    assert all(e.passed for e in evals.values())
+    report = Path(evals[("dim_station", "schema_contract")].metadata["report"].value)
+    assert report == home / "reports" / result.run_id / "report.html" and report.exists()
+    stored = json.loads((home / "reports" / result.run_id / "checks.json").read_text())
+    assert {(o["table"], o["name"]) for o in stored} == set(evals)
+
+
+def test_a_failing_blocking_check_stops_the_publish(suites, home, monkeypatch):
+    with duckdb.connect(str(home / "warehouse.duckdb")) as conn:
+        conn.execute("INSERT INTO marts.dim_station SELECT * FROM marts.dim_station "
+                     "WHERE station_id = 'NB_HS_GULIN'")
+    result, ran = materialize(suites, home, monkeypatch)
+    assert ran == [], "the publish ran although a blocking check failed"
+    failed = evaluations(result)[("dim_station", "keys_unique_not_null")]
+    assert not failed.passed and failed.severity == dg.AssetCheckSeverity.ERROR
+    assert failed.metadata["observed"].value["no duplicate key"]["value"] == 1
+    assert failed.metadata["expected"].value["no duplicate key"] == {"min_value": 0,
+                                                                     "max_value": 0}
+    assert failed.metadata["failing_sample"].value[0]["station_id"] == "NB_HS_GULIN"
+    materialized = {m.asset_key for m in result.get_asset_materialization_events()}
+    assert dg.AssetKey(["published", "catalog"]) not in materialized
+    outcomes = json.loads(outcomes_path(
+        WarehouseResource(raw_dir=str(home), home=str(home)), result.run_id).read_text())
+    assert [o["name"] for o in outcomes if o["blocking"] and not o["passed"]] == [
+        "keys_unique_not_null"]
+
+
+def test_a_warning_does_not_stop_the_publish(suites, home, monkeypatch):
+    with duckdb.connect(str(home / "warehouse.duckdb")) as conn:
+        conn.execute("UPDATE marts.fct_disputes SET resolved_on = reported_on - 3 "
+                     "WHERE dispute_id = 'D0004'")
+    result, ran = materialize(suites, home, monkeypatch)
+    assert ran == ["publish"]
+    warned = evaluations(result)[("fct_disputes", "dates_ordered")]
+    assert not warned.passed and warned.severity == dg.AssetCheckSeverity.WARN
+    assert warned.metadata["failing_sample"].value[0]["dispute_id"] == "D0004"

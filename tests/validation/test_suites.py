@@ -1,0 +1,221 @@
+"""The suites evaluate real data: valid data passes, each specific break fails its named check."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.validation import check_specs, load_suites, run_checks, write_report
+from pipelines.validation.suites import dump_json
+from tests.validation.conftest import QUIET, SUITES
+
+PUBLISHED = {"dim_station", "dim_campaign", "dim_venue_type", "dim_violation_type",
+             "fct_inspections", "fct_disputes", "fct_traffic_violations", "mart_station_daily",
+             "mart_campaign_inspections", "mart_campaign_disputes", "mart_campaign_traffic"}
+
+
+def run(path: Path, tables=None, **env: str):
+    with duckdb.connect(str(path), read_only=True) as conn:
+        outcomes = run_checks(conn, SUITES, environ={**QUIET, **env}, tables=tables)
+    return {(o.table, o.name): o for o in outcomes}
+
+
+def break_db(path: Path, *statements: str) -> None:
+    with duckdb.connect(str(path)) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+def failed(outcomes) -> set[tuple[str, str]]:
+    return {key for key, o in outcomes.items() if not o.passed}
+
+
+def test_suite_files_are_canonical_and_cover_every_published_table():
+    suites = load_suites(SUITES)
+    assert {s.table for s in suites} == PUBLISHED
+    for suite in suites:
+        text = suite.path.read_text(encoding="utf-8")
+        assert text == dump_json(json.loads(text)), f"{suite.path.name} is not canonical"
+        assert '"id"' not in text
+        names = {spec.name for spec in suite.specs()}
+        assert {"schema_contract", "keys_unique_not_null"} <= names, suite.table
+    specs = {(s.table, s.name): s for s in check_specs(SUITES)}
+    for fact in ("fct_inspections", "fct_disputes", "fct_traffic_violations"):
+        assert specs[(fact, "reconciliation")].blocking
+        assert specs[(fact, "completeness")].blocking  # past its threshold
+        assert not specs[(fact, "volume_vs_trailing_median")].blocking
+        assert not specs[(fact, "freshness")].blocking
+
+
+def test_valid_warehouse_passes_every_check_on_non_empty_batches(db, tmp_path):
+    outcomes = run(db)
+    assert failed(outcomes) == set(), {k: o.as_metadata() for k, o in outcomes.items()
+                                      if not o.passed}
+    assert len(outcomes) == len(check_specs(SUITES))
+    # the batches held data: GE counted the rows it evaluated
+    codes = outcomes[("fct_inspections", "codes_in_dimension")].observed
+    assert codes["venue_type_code known"] == {"unexpected": 0, "of": 60}
+    recon = outcomes[("fct_inspections", "reconciliation")].observed
+    assert recon["fact rows = landed keys - rejected keys"]["batch"] == {
+        "landed_keys": 61, "rejected_keys": 1, "expected_fact_rows": 60, "fact_rows": 60}
+    mart = outcomes[("mart_campaign_inspections", "reconciliation")].observed
+    assert mart["every row matches"]["of"] == 4 * 8  # levels x reconciled metrics
+    # the report lists every check and is JSON-able metadata throughout
+    report = write_report(list(outcomes.values()), tmp_path / "reports", "run-1")
+    assert report == tmp_path / "reports" / "run-1" / "report.html"
+    html = report.read_text(encoding="utf-8")
+    assert html.count("<h3 ") == len(outcomes) and "all blocking checks passed" in html
+    json.dumps([o.as_metadata() for o in outcomes.values()])
+
+
+def test_freshness_warns_on_historical_data_without_blocking(db):
+    outcome = run(db, tables=["fct_inspections"], WAREHOUSE_FRESHNESS_MAX_AGE_DAYS="2")[
+        ("fct_inspections", "freshness")]
+    assert not outcome.passed and not outcome.blocking
+    meta = outcome.as_metadata()
+    assert meta["observed"]["newest data date age in days"]["batch"]["newest_day"] == "2022-07-10"
+    assert meta["expected"]["newest data date age in days"] == {"max_value": 2}
+
+
+BREAKS = [
+    pytest.param(
+        ["INSERT INTO marts.fct_inspections SELECT * FROM marts.fct_inspections "
+         "WHERE inspection_id = 'I0003'"],
+        "fct_inspections", "keys_unique_not_null", "no duplicate key", 1,
+        {"inspection_id": "I0003", "copies": 2}, id="duplicate key"),
+    pytest.param(
+        ["UPDATE marts.fct_inspections SET venue_type_code = 'KARAOKE' "
+         "WHERE inspection_id = 'I0004'"],
+        "fct_inspections", "codes_in_dimension", "venue_type_code known",
+        {"unexpected": 1, "of": 60}, {"inspection_id": "I0004", "venue_type_code": "KARAOKE"},
+        id="code missing from dim"),
+    pytest.param(
+        ["UPDATE marts.mart_campaign_disputes SET resolution_rate = 1.5 "
+         "WHERE level = 'city' AND unit_name = '运城市' AND source_code = 'ALL'"],
+        "mart_campaign_disputes", "rates_in_unit_interval", "resolution_rate in [0, 1]",
+        {"unexpected": 1, "of": 50}, {"unit_name": "运城市", "resolution_rate": 1.5},
+        id="rate 1.5"),
+    pytest.param(
+        ["UPDATE marts.mart_campaign_disputes SET disputes_resolved = disputes_found + 1 "
+         "WHERE level = 'province' AND unit_name = '浙江省' AND source_code = 'ALL'"],
+        "mart_campaign_disputes", "of_which_le_total", "disputes_resolved <= disputes_found",
+        {"unexpected": 1, "of": 50}, {"unit_name": "浙江省", "source_code": "ALL"},
+        id="resolved > found"),
+    pytest.param(
+        ["UPDATE marts.mart_campaign_inspections SET hazards_found = hazards_found + 7 "
+         "WHERE level = 'bureau' AND unit_name = '慈溪市公安局' AND venue_type_code = 'ALL'"],
+        "mart_campaign_inspections", "reconciliation", "every row matches",
+        {"unexpected": 1, "of": 32},
+        {"level": "bureau", "unit_name": "慈溪市公安局", "metric": "hazards_found"},
+        id="mart total != fact sum"),
+    pytest.param(
+        ["ALTER TABLE marts.fct_disputes DROP COLUMN risk_level_code"],
+        "fct_disputes", "schema_contract", "columns present",
+        {"missing": ["risk_level_code"], "present": 15}, {"missing": "risk_level_code"},
+        id="missing column"),
+    pytest.param(
+        ["DELETE FROM marts.fct_traffic_violations WHERE ticket_id = 'T0005'"],
+        "fct_traffic_violations", "reconciliation", "fact rows = landed keys - rejected keys",
+        None, {"ticket_id": "T0005"}, id="fact row lost"),
+    pytest.param(
+        ["ALTER TABLE marts.mart_campaign_traffic ALTER COLUMN violations TYPE HUGEINT"],
+        "mart_campaign_traffic", "schema_contract", "type of violations",
+        {"unexpected": 1, "of": 1}, {"column_name": "violations", "data_type": "HUGEINT"},
+        id="HUGEINT count"),
+]
+
+
+@pytest.mark.parametrize(("statements", "table", "check", "label", "observed", "sample_row"),
+                         BREAKS)
+def test_a_specific_break_fails_its_named_blocking_check(db, statements, table, check, label,
+                                                         observed, sample_row):
+    break_db(db, *statements)
+    outcomes = run(db, tables=[table])
+    outcome = outcomes[(table, check)]
+    meta = outcome.as_metadata()
+    assert not outcome.passed and outcome.blocking and meta["severity"] == "ERROR", meta
+    got = meta["observed"][label]
+    if isinstance(got, dict) and "value" in got and "batch" in got:
+        got = got["value"]
+    if isinstance(observed, dict):
+        assert {k: got[k] for k in observed} == observed, got
+    elif observed is not None:
+        assert got == observed, got
+    assert meta["expected"][label] is not None
+    assert any(sample_row.items() <= row.items() for row in meta["failing_sample"]), \
+        meta["failing_sample"]
+
+
+def test_reconciliation_shows_observed_and_expected_fact_rows(db):
+    break_db(db, "DELETE FROM marts.fct_traffic_violations WHERE ticket_id = 'T0005'")
+    meta = run(db, tables=["fct_traffic_violations"])[
+        ("fct_traffic_violations", "reconciliation")].as_metadata()
+    observed = meta["observed"]["fact rows = landed keys - rejected keys"]
+    assert observed["batch"] == {"landed_keys": 31, "rejected_keys": 1,
+                                 "expected_fact_rows": 30, "fact_rows": 29}
+    assert meta["failing_sample"][0]["problem"].startswith("landed, not rejected, missing")
+
+
+def test_completeness_warns_then_blocks_past_its_threshold(db):
+    # station 横河 sends no traffic on the last two days of the window
+    break_db(db, "DELETE FROM marts.fct_traffic_violations WHERE unit_id = 'NB_CX_HENGHE' "
+                 "AND occurred_at >= TIMESTAMP '2022-07-09'")
+    warn = run(db, tables=["fct_traffic_violations"])[("fct_traffic_violations", "completeness")]
+    assert not warn.passed and not warn.blocking
+    observed = warn.observed["no missing station-day"]
+    assert observed["value"] == 2
+    assert observed["batch"]["expected_station_days"] == 21
+    assert observed["batch"]["received_station_days"] == 19
+    assert {(r["station_name"], r["missing_day"]) for r in warn.failing_sample} == {
+        ("横河派出所", "2022-07-09"), ("横河派出所", "2022-07-10")}
+    blocked = run(db, tables=["fct_traffic_violations"],
+                  WAREHOUSE_COMPLETENESS_BLOCKING_RATIO="0.05")[
+        ("fct_traffic_violations", "completeness")]
+    assert not blocked.passed and blocked.blocking
+    assert blocked.expected["missing share within the blocking threshold"]["max_value"] == 0.05
+
+
+def test_volume_flags_a_station_day_far_from_its_trailing_median(db):
+    break_db(db, "INSERT INTO marts.fct_inspections SELECT 'X' || i || inspection_id, * EXCLUDE "
+                 "(inspection_id, i) FROM marts.fct_inspections, range(3) r(i) "
+                 "WHERE station_id = 'YC_YH_BEICHENG' AND inspected_on = DATE '2022-07-10'")
+    outcome = run(db, tables=["fct_inspections"])[("fct_inspections", "volume_vs_trailing_median")]
+    assert not outcome.passed and not outcome.blocking
+    assert outcome.failing_sample[0]["station_id"] == "YC_YH_BEICHENG"
+    assert outcome.failing_sample[0]["ratio"] == 4.0
+
+
+def test_a_missing_table_fails_with_the_error_not_an_exception(db):
+    break_db(db, "DROP TABLE marts.mart_campaign_traffic")
+    outcomes = run(db, tables=["mart_campaign_traffic"])
+    assert all(not o.passed and o.blocking for o in outcomes.values())
+    assert any("mart_campaign_traffic" in e for o in outcomes.values() for e in o.errors)
+
+
+def test_rows_are_streamed_in_bounded_record_batches(db):
+    """Row-level results add up over batches: the same counts with 7-row batches."""
+    break_db(db, "UPDATE marts.fct_inspections SET hazards_rectified = hazards_found + 1 "
+                 "WHERE inspection_id IN ('I0001', 'I0102', 'I0209')")
+    with duckdb.connect(str(db), read_only=True) as conn:
+        outcomes = run_checks(conn, SUITES, environ=QUIET, tables=["fct_inspections"],
+                              batch_rows=7)
+    outcome = next(o for o in outcomes if o.name == "of_which_le_total")
+    assert outcome.observed["hazards_rectified <= hazards_found"] == {"unexpected": 3, "of": 60}
+    assert sorted(r["inspection_id"] for r in outcome.failing_sample) == [
+        "I0001", "I0102", "I0209"]
+
+
+def test_the_ge_context_is_ephemeral_and_writes_nothing(db, tmp_path, monkeypatch):
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("HOME", str(work))
+    monkeypatch.delenv("GX_ANALYTICS_ENABLED", raising=False)
+    outcomes = run(db, tables=["dim_station"])
+    assert outcomes and all(o.passed for o in outcomes.values())
+    assert list(work.rglob("*")) == []
+    assert os.environ["GX_ANALYTICS_ENABLED"] == "false"
