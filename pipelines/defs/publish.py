@@ -1,7 +1,7 @@
 """Publish validated marts as an immutable Parquet snapshot and swap the BI catalog."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: Dagster checks the `context` annotation as a class,
+# a string annotation fails the definition.
 import json
 import subprocess
 from pathlib import Path
@@ -67,6 +67,9 @@ def build_publish_asset(suites_dir: Path, dbt_project_dir: Path) -> dg.AssetsDef
             metadata={
                 "version": result.version,
                 "changed": result.changed,
+                "reason": result.reason,
+                "latest": dg.MetadataValue.path(str(result.latest_path)),
+                "pruned": dg.MetadataValue.json(result.pruned),
                 "catalog": dg.MetadataValue.path(str(result.catalog_path)),
                 "row_counts": dg.MetadataValue.json(result.row_counts),
             }

@@ -1,0 +1,32 @@
+"""Publish validated marts: immutable Parquet snapshots, the BI catalog, latest.json,
+rollback and retention. See docs/bi_access.md and pipelines/publish/publisher.py."""
+
+from pipelines.publish.catalog import catalog_version, storage_number, storage_tag
+from pipelines.publish.manifest import PublishStateError, dbt_descriptions, read_latest
+from pipelines.publish.publisher import (
+    DEFAULT_KEEP,
+    PublishError,
+    PublishResult,
+    UnknownVersionError,
+    current_version,
+    list_snapshots,
+    publish,
+    rollback,
+)
+
+__all__ = [
+    "DEFAULT_KEEP",
+    "PublishError",
+    "PublishResult",
+    "PublishStateError",
+    "UnknownVersionError",
+    "catalog_version",
+    "current_version",
+    "dbt_descriptions",
+    "list_snapshots",
+    "publish",
+    "read_latest",
+    "rollback",
+    "storage_number",
+    "storage_tag",
+]
