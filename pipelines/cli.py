@@ -61,10 +61,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from pipelines.publish import rollback
+    from pipelines.publish import PublishError, rollback
 
     settings = load_settings()
-    version = rollback(settings.published_dir, args.version)
+    try:
+        version = rollback(settings.published_dir, args.version)
+    except PublishError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     print(f"catalog now points at snapshot {version}")
     return 0
 

@@ -1,7 +1,6 @@
 """dbt models, seeds and tests as Dagster assets and asset checks."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: Dagster checks the `context` annotation as a class.
 import subprocess
 import sys
 from collections.abc import Mapping

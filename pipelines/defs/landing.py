@@ -1,7 +1,6 @@
 """Landing assets: every raw export lands in DuckDB or in quarantine, with a ledger row."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: Dagster checks the `context` annotation as a class.
 import dagster as dg
 
 from pipelines.defs.resources import WarehouseResource

@@ -1,7 +1,6 @@
 """Model-level quarantine: rows dbt could not resolve join the landing rejects in ops.quarantine."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: Dagster checks the `context` annotation as a class.
 import dagster as dg
 
 from pipelines.defs.resources import WarehouseResource

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -92,5 +93,7 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
         "dbt": DbtCliResource(
             project_dir=str(settings.dbt_project_dir),
             profiles_dir=str(settings.dbt_project_dir),
+            # the dbt installed beside this interpreter: the venv need not be activated
+            dbt_executable=str(Path(sys.executable).with_name("dbt")),
         ),
     }
