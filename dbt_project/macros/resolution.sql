@@ -1,0 +1,74 @@
+{#- Rows of a stg_ model that an incremental int_ model (re)resolves in this run:
+    - records staged since the last resolution (new or corrected exports),
+    - records currently rejected (an alias or crosswalk spelling may have been added),
+    - every record when the reference data fingerprint changed (int_reference_version). -#}
+{% macro resolution_batch(staging_model, key) -%}
+    select s.*
+    from {{ ref(staging_model) }} s
+    {% if is_incremental() %}
+    where s._staged_at > {{ watermark('_staged_at') }}
+        or s.{{ key }} in (select {{ key }} from {{ this }} where is_rejected)
+        or (select coalesce(bool_or(_reference_hash <> (
+                select reference_hash from {{ ref('int_reference_version') }})), false)
+            from {{ this }})
+    {% endif %}
+{%- endmacro %}
+
+{#- Why a station text did not resolve (NULL when it did). -#}
+{% macro station_problem(text_col, match_col, station_col, candidates_col, candidate_list_col) -%}
+    case
+        when {{ station_col }} is not null then null
+        when {{ match_col }} is null or {{ match_col }} = '' then 'station is empty'
+        when coalesce({{ candidates_col }}, 0) > 1 then
+            'ambiguous station ''' || {{ text_col }} || ''' (matches ' || {{ candidate_list_col }} || ')'
+        else 'unknown station ''' || {{ text_col }} || ''''
+    end
+{%- endmacro %}
+
+{#- Unmapped raw values of a record, one message for all its fields (NULL when none).
+    fields: list of (field name, raw text column, normalised column, code column, required).
+    A required field that is empty is unmapped too; an optional empty field has no code. -#}
+{% macro unmapped_problem(fields) -%}
+    nullif(concat_ws('; '
+    {%- for name, text_col, match_col, code_col, required in fields %},
+        case
+            when {{ match_col }} is null or {{ match_col }} = '' then
+                {{ "'" ~ name ~ " is empty'" if required else "null" }}
+            when {{ code_col }} is null then 'unmapped {{ name }} ''' || {{ text_col }} || ''''
+        end
+    {%- endfor %}), '')
+{%- endmacro %}
+
+{#- Campaign attribution: a record belongs to a campaign when its date is within
+    [starts_on, ends_on], the campaign lists its record type and the unit is in scope
+    ('all', or the station's city / bureau / province / id). The earliest start wins, a tie
+    goes to the smallest campaign_id. Use as a LEFT JOIN of int_campaign_scope (alias c)
+    with int_stations (alias stn) already joined, then qualify campaign_rank(key) = 1. -#}
+{% macro campaign_join(record_type, date_expr) -%}
+    left join {{ ref('int_campaign_scope') }} c
+        on c.record_type = '{{ record_type }}'
+        and {{ date_expr }} between c.starts_on and c.ends_on
+        and (c.scope_level = 'all'
+            or (c.scope_level = 'city' and c.scope_value = stn.city)
+            or (c.scope_level = 'bureau' and c.scope_value = stn.bureau_name)
+            or (c.scope_level = 'province' and c.scope_value = stn.province)
+            or (c.scope_level = 'station' and c.scope_value = stn.station_id))
+{%- endmacro %}
+
+{% macro campaign_rank(key) -%}
+    row_number() over (partition by {{ key }} order by c.starts_on nulls last, c.campaign_id nulls last)
+{%- endmacro %}
+
+{#- Facts: incremental on the natural key. The batch is the accepted rows the int_ model
+    (re)resolved since this fact's last build; the post-hook removes keys whose latest export
+    is now rejected (their earlier accepted version must not stay published). -#}
+{% macro fact_batch_filter() -%}
+    {% if is_incremental() %}
+    and i._resolved_at > {{ watermark('_resolved_at') }}
+    {% endif %}
+{%- endmacro %}
+
+{% macro delete_rejected_keys(int_model, key) -%}
+    delete from {{ this }}
+    where {{ key }} in (select {{ key }} from {{ ref(int_model) }} where is_rejected)
+{%- endmacro %}

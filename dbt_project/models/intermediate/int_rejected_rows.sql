@@ -1,0 +1,28 @@
+{#- Landed records (latest export only) that a station or code lookup rejects, one row per
+    (record, reason). The quarantine asset (pipelines/defs/quarantine.py) replaces the
+    'model' stage of ops.quarantine with these rows after every build, so a record accepted
+    once its alias or spelling is added to a seed leaves the quarantine on the next run. -#}
+{% set sources = [
+    ('inspections', 'int_inspections', 'inspection_id'),
+    ('disputes', 'int_disputes', 'dispute_id'),
+    ('traffic', 'int_traffic', 'ticket_id'),
+] %}
+{% for record_type, model, key in sources %}
+{% for reason, column in [('unknown_station', 'station_problem'), ('unmapped_value', 'code_problem')] %}
+select
+    cast('{{ record_type }}' as varchar) as record_type,
+    source_file as source_path,
+    file_sha256,
+    source_sheet as sheet,
+    source_line as line_number,
+    cast('{{ reason }}' as varchar) as reason_code,
+    {{ column }} as message,
+    raw_values,
+    {{ key }} as record_id,
+    exported_at
+from {{ ref(model) }}
+where {{ column }} is not null
+{% if not loop.last %}union all{% endif %}
+{% endfor %}
+{% if not loop.last %}union all{% endif %}
+{% endfor %}

@@ -1,0 +1,35 @@
+{#- One row per dispute (latest export of each dispute_id), accepted rows only. -#}
+{{ config(materialized='incremental', unique_key='dispute_id',
+          incremental_strategy='delete+insert', on_schema_change='fail',
+          post_hook="{{ delete_rejected_keys('int_disputes', 'dispute_id') }}") }}
+
+select
+    i.dispute_id,
+    i.station_id,
+    i.reported_on,
+    i.campaign_id,
+    i.source_code,
+    i.source_label,
+    i.dispute_type,
+    i.dispute_type_label,
+    i.risk_level_code,
+    i.risk_level_label,
+    i.status_code,
+    i.status_label,
+    i.resolved_on,
+    i.mediation_channel,
+    i.mediation_result_code,
+    i.mediation_result_label,
+    i.escalated_to_criminal,
+    i.follow_up_visits,
+    i.party_key,
+    i.source_file,
+    i.exported_at,
+    i.source_sheet,
+    i.source_line,
+    i.file_sha256,
+    i.landed_versions,
+    i._resolved_at
+from {{ ref('int_disputes') }} i
+where not i.is_rejected
+{{ fact_batch_filter() }}

@@ -1,0 +1,29 @@
+{#- One row per inspection visit (latest export of each inspection_id), accepted rows only. -#}
+{{ config(materialized='incremental', unique_key='inspection_id',
+          incremental_strategy='delete+insert', on_schema_change='fail',
+          post_hook="{{ delete_rejected_keys('int_inspections', 'inspection_id') }}") }}
+
+select
+    i.inspection_id,
+    i.station_id,
+    i.inspected_on,
+    i.campaign_id,
+    i.venue_type_code,
+    i.venue_type_label,
+    i.venue_name,
+    i.hazards_found,
+    i.hazards_rectified,
+    i.notices_issued,
+    i.closure_ordered,
+    i.rental_households,
+    i.rental_rooms,
+    i.source_file,
+    i.exported_at,
+    i.source_sheet,
+    i.source_line,
+    i.file_sha256,
+    i.landed_versions,
+    i._resolved_at
+from {{ ref('int_inspections') }} i
+where not i.is_rejected
+{{ fact_batch_filter() }}

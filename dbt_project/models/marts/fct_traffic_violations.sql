@@ -1,0 +1,30 @@
+{#- One row per ticket or recorded warning (latest export of each ticket_id), accepted rows. -#}
+{{ config(materialized='incremental', unique_key='ticket_id',
+          incremental_strategy='delete+insert', on_schema_change='fail',
+          post_hook="{{ delete_rejected_keys('int_traffic', 'ticket_id') }}") }}
+
+select
+    i.ticket_id,
+    i.unit_id,
+    i.occurred_at,
+    i.occurred_on,
+    i.campaign_id,
+    i.road,
+    i.violation_code,
+    i.violation_label,
+    i.vehicle_type,
+    i.plate_key,
+    i.party_key,
+    i.action_code,
+    i.action_label,
+    i.fine_yuan,
+    i.source_file,
+    i.exported_at,
+    i.source_sheet,
+    i.source_line,
+    i.file_sha256,
+    i.landed_versions,
+    i._resolved_at
+from {{ ref('int_traffic') }} i
+where not i.is_rejected
+{{ fact_batch_filter() }}

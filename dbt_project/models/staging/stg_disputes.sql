@@ -1,0 +1,37 @@
+{#- One row per dispute_id: the latest landed export (a dispute that became resolved is
+    counted once, as resolved), typed; party name, ID number and phone are replaced by
+    party_key (keyed hash). Incremental as stg_inspections. -#}
+{{ config(unique_key='dispute_id') }}
+
+with {{ latest_landed('disputes', 'dispute_id') }}
+select
+    cast(record_key as varchar) as dispute_id,
+    cast(reported_on as date) as reported_on,
+    cast(station as varchar) as station_text,
+    {{ normalise_text('station') }} as station_match,
+    cast(source as varchar) as source_text,
+    {{ normalise_text('source') }} as source_match,
+    cast(dispute_type as varchar) as dispute_type_text,
+    {{ normalise_text('dispute_type') }} as dispute_type_match,
+    cast(risk_level as varchar) as risk_level_text,
+    {{ normalise_text('risk_level') }} as risk_level_match,
+    cast(status as varchar) as status_text,
+    {{ normalise_text('status') }} as status_match,
+    cast(resolved_on as date) as resolved_on,
+    cast(mediation_channel as varchar) as mediation_channel,
+    cast(mediation_result as varchar) as mediation_result_text,
+    {{ normalise_text('mediation_result') }} as mediation_result_match,
+    cast(coalesce(escalated_to_criminal, false) as boolean) as escalated_to_criminal,
+    cast(coalesce(follow_up_visits, 0) as bigint) as follow_up_visits,
+    {{ pii_key('coalesce(party_id_number, party_phone, party_name)') }} as party_key,
+    cast(_source_path as varchar) as source_file,
+    cast(_file_sha256 as varchar) as file_sha256,
+    cast(_sheet as varchar) as source_sheet,
+    cast(_line as integer) as source_line,
+    cast(_station_source as varchar) as station_source,
+    cast(_exported_at as timestamp) as exported_at,
+    cast(_first_seen_at as timestamp) as first_seen_at,
+    cast(last_landed_at as timestamp) as last_landed_at,
+    cast(landed_versions as bigint) as landed_versions,
+    {{ batch_stamp('_staged_at') }} as _staged_at
+from latest

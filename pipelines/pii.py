@@ -1,0 +1,121 @@
+"""Personal data: the keyed hash for plates and parties, and the dbt-duckdb plugin around it.
+
+Published tables never carry a plate, a name, an ID number or a phone number in the clear.
+Where a key is needed (the same plate seen twice) they carry ``keyed_hash(value, key)``:
+HMAC-SHA256 (hex) of the normalised value with the secret ``WAREHOUSE_PII_KEY``. A plain hash
+of a low-entropy value (a plate, an ID number) is reversible by enumeration; a keyed one is not
+without the key.
+
+Normalisation before hashing (so that spelling variants of one plate give one key):
+NFKC (full-width → half-width), every whitespace character removed, upper case.
+
+The dbt-duckdb plugin (``Plugin`` below, referenced from ``dbt_project/profiles.yml`` as module
+``pipelines.pii``) registers two vectorised (Arrow) scalar functions on dbt's connection:
+
+- ``pii_key(VARCHAR) -> VARCHAR``: ``keyed_hash`` with the key from ``WAREHOUSE_PII_KEY``;
+  the connection refuses to open when the variable is missing or empty.
+- ``normalise_text(VARCHAR) -> VARCHAR``: the text-matching rule of docs/architecture.md
+  (NFKC, every space including U+3000 removed, lower case), used by the ``normalise_text``
+  dbt macro for station names and code crosswalks. ``normalise_text`` below is the same rule
+  in Python, for the landing code and the generator to share.
+
+The functions exist only on dbt's connection: models that call them are materialised as tables
+(never views), so every table stays readable from any DuckDB client.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import os
+import unicodedata
+from typing import Any
+
+PII_KEY_ENV = "WAREHOUSE_PII_KEY"
+
+try:  # the plugin base class is only needed inside dbt; keyed_hash works without dbt
+    from dbt.adapters.duckdb.plugins import BasePlugin
+except ImportError:  # pragma: no cover - dbt-duckdb is a project dependency
+    BasePlugin = object  # type: ignore[assignment,misc]
+
+
+class MissingPiiKeyError(RuntimeError):
+    """WAREHOUSE_PII_KEY is not set: no keyed hash can be computed."""
+
+
+def normalise_text(value: str | None) -> str | None:
+    """NFKC (full-width → half-width), every whitespace character removed, lower case."""
+    if value is None:
+        return None
+    return "".join(unicodedata.normalize("NFKC", value).split()).lower()
+
+
+def normalise_identifier(value: str | None) -> str | None:
+    """The form that is hashed: NFKC, every whitespace character removed, upper case."""
+    if value is None:
+        return None
+    text = "".join(unicodedata.normalize("NFKC", value).split()).upper()
+    return text or None
+
+
+def keyed_hash(value: str | None, key: str) -> str | None:
+    """HMAC-SHA256 (lower-case hex) of the normalised value; None for None or blank values."""
+    if not key:
+        raise MissingPiiKeyError(f"{PII_KEY_ENV} is empty: refusing to hash personal data")
+    text = normalise_identifier(value)
+    if text is None:
+        return None
+    return hmac.new(key.encode("utf-8"), text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def pii_key_from_env() -> str:
+    key = os.environ.get(PII_KEY_ENV, "")
+    if not key:
+        raise MissingPiiKeyError(
+            f"{PII_KEY_ENV} is not set: dbt cannot compute plate_key / party_key. Set it (Dagster "
+            "passes it from pipelines/settings.py; for development export the documented dev key "
+            "'dev-only-pii-key-not-for-production')."
+        )
+    return key
+
+
+def _arrow_pii_key(key: str):
+    import pyarrow as pa
+
+    def pii_key(values: Any) -> Any:
+        return pa.array([keyed_hash(v, key) for v in values.to_pylist()], type=pa.string())
+
+    return pii_key
+
+
+def _arrow_normalise_text(values: Any) -> Any:
+    import pyarrow.compute as pc
+
+    text = pc.utf8_normalize(values, form="NFKC")
+    # NFKC already maps U+3000 and U+00A0 to U+0020; \p{Z} catches the remaining separators
+    text = pc.replace_substring_regex(text, pattern=r"[\s\p{Z}\x{0b}\x{85}\x{1c}-\x{1f}]+",
+                                      replacement="")
+    return pc.utf8_lower(text)
+
+
+def register_functions(conn: Any, key: str) -> None:
+    """Register pii_key and normalise_text on a DuckDB connection (idempotent)."""
+    for name in ("pii_key", "normalise_text"):
+        with contextlib.suppress(Exception):  # not registered yet
+            conn.remove_function(name)
+    conn.create_function("pii_key", _arrow_pii_key(key), ["VARCHAR"], "VARCHAR", type="arrow",
+                         side_effects=False)
+    conn.create_function("normalise_text", _arrow_normalise_text, ["VARCHAR"], "VARCHAR",
+                         type="arrow", side_effects=False)
+
+
+class Plugin(BasePlugin):
+    """dbt-duckdb plugin: ``plugins: [{module: pipelines.pii}]`` in profiles.yml."""
+
+    def initialize(self, plugin_config: dict[str, Any]) -> None:
+        # fail at connection set-up, before any model runs, with a clear message
+        self.key = pii_key_from_env()
+
+    def configure_connection(self, conn: Any) -> None:
+        register_functions(conn, self.key)
