@@ -7,9 +7,15 @@ SCALE  ?= small
 
 .PHONY: install run test dev lint bench clean
 
-$(STAMP): pyproject.toml constraints.txt
+# DuckDB 1.x beside the venv (not in it): the tests open the BI catalog with it, as Superset
+# (duckdb < 2) would.
+DUCKDB1_VERSION := 1.5.6
+
+$(STAMP): pyproject.toml constraints.txt Makefile
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps \
+		--target $(VENV)/duckdb1 --upgrade duckdb==$(DUCKDB1_VERSION)
 	@touch $(STAMP)
 
 install: $(STAMP)

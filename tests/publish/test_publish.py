@@ -128,15 +128,19 @@ def test_snapshot_catalog_latest_contents(env):
     assert storage_tag(result.catalog_path).startswith("v1.")
 
 
-@pytest.mark.skipif(not os.environ.get("DUCKDB1_PYTHONPATH"),
-                    reason="set DUCKDB1_PYTHONPATH to a folder with duckdb 1.x installed")
+# `make install` puts a pinned DuckDB 1.x here (beside the venv, not in it), as Superset has it.
+DUCKDB1 = Path(os.environ.get("DUCKDB1_PYTHONPATH")
+               or Path(__file__).resolve().parents[2] / ".venv" / "duckdb1")
+
+
 def test_catalog_opens_in_duckdb_1x(env):
+    assert (DUCKDB1 / "duckdb").is_dir(), f"no DuckDB 1.x at {DUCKDB1}: run `make install`"
     result = run_publish(env, "run-1x")
     code = ("import duckdb, sys; assert duckdb.__version__.startswith('1.'), duckdb.__version__;"
             f"c = duckdb.connect('{result.catalog_path}', read_only=True);"
             "print(c.execute('SELECT count(*) FROM marts.fct_events').fetchone()[0])")
     out = subprocess.run([os.sys.executable, "-c", code], capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": os.environ["DUCKDB1_PYTHONPATH"]})
+                         env={**os.environ, "PYTHONPATH": str(DUCKDB1)})
     assert out.returncode == 0, out.stderr
     assert int(out.stdout) == result.row_counts["fct_events"]
 
