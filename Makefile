@@ -4,6 +4,9 @@ PYTHON ?= python3
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SCALE  ?= small
+# Two workers: the machine has two cores; a module's tests stay on one worker (they share a
+# warehouse fixture).
+TEST_WORKERS ?= 2
 
 .PHONY: install run test dev lint bench clean
 
@@ -24,7 +27,7 @@ run: install
 	$(BIN)/warehouse run
 
 test: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 dev: install
 	$(BIN)/warehouse dev

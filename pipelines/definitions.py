@@ -24,9 +24,9 @@ def build_defs(settings: Settings | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=[
             land_raw_exports,
-            build_dbt_assets(settings.dbt_project_dir),
+            build_dbt_assets(settings.dbt_project_dir, settings.dbt_target_dir),
             quarantine,
-            build_publish_asset(settings.expectations_dir, settings.dbt_project_dir),
+            build_publish_asset(settings.expectations_dir, settings.dbt_target_dir),
         ],
         asset_checks=[build_checks(settings.expectations_dir)],
         jobs=[nightly_refresh],

@@ -53,6 +53,16 @@ class Settings:
     def tmp_dir(self) -> Path:
         return self.home / "tmp"
 
+    @property
+    def dbt_target_dir(self) -> Path:
+        """dbt's manifest, run results and partial-parse state for this warehouse (not the repo's
+        dbt_project/target: two warehouses on one machine must not share it)."""
+        return self.home / "dbt" / "target"
+
+    @property
+    def dbt_log_dir(self) -> Path:
+        return self.home / "dbt" / "logs"
+
     def ensure_dirs(self) -> None:
         for d in (self.home, self.dagster_home, self.published_dir, self.reports_dir, self.tmp_dir):
             d.mkdir(parents=True, exist_ok=True)
@@ -63,6 +73,8 @@ class Settings:
             "WAREHOUSE_HOME": str(self.home),
             "WAREHOUSE_RAW_DIR": str(self.raw_dir),
             "WAREHOUSE_PII_KEY": self.pii_key,
+            "DBT_TARGET_PATH": str(self.dbt_target_dir),
+            "DBT_LOG_PATH": str(self.dbt_log_dir),
         }
 
 

@@ -18,16 +18,16 @@ def _newest_source_mtime(project_dir: Path) -> float:
     return max((p.stat().st_mtime for p in paths if p.is_file()), default=0.0)
 
 
-def ensure_manifest(project: DbtProject) -> Path:
+def ensure_manifest(project: DbtProject, target_dir: Path) -> Path:
     """Parse once per code change, not per asset or per run."""
-    manifest = project.manifest_path
+    manifest = target_dir / "manifest.json"
     if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(
         project.project_dir
     ):
         dbt = Path(sys.executable).with_name("dbt")
         subprocess.run(
             [str(dbt), "parse", "--quiet", "--project-dir", str(project.project_dir),
-             "--profiles-dir", str(project.profiles_dir)],
+             "--profiles-dir", str(project.profiles_dir), "--target-path", str(target_dir)],
             check=True,
         )
     return manifest
@@ -46,17 +46,19 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
         return dbt_resource_props.get("config", {}).get("schema") or "main"
 
 
-def build_dbt_assets(project_dir: Path) -> dg.AssetsDefinition:
+def build_dbt_assets(project_dir: Path, target_dir: Path) -> dg.AssetsDefinition:
     project = DbtProject(project_dir=project_dir, profiles_dir=project_dir)
 
     @dbt_assets(
-        manifest=ensure_manifest(project),
+        manifest=ensure_manifest(project, target_dir),
         project=project,
         dagster_dbt_translator=WarehouseDbtTranslator(),
         name="dbt_warehouse",
     )
     def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         """`dbt build`: seeds, models and tests; an error-severity test stops the children."""
-        yield from dbt.cli(["build"], context=context).stream()
+        # One target folder per warehouse, the same every run (runs are serialised by the
+        # writer lock): dbt's partial parse then saves a full parse on every run.
+        yield from dbt.cli(["build"], context=context, target_path=target_dir).stream()
 
     return dbt_warehouse

@@ -31,7 +31,7 @@ def _git_commit() -> str | None:
         return None
 
 
-def build_publish_asset(suites_dir: Path, dbt_project_dir: Path) -> dg.AssetsDefinition:
+def build_publish_asset(suites_dir: Path, dbt_target_dir: Path) -> dg.AssetsDefinition:
     tables = published_tables(suites_dir)
 
     @dg.asset(
@@ -51,7 +51,7 @@ def build_publish_asset(suites_dir: Path, dbt_project_dir: Path) -> dg.AssetsDef
         failed = [o["name"] for o in outcomes if o["blocking"] and not o["passed"]]
         if failed:
             raise dg.Failure(f"blocking checks failed, nothing published: {', '.join(failed)}")
-        manifest = dbt_project_dir / "target" / "manifest.json"
+        manifest = dbt_target_dir / "manifest.json"  # column docs for the catalog
         with warehouse.connect(read_only=True) as conn:
             result = publish(
                 conn,
