@@ -76,7 +76,8 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 def cmd_dev(args: argparse.Namespace) -> int:
     prepare_instance(load_settings())
     dagster = Path(sys.executable).with_name("dagster")
-    os.execv(str(dagster), [str(dagster), "dev", "-m", "pipelines.definitions", *args.rest])
+    rest = args.rest[1:] if args.rest[:1] == ["--"] else args.rest  # `warehouse dev -- -p 3001`
+    os.execv(str(dagster), [str(dagster), "dev", "-m", "pipelines.definitions", *rest])
     return 0
 
 
