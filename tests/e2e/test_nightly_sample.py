@@ -59,3 +59,45 @@ def test_sample_run_publishes_then_rerun_changes_nothing(sample_warehouse):
         "AND status = 'loaded'")[0][0]
     assert landed_again == 0
     assert {t: wh.published(t) for t in first} == first
+
+
+def test_failed_blocking_check_publishes_nothing_and_is_named(sample_warehouse, tmp_path,
+                                                               repo_root):
+    """New exports arrive, but a blocking check fails: published/ stays byte-identical."""
+    import json
+
+    from pipelines.generate import generate_corpus
+
+    wh = sample_warehouse
+    if not (wh.home / "published" / "latest.json").exists():
+        result, summary, ok = wh.run()
+        assert result.success and ok, summary
+    before = wh.published_tree_digest()
+
+    # new exports that would change the published figures
+    extra = tmp_path / "extra"
+    generate_corpus(extra, stations=2, days=2, seed=23)
+    shutil.copytree(extra / "traffic", wh.raw / "traffic" / "late_arrivals")
+
+    # a suite copy whose schema contract asks for a column the table does not have
+    suites = tmp_path / "expectations"
+    shutil.copytree(repo_root / "expectations", suites)
+    path = suites / "fct_inspections.json"
+    suite = json.loads(path.read_text())
+    contract = next(e for e in suite["expectations"] if e["meta"]["check"] == "schema_contract")
+    contract["kwargs"]["value_set"].append("no_such_column")
+    path.write_text(json.dumps(suite, ensure_ascii=False))
+
+    wh.extra_env["WAREHOUSE_EXPECTATIONS_DIR"] = str(suites)
+    try:
+        result, summary, ok = wh.run()
+    finally:
+        del wh.extra_env["WAREHOUSE_EXPECTATIONS_DIR"]
+    assert not ok and not result.success
+    assert "FAILED CHECK marts/fct_inspections:schema_contract (error)" in summary, summary
+    assert "published: NOTHING this run" in summary, summary
+    assert wh.published_tree_digest() == before
+    # the new files did land: the next good run publishes them
+    landed = wh.working(f"SELECT count(*) FROM ops.file_ledger WHERE run_id = "
+                        f"'{result.run_id}' AND status = 'loaded'")[0][0]
+    assert landed > 0
