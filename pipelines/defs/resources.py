@@ -72,6 +72,7 @@ class WarehouseResource(dg.ConfigurableResource):
         # Short-lived connections: dbt runs in a subprocess and needs the write lock after us.
         self.home_path.mkdir(parents=True, exist_ok=True)
         conn = duckdb.connect(str(self.duckdb_path), read_only=read_only)
+        conn.execute("SET enable_progress_bar = false")  # terminal output, not log lines
         try:
             yield conn
         finally:
