@@ -109,7 +109,7 @@ fingerprints as (
     select
         campaign_id,
         cast(count(*) as bigint) as fact_rows,
-        cast(sum(hash({{ key_column }}, _resolved_at)) as varchar) as fact_fingerprint
+        lower(hex(sum(hash({{ key_column }}, _resolved_at)))) as fact_fingerprint
     from {{ ref(fact_model) }}
     where campaign_id is not null
     group by campaign_id

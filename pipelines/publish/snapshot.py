@@ -73,7 +73,8 @@ def plan_table(
     partition_by: Mapping[str, str | None] | None = None,
 ) -> TablePlan:
     relation = f"{q(source_schema)}.{q(table)}"
-    columns = describe(conn, relation)
+    # `_`-prefixed columns are the models' incremental bookkeeping, not data: not published
+    columns = [c for c in describe(conn, relation) if not c[0].startswith("_")]
     names = [n for n, _ in columns]
     if partition_by is not None and table in partition_by:
         source = partition_by[table]

@@ -43,7 +43,8 @@ def make_source(path: Path, seed: int = 0, rows: int = 400) -> Path:
         conn.execute("CREATE TABLE marts.dim_codes AS SELECT 'C' || range AS code, "
                       "'label ' || range AS label FROM range(6)")
         conn.execute("CREATE TABLE marts.mart_summary AS SELECT happened_on, "
-                      "count(*) AS events FROM marts.fct_events GROUP BY ALL")
+                      "count(*) AS events, 'state' AS _incremental_state "
+                     "FROM marts.fct_events GROUP BY ALL")
     return path
 
 
