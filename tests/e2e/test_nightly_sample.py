@@ -3,10 +3,12 @@ second run on the same input changes no published figure."""
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
 
+from pipelines.generate import generate_corpus
 from tests.e2e.conftest import make_warehouse
 
 pytestmark = pytest.mark.e2e
@@ -64,10 +66,6 @@ def test_sample_run_publishes_then_rerun_changes_nothing(sample_warehouse):
 def test_failed_blocking_check_publishes_nothing_and_is_named(sample_warehouse, tmp_path,
                                                                repo_root):
     """New exports arrive, but a blocking check fails: published/ stays byte-identical."""
-    import json
-
-    from pipelines.generate import generate_corpus
-
     wh = sample_warehouse
     if not (wh.home / "published" / "latest.json").exists():
         result, summary, ok = wh.run()
