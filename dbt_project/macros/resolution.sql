@@ -42,21 +42,31 @@
 {#- Campaign attribution: a record belongs to a campaign when its date is within
     [starts_on, ends_on], the campaign lists its record type and the unit is in scope
     ('all', or the station's city / bureau / province / id). The earliest start wins, a tie
-    goes to the smallest campaign_id. Use as a LEFT JOIN of int_campaign_scope (alias c)
-    with int_stations (alias stn) already joined, then qualify campaign_rank(key) = 1. -#}
-{% macro campaign_join(record_type, date_expr) -%}
-    left join {{ ref('int_campaign_scope') }} c
-        on c.record_type = '{{ record_type }}'
-        and {{ date_expr }} between c.starts_on and c.ends_on
-        and (c.scope_level = 'all'
-            or (c.scope_level = 'city' and c.scope_value = stn.city)
-            or (c.scope_level = 'bureau' and c.scope_value = stn.bureau_name)
-            or (c.scope_level = 'province' and c.scope_value = stn.province)
-            or (c.scope_level = 'station' and c.scope_value = stn.station_id))
-{%- endmacro %}
-
-{% macro campaign_rank(key) -%}
-    row_number() over (partition by {{ key }} order by c.starts_on nulls last, c.campaign_id nulls last)
+    goes to the smallest campaign_id. The campaign depends only on (station, date), so it is
+    decided once per distinct pair (thousands) and joined back to the records (millions):
+    ranking the wide record rows themselves cost a full sort.
+    Selects every column of `relation` plus campaign_id. -#}
+{% macro attribute_campaigns(record_type, relation, station_col, date_col) -%}
+    select r.*, cd.campaign_id
+    from {{ relation }} r
+    left join (
+        select d.station_id, d.on_date, c.campaign_id
+        from (select distinct {{ station_col }} as station_id, {{ date_col }} as on_date
+              from {{ relation }}) d
+        left join {{ ref('int_stations') }} stn on stn.station_id = d.station_id
+        left join {{ ref('int_campaign_scope') }} c
+            on c.record_type = '{{ record_type }}'
+            and d.on_date between c.starts_on and c.ends_on
+            and (c.scope_level = 'all'
+                or (c.scope_level = 'city' and c.scope_value = stn.city)
+                or (c.scope_level = 'bureau' and c.scope_value = stn.bureau_name)
+                or (c.scope_level = 'province' and c.scope_value = stn.province)
+                or (c.scope_level = 'station' and c.scope_value = stn.station_id))
+        qualify row_number() over (partition by d.station_id, d.on_date
+                                   order by c.starts_on nulls last, c.campaign_id nulls last) = 1
+    ) cd
+        on cd.station_id is not distinct from r.{{ station_col }}
+        and cd.on_date is not distinct from r.{{ date_col }}
 {%- endmacro %}
 
 {#- Facts: incremental on the natural key. The batch is the accepted rows the int_ model

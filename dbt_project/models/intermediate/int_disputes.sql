@@ -33,11 +33,7 @@ resolved as (
         on med.dimension = 'mediation_result' and med.value_match = b.mediation_result_match
 ),
 attributed as (
-    select r.*, c.campaign_id
-    from resolved r
-    left join {{ ref('int_stations') }} stn on stn.station_id = r.station_id
-    {{ campaign_join('disputes', 'r.reported_on') }}
-    qualify {{ campaign_rank('r.dispute_id') }} = 1
+    {{ attribute_campaigns('disputes', 'resolved', 'station_id', 'reported_on') }}
 ),
 checked as (
     select

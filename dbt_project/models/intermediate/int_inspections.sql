@@ -21,11 +21,7 @@ resolved as (
         on vt.dimension = 'venue_type' and vt.value_match = b.venue_type_match
 ),
 attributed as (
-    select r.*, c.campaign_id
-    from resolved r
-    left join {{ ref('int_stations') }} stn on stn.station_id = r.station_id
-    {{ campaign_join('inspections', 'r.inspected_on') }}
-    qualify {{ campaign_rank('r.inspection_id') }} = 1
+    {{ attribute_campaigns('inspections', 'resolved', 'station_id', 'inspected_on') }}
 ),
 checked as (
     select

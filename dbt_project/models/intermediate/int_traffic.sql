@@ -35,11 +35,7 @@ resolved as (
         on act.dimension = 'action' and act.value_match = b.action_match
 ),
 attributed as (
-    select r.*, c.campaign_id
-    from resolved r
-    left join {{ ref('int_stations') }} stn on stn.station_id = r.unit_id
-    {{ campaign_join('traffic', 'r.occurred_on') }}
-    qualify {{ campaign_rank('r.ticket_id') }} = 1
+    {{ attribute_campaigns('traffic', 'resolved', 'unit_id', 'occurred_on') }}
 ),
 checked as (
     select

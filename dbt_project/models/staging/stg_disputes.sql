@@ -3,27 +3,34 @@
     party_key (keyed hash). Incremental as stg_inspections. -#}
 {{ config(unique_key='dispute_id') }}
 
-with {{ latest_landed('disputes', 'dispute_id') }}
+with {{ latest_landed('disputes', 'dispute_id') }},
+{{ mapped_values('station_matches', 'normalise_text', 'station') }},
+{{ mapped_values('source_matches', 'normalise_text', 'source') }},
+{{ mapped_values('dispute_type_matches', 'normalise_text', 'dispute_type') }},
+{{ mapped_values('risk_level_matches', 'normalise_text', 'risk_level') }},
+{{ mapped_values('status_matches', 'normalise_text', 'status') }},
+{{ mapped_values('mediation_result_matches', 'normalise_text', 'mediation_result') }},
+{{ mapped_values('party_keys', 'pii_key', 'coalesce(party_id_number, party_phone, party_name)') }}
 select
     cast(record_key as varchar) as dispute_id,
     cast(reported_on as date) as reported_on,
     cast(station as varchar) as station_text,
-    {{ normalise_text('station') }} as station_match,
+    {{ mapped('station_matches') }} as station_match,
     cast(source as varchar) as source_text,
-    {{ normalise_text('source') }} as source_match,
+    {{ mapped('source_matches') }} as source_match,
     cast(dispute_type as varchar) as dispute_type_text,
-    {{ normalise_text('dispute_type') }} as dispute_type_match,
+    {{ mapped('dispute_type_matches') }} as dispute_type_match,
     cast(risk_level as varchar) as risk_level_text,
-    {{ normalise_text('risk_level') }} as risk_level_match,
+    {{ mapped('risk_level_matches') }} as risk_level_match,
     cast(status as varchar) as status_text,
-    {{ normalise_text('status') }} as status_match,
+    {{ mapped('status_matches') }} as status_match,
     cast(resolved_on as date) as resolved_on,
     cast(mediation_channel as varchar) as mediation_channel,
     cast(mediation_result as varchar) as mediation_result_text,
-    {{ normalise_text('mediation_result') }} as mediation_result_match,
+    {{ mapped('mediation_result_matches') }} as mediation_result_match,
     cast(coalesce(escalated_to_criminal, false) as boolean) as escalated_to_criminal,
     cast(coalesce(follow_up_visits, 0) as bigint) as follow_up_visits,
-    {{ pii_key('coalesce(party_id_number, party_phone, party_name)') }} as party_key,
+    {{ mapped('party_keys') }} as party_key,
     cast(_source_path as varchar) as source_file,
     cast(_file_sha256 as varchar) as file_sha256,
     cast(_sheet as varchar) as source_sheet,
@@ -35,3 +42,10 @@ select
     cast(landed_versions as bigint) as landed_versions,
     {{ batch_stamp('_staged_at') }} as _staged_at
 from latest
+{{ join_mapped('station_matches', 'station') }}
+{{ join_mapped('source_matches', 'source') }}
+{{ join_mapped('dispute_type_matches', 'dispute_type') }}
+{{ join_mapped('risk_level_matches', 'risk_level') }}
+{{ join_mapped('status_matches', 'status') }}
+{{ join_mapped('mediation_result_matches', 'mediation_result') }}
+{{ join_mapped('party_keys', 'coalesce(party_id_number, party_phone, party_name)') }}

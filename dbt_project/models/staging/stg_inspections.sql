@@ -2,15 +2,17 @@
     Incremental: see macro latest_landed (only keys touched by new landing batches). -#}
 {{ config(unique_key='inspection_id') }}
 
-with {{ latest_landed('inspections', 'inspection_id') }}
+with {{ latest_landed('inspections', 'inspection_id') }},
+{{ mapped_values('station_matches', 'normalise_text', 'station') }},
+{{ mapped_values('venue_type_matches', 'normalise_text', 'venue_type') }}
 select
     cast(record_key as varchar) as inspection_id,
     cast(inspected_on as date) as inspected_on,
     cast(station as varchar) as station_text,
-    {{ normalise_text('station') }} as station_match,
+    {{ mapped('station_matches') }} as station_match,
     cast(venue_name as varchar) as venue_name,
     cast(venue_type as varchar) as venue_type_text,
-    {{ normalise_text('venue_type') }} as venue_type_match,
+    {{ mapped('venue_type_matches') }} as venue_type_match,
     cast(coalesce(hazards_found, 0) as bigint) as hazards_found,
     cast(coalesce(hazards_rectified, 0) as bigint) as hazards_rectified,
     cast(coalesce(notices_issued, 0) as bigint) as notices_issued,
@@ -28,3 +30,5 @@ select
     cast(landed_versions as bigint) as landed_versions,
     {{ batch_stamp('_staged_at') }} as _staged_at
 from latest
+{{ join_mapped('station_matches', 'station') }}
+{{ join_mapped('venue_type_matches', 'venue_type') }}

@@ -3,23 +3,29 @@
     stg_inspections. -#}
 {{ config(unique_key='ticket_id') }}
 
-with {{ latest_landed('traffic', 'ticket_id') }}
+with {{ latest_landed('traffic', 'ticket_id') }},
+{{ mapped_values('unit_matches', 'normalise_text', 'unit') }},
+{{ mapped_values('violation_matches', 'normalise_text', 'violation') }},
+{{ mapped_values('violation_code_matches', 'normalise_text', 'violation_code') }},
+{{ mapped_values('action_matches', 'normalise_text', 'action') }},
+{{ mapped_values('plate_keys', 'pii_key', 'plate') }},
+{{ mapped_values('party_keys', 'pii_key', 'coalesce(party_id_number, party_name)') }}
 select
     cast(record_key as varchar) as ticket_id,
     cast(occurred_at as timestamp) as occurred_at,
     cast(cast(occurred_at as timestamp) as date) as occurred_on,
     cast(unit as varchar) as unit_text,
-    {{ normalise_text('unit') }} as unit_match,
+    {{ mapped('unit_matches') }} as unit_match,
     cast(road as varchar) as road,
     cast(violation as varchar) as violation_text,
-    {{ normalise_text('violation') }} as violation_match,
+    {{ mapped('violation_matches') }} as violation_match,
     cast(violation_code as varchar) as violation_code_text,
-    {{ normalise_text('violation_code') }} as violation_code_match,
+    {{ mapped('violation_code_matches') }} as violation_code_match,
     cast(vehicle_type as varchar) as vehicle_type,
-    {{ pii_key('plate') }} as plate_key,
-    {{ pii_key('coalesce(party_id_number, party_name)') }} as party_key,
+    {{ mapped('plate_keys') }} as plate_key,
+    {{ mapped('party_keys') }} as party_key,
     cast(action as varchar) as action_text,
-    {{ normalise_text('action') }} as action_match,
+    {{ mapped('action_matches') }} as action_match,
     cast(coalesce(fine_yuan, 0) as bigint) as fine_yuan,
     cast(_source_path as varchar) as source_file,
     cast(_file_sha256 as varchar) as file_sha256,
@@ -32,3 +38,9 @@ select
     cast(landed_versions as bigint) as landed_versions,
     {{ batch_stamp('_staged_at') }} as _staged_at
 from latest
+{{ join_mapped('unit_matches', 'unit') }}
+{{ join_mapped('violation_matches', 'violation') }}
+{{ join_mapped('violation_code_matches', 'violation_code') }}
+{{ join_mapped('action_matches', 'action') }}
+{{ join_mapped('plate_keys', 'plate') }}
+{{ join_mapped('party_keys', 'coalesce(party_id_number, party_name)') }}
