@@ -32,6 +32,9 @@ class Settings:
     pii_key: str
     environment: str
     keep_snapshots: int
+    # DuckDB's buffer pool per process (it defaults to 80 % of RAM); beyond it DuckDB spills to
+    # <warehouse>.duckdb.tmp. Bounds the job's peak memory (issue 6: ≤ 4 GiB at city scale).
+    duckdb_memory_limit: str = "2GB"
 
     @property
     def duckdb_path(self) -> Path:
@@ -75,6 +78,7 @@ class Settings:
             "WAREHOUSE_PII_KEY": self.pii_key,
             "DBT_TARGET_PATH": str(self.dbt_target_dir),
             "DBT_LOG_PATH": str(self.dbt_log_dir),
+            "WAREHOUSE_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
         }
 
 
@@ -108,4 +112,5 @@ def load_settings() -> Settings:
         pii_key=pii_key,
         environment=environment,
         keep_snapshots=int(os.environ.get("WAREHOUSE_KEEP_SNAPSHOTS", "14")),
+        duckdb_memory_limit=os.environ.get("WAREHOUSE_DUCKDB_MEMORY_LIMIT", "2GB"),
     )

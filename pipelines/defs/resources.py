@@ -24,6 +24,7 @@ class WarehouseResource(dg.ConfigurableResource):
     raw_dir: str
     home: str
     keep_snapshots: int = 14
+    memory_limit: str = "2GB"  # DuckDB buffer pool of this process's connections
     _lock_file: IO[Any] | None = PrivateAttr(default=None)
 
     @property
@@ -73,6 +74,7 @@ class WarehouseResource(dg.ConfigurableResource):
         self.home_path.mkdir(parents=True, exist_ok=True)
         conn = duckdb.connect(str(self.duckdb_path), read_only=read_only)
         conn.execute("SET enable_progress_bar = false")  # terminal output, not log lines
+        conn.execute("SET memory_limit = ?", [self.memory_limit])
         try:
             yield conn
         finally:
@@ -90,6 +92,7 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
             raw_dir=str(settings.raw_dir),
             home=str(settings.home),
             keep_snapshots=settings.keep_snapshots,
+            memory_limit=settings.duckdb_memory_limit,
         ),
         "dbt": DbtCliResource(
             project_dir=str(settings.dbt_project_dir),
