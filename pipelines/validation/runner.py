@@ -8,6 +8,12 @@ GE's SQL datasource returns empty results on DuckDB, so nothing here hands GE a 
 - aggregate expectations run on the small frame a named SQL batch computes inside DuckDB
   (duplicates, reconciliation totals, completeness, volume, freshness, the column list).
 
+Incremental row checks: a suite whose rows carry a batch stamp (``rows_since`` in its YAML) can
+be given the stamp up to which its rows were already validated (``validated_through``, from the
+run that produced the current published snapshot); its row-level expectations then read only
+the rows written since. Aggregate checks always read whole tables. ``row_watermarks`` gives the
+stamps to record for the next run.
+
 Memory is bounded by one record batch plus the aggregate frames (capped, see
 ``MAX_AGGREGATE_ROWS``). GE runs in an ephemeral context with analytics off: nothing is written.
 """
@@ -35,7 +41,7 @@ from pipelines.validation.suites import (
     load_thresholds,
 )
 
-DEFAULT_BATCH_ROWS = 100_000
+DEFAULT_BATCH_ROWS = 500_000
 DEFAULT_SAMPLE_ROWS = 20
 MAX_AGGREGATE_ROWS = 50_000
 SHOWN_BATCH_ROWS = 5
@@ -62,6 +68,8 @@ class CheckOutcome:
     expected: dict[str, Any] = field(default_factory=dict)
     failing_sample: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # which rows the row-level expectations read: "all rows", or those above a stamp
+    rows_scope: str = "all rows"
 
     @property
     def severity(self) -> str:
@@ -79,6 +87,7 @@ class CheckOutcome:
             "expected": self.expected,
             "failing_sample": self.failing_sample,
             "errors": self.errors,
+            "rows_scope": self.rows_scope,
         })
 
 
@@ -196,6 +205,23 @@ def _to_pandas(data):
     return table.to_pandas()
 
 
+def _rebatch(reader, rows: int):
+    """Arrow batches of about ``rows`` rows. DuckDB hands out at most one row group (~120 k
+    rows) per batch whatever size is asked for, and each GE validation has a fixed cost of
+    about half a second (building its metric graph): fewer, larger batches."""
+    import pyarrow as pa
+
+    pending, count = [], 0
+    for batch in reader:
+        pending.append(batch)
+        count += batch.num_rows
+        if count >= rows:
+            yield pa.Table.from_batches(pending, schema=reader.schema)
+            pending, count = [], 0
+    if pending:
+        yield pa.Table.from_batches(pending, schema=reader.schema)
+
+
 def _sql_params(sql: str, values: Mapping[str, Any]) -> dict[str, Any]:
     names = set(_SQL_PARAM.findall(sql))
     missing = names - set(values)
@@ -208,11 +234,21 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _literal(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+_SQL_TYPE = re.compile(r"^[A-Z][A-Z0-9_ ]*(\(\d+(, ?\d+)?\))?$")
+
+
 class _TableRun:
     def __init__(self, conn: duckdb.DuckDBPyConnection, suite: Suite, ge: _GreatExpectations,
-                 thresholds: Mapping[str, Any], batch_rows: int, sample_rows: int) -> None:
+                 thresholds: Mapping[str, Any], batch_rows: int, sample_rows: int,
+                 since: Mapping[str, Any] | None = None) -> None:
         self.conn, self.suite, self.ge = conn, suite, ge
         self.batch_rows, self.sample_rows = batch_rows, sample_rows
+        self.since = since if suite.rows_since and since else None
+        self.rows_scope = "all rows"
         self.parameters: dict[str, Any] = dict(thresholds)
         self.parameter_errors: dict[str, str] = {}
         self.tallies = {id(e): _Tally(e) for e in suite.expectations}
@@ -293,10 +329,16 @@ class _TableRun:
         key = [c for c in self.suite.key if c in available]
         needed = list(dict.fromkeys(key + [c for e in runnable for c in e.columns()]))
         sql = (f"SELECT {', '.join(map(_quote, needed))} FROM ({self.suite.rows_sql}) AS t")
+        if self.since is not None and self.suite.rows_since in available:
+            # rows validated by an earlier run are not read again
+            column = _quote(self.suite.rows_since or "")
+            sql += (f" WHERE {column} > CAST({_literal(self.since['value'])} AS "
+                    f"{self.since['type']})")
+            self.rows_scope = f"rows with {self.suite.rows_since} > {self.since['value']}"
         try:
             reader = self._relation(sql).to_arrow_reader(self.batch_rows)
             seen = False
-            for record_batch in reader:
+            for record_batch in _rebatch(reader, self.batch_rows):
                 seen = True
                 self._record(self.ge.validate(_to_pandas(record_batch), runnable,
                                               self.parameters, key), collect_sample=True)
@@ -420,15 +462,39 @@ class _TableRun:
             expected={t.expectation.label: self._expected(t.expectation) for t in tallies},
             failing_sample=sample[: self.sample_rows],
             errors=[err for t in tallies for err in t.errors],
+            rows_scope=(self.rows_scope if any(t.expectation.batch == ROWS for t in tallies)
+                        else "aggregate"),
         )
+
+
+def row_watermarks(conn: duckdb.DuckDBPyConnection, suites_dir: Path) -> dict[str, Any]:
+    """Per table with ``rows_since``: the largest stamp now in its rows and the stamp's SQL
+    type. Recorded by a run whose checks passed, it is the next run's ``validated_through``."""
+    marks: dict[str, Any] = {}
+    for suite in load_suites(suites_dir):
+        if not suite.rows_since:
+            continue
+        column = _quote(suite.rows_since)
+        try:
+            value, kind = conn.execute(
+                f"SELECT CAST(max({column}) AS VARCHAR), typeof(max({column})) "
+                f"FROM ({suite.rows_sql}) AS t").fetchall()[0]
+        except duckdb.Error:  # no such table or column: the checks report it; nothing to record
+            continue
+        if value is not None:
+            marks[suite.table] = {"column": suite.rows_since, "value": value, "type": kind}
+    return marks
 
 
 def run_checks(conn: duckdb.DuckDBPyConnection, suites_dir: Path, *,
                batch_rows: int | None = None, sample_rows: int | None = None,
                environ: Mapping[str, str] | None = None,
-               tables: Iterable[str] | None = None) -> list[CheckOutcome]:
+               tables: Iterable[str] | None = None,
+               validated_through: Mapping[str, Any] | None = None) -> list[CheckOutcome]:
     """Every named check of every suite in ``suites_dir`` (or of ``tables`` only), evaluated on
-    ``conn``'s data. ``environ`` overrides os.environ for the thresholds (tests)."""
+    ``conn``'s data. ``environ`` overrides os.environ for the thresholds (tests).
+    ``validated_through`` (``row_watermarks`` of an earlier run whose checks all passed):
+    row-level expectations of those tables read only rows stamped above it."""
     batch_rows = batch_rows or _env_int("WAREHOUSE_VALIDATION_BATCH_ROWS", DEFAULT_BATCH_ROWS)
     sample_rows = sample_rows or _env_int("WAREHOUSE_VALIDATION_SAMPLE_ROWS", DEFAULT_SAMPLE_ROWS)
     thresholds = load_thresholds(suites_dir, environ)
@@ -438,5 +504,10 @@ def run_checks(conn: duckdb.DuckDBPyConnection, suites_dir: Path, *,
     for suite in load_suites(suites_dir):
         if wanted is not None and suite.table not in wanted:
             continue
-        outcomes.extend(_TableRun(conn, suite, ge, thresholds, batch_rows, sample_rows).run())
+        since = (validated_through or {}).get(suite.table)
+        if since is not None and (since.get("column") != suite.rows_since
+                                  or not _SQL_TYPE.match(str(since.get("type", "")))):
+            since = None  # recorded for another column or unreadable: validate every row
+        outcomes.extend(_TableRun(conn, suite, ge, thresholds, batch_rows, sample_rows,
+                                  since).run())
     return outcomes

@@ -14,6 +14,9 @@ Layout of the folder (all of it data, none of it generated at run time):
   and ``batches`` (named aggregate SQL computed in DuckDB: ``sql`` gives the small frame GE
   validates, the optional ``sample`` lists the failing rows, the optional ``with`` is a list
   of CTEs put in front of both, and ``key`` names the frame's identifying columns).
+  The optional ``rows_since`` names a column of ``rows`` that every (re)write of a row
+  raises (the models' batch stamp): given the value up to which rows were validated before,
+  the row-level expectations read only the rows above it (see runner.run_checks).
 - ``parameters.yml``: thresholds, each with its default and the environment variable that
   overrides it; used as ``{"$PARAMETER": name}`` in expectations and ``$name`` in SQL.
 """
@@ -100,6 +103,7 @@ class Suite:
     key: tuple[str, ...]
     parameters: dict[str, str] = field(default_factory=dict)
     batches: dict[str, Batch] = field(default_factory=dict)
+    rows_since: str | None = None
 
     def specs(self) -> list[CheckSpec]:
         return [
@@ -163,6 +167,7 @@ def load_suite(path: Path) -> Suite:
         key=tuple(extra.get("key") or ()),
         parameters=dict(extra.get("parameters") or {}),
         batches=batches,
+        rows_since=extra.get("rows_since"),
     )
     for e in expectations:
         if e.batch != ROWS and e.batch not in batches:

@@ -7,6 +7,7 @@ an operator adds station aliases); each test asserts on the run it names.
 from __future__ import annotations
 
 import csv
+import json
 import re
 import shutil
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ class Run:
     result: object
     summary: str
     ok: bool
+    first_run_id: str = ""
 
 
 def assert_marts_equal_truth(wh, truth):
@@ -68,7 +70,7 @@ def first_run(tmp_path_factory, repo_root) -> Run:
 def second_run(first_run) -> Run:
     wh = first_run.wh
     result, summary, ok = wh.run()
-    return Run(wh, first_run.truth, result, summary, ok)
+    return Run(wh, first_run.truth, result, summary, ok, first_run.result.run_id)
 
 
 def test_generated_corpus_publishes_exactly_its_truth(first_run):
@@ -130,6 +132,18 @@ def test_rerun_on_unchanged_files_lands_nothing_and_publishes_the_same(second_ru
     run_id = second_run.result.run_id
     assert wh.working(f"SELECT count(*) FROM ops.file_ledger WHERE run_id = '{run_id}'")[0][0] == 0
     assert_marts_equal_truth(wh, second_run.truth)
+    # nothing was rewritten: the fact tables' row checks read only rows stamped after what the
+    # published run validated (none), the aggregate checks still read everything
+    reports = wh.settings().reports_dir
+    first = json.loads((reports / second_run.first_run_id / "watermarks.json").read_text())
+    assert set(first) == {table for _, table in FACTS}
+    checks = json.loads((reports / run_id / "checks.json").read_text())
+    scopes = {(c["table"], c["name"]): c["rows_scope"] for c in checks}
+    for _, table in FACTS:
+        since = first[table]["value"]
+        assert scopes[(table, "codes_in_dimension")] == f"rows with _resolved_at > {since}"
+        assert scopes[(table, "reconciliation")] == "aggregate"
+    assert scopes[("mart_station_daily", "counts_non_negative")] == "all rows"
 
 
 def test_unknown_station_published_after_alias_added_to_seed(second_run):

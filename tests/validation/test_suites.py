@@ -9,7 +9,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.validation import check_specs, load_suites, run_checks, write_report
+from pipelines.validation import (
+    check_specs,
+    load_suites,
+    row_watermarks,
+    run_checks,
+    write_report,
+)
 from pipelines.validation.suites import dump_json
 from tests.validation.conftest import QUIET, SUITES
 
@@ -219,3 +225,39 @@ def test_the_ge_context_is_ephemeral_and_writes_nothing(db, tmp_path, monkeypatc
     assert outcomes and all(o.passed for o in outcomes.values())
     assert list(work.rglob("*")) == []
     assert os.environ["GX_ANALYTICS_ENABLED"] == "false"
+
+
+def test_row_checks_read_only_rows_stamped_after_the_validated_watermark(db):
+    """With validated_through, row-level expectations skip rows validated before; aggregate
+    checks and a run without it still read everything."""
+    break_db(db, "ALTER TABLE marts.fct_inspections ADD COLUMN _resolved_at TIMESTAMP",
+             "UPDATE marts.fct_inspections SET _resolved_at = TIMESTAMP '2026-01-01'",
+             # an old row broken in place (the models never do this: it proves it is not read)
+             "UPDATE marts.fct_inspections SET hazards_rectified = hazards_found + 1 "
+             "WHERE inspection_id = 'I0001'",
+             # a row (re)written since the watermark, broken
+             "UPDATE marts.fct_inspections SET hazards_rectified = hazards_found + 1, "
+             "_resolved_at = TIMESTAMP '2026-02-01 08:00:00.5' WHERE inspection_id = 'I0102'")
+    since = {"column": "_resolved_at", "value": "2026-01-01 00:00:00", "type": "TIMESTAMP"}
+    with duckdb.connect(str(db), read_only=True) as conn:
+        marks = row_watermarks(conn, SUITES)
+        partial = run_checks(conn, SUITES, environ=QUIET, tables=["fct_inspections"],
+                             validated_through={"fct_inspections": since})
+        other_column = run_checks(conn, SUITES, environ=QUIET, tables=["fct_inspections"],
+                                  validated_through={"fct_inspections": {**since,
+                                                                         "column": "x"}})
+        full = run_checks(conn, SUITES, environ=QUIET, tables=["fct_inspections"])
+    assert marks["fct_inspections"] == {"column": "_resolved_at",
+                                        "value": "2026-02-01 08:00:00.5", "type": "TIMESTAMP"}
+    label = "hazards_rectified <= hazards_found"
+    check = next(o for o in partial if o.name == "of_which_le_total")
+    assert check.observed[label] == {"unexpected": 1, "of": 1}
+    assert [r["inspection_id"] for r in check.failing_sample] == ["I0102"]
+    assert check.rows_scope == "rows with _resolved_at > 2026-01-01 00:00:00"
+    for outcomes in (full, other_column):
+        check = next(o for o in outcomes if o.name == "of_which_le_total")
+        assert check.observed[label] == {"unexpected": 2, "of": 60}
+        assert check.rows_scope == "all rows"
+    # aggregate checks are never narrowed
+    dup = next(o for o in partial if o.name == "reconciliation")
+    assert dup.rows_scope == "aggregate"
