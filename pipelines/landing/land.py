@@ -23,7 +23,13 @@ import duckdb
 
 from pipelines.landing.decode import FileFailed, Fingerprint, detect_encoding, fingerprint
 from pipelines.landing.fastcsv import Fallback, read_fast
-from pipelines.landing.ledger import LedgerRow, insert_ledger, known_files, record_failure
+from pipelines.landing.ledger import (
+    LedgerRow,
+    insert_ledger,
+    insert_ledger_rows,
+    known_files,
+    record_failure,
+)
 from pipelines.landing.mapping import Mapping, load_mapping
 from pipelines.landing.normalise import create_macros, date_in_name
 from pipelines.landing.readers import Batch, SheetInfo, csv_file_lines, scan, xlsx_sheets
@@ -178,9 +184,10 @@ class _Lander:
             row.rows_quarantined += rejected[id(row)]
 
     def _commit_rows(self, rows: list[LedgerRow]) -> None:
+        now = utcnow()
         for row in rows:
-            row.loaded_at = utcnow()
-            insert_ledger(self.conn, row)
+            row.loaded_at = now
+        insert_ledger_rows(self.conn, rows)
         self.conn.execute("COMMIT")
         for row in rows:
             self._count(row)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
+import pyarrow as pa
 
 from pipelines.landing.schema import LEDGER_COLUMNS
 
@@ -50,8 +51,29 @@ class LedgerRow:
 
 
 def insert_ledger(conn: duckdb.DuckDBPyConnection, row: LedgerRow) -> None:
-    marks = ", ".join("?" for _ in LEDGER_COLUMNS)
-    conn.execute(f"INSERT INTO ops.file_ledger VALUES ({marks})", row.values())
+    insert_ledger_rows(conn, [row])
+
+
+def insert_ledger_rows(conn: duckdb.DuckDBPyConnection, rows: list[LedgerRow]) -> None:
+    """One INSERT from Arrow for many rows: a parameterised INSERT per file cost ~1.5 ms, which
+    is 20 s of landing for a city-year's 16 k files."""
+    if not rows:
+        return
+    columns = list(zip(*(r.values() for r in rows), strict=True))
+    conn.register("lk_ledger", pa.table({c: list(v) for c, v in zip(LEDGER_COLUMNS, columns,
+                                                                     strict=True)}))
+    try:
+        names = ", ".join(LEDGER_COLUMNS)
+        casts = ", ".join(f"CAST({c} AS {_ledger_types(conn)[c]})" for c in LEDGER_COLUMNS)
+        conn.execute(f"INSERT INTO ops.file_ledger ({names}) SELECT {casts} FROM lk_ledger")
+    finally:
+        conn.unregister("lk_ledger")
+
+
+def _ledger_types(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    return dict(conn.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = 'ops' AND table_name = 'file_ledger'").fetchall())
 
 
 def known_files(conn: duckdb.DuckDBPyConnection) -> tuple[set[tuple[str, str]], dict[str, str]]:
