@@ -210,7 +210,8 @@ def ratios(summary: dict[str, dict]) -> dict[str, float | None]:
     return {"c/a": r("c", "a"), "c/b": r("c", "b"), "d/c": r("d", "c")}
 
 
-def targets(summary: dict, rat: dict, rows: list) -> list[tuple[str, str, str]]:
+def targets(summary: dict, rat: dict, rows: list,
+            later_rows: list | None = None) -> list[tuple[str, str, str]]:
     def verdict(value: float | None, limit: float, fmt: str) -> tuple[str, str]:
         if value is None:
             return "n/a", "not measured"
@@ -229,6 +230,11 @@ def targets(summary: dict, rat: dict, rows: list) -> list[tuple[str, str, str]]:
     total, parts = startup_total(rows)
     v, text = verdict(total, TARGETS["startup_s"], "{:.1f} s" + (f" ({parts})" if parts else ""))
     out.append(("fixed start-up <= 20 s", v, text))
+    if later_rows:  # a later night: the warehouse's dbt parse state exists (no full parse)
+        total, parts = startup_total(later_rows)
+        v, text = verdict(total, TARGETS["startup_s"],
+                          "{:.1f} s" + (f" ({parts})" if parts else ""))
+        out.append(("fixed start-up <= 20 s, later night (d)", v, text))
     if any(not summary[k]["ok"] for k in summary):
         failed = ", ".join(k for k in summary if not summary[k]["ok"])
         out.append(("every contender succeeded", "MISS", f"failed: {failed}"))
@@ -344,8 +350,8 @@ def main(argv: list[str] | None = None) -> int:
 
     summary = summarise(reps)
     rat = ratios(summary)
-    rows = breakdown(reps)
-    verdicts = targets(summary, rat, rows)
+    rows, rows_d = breakdown(reps), breakdown(reps, "d")
+    verdicts = targets(summary, rat, rows, rows_d)
     load = ", ".join(f"{x:.1f}" for x in (*load_start[:1], *os.getloadavg()[:1]))
     lines = [f"bench {args.scale}, {started:%Y-%m-%d %H:%M} UTC, median of {repeat} run(s); "
              f"load average at start, end: {load} ({os.cpu_count()} cores)", ""]
@@ -365,6 +371,9 @@ def main(argv: list[str] | None = None) -> int:
     if rows:
         lines += ["", "breakdown of (c), seconds (median):"]
         lines += [f"  {name:<40} {_fmt(value, '8.2f')}" for name, value in rows]
+    if rows_d:
+        lines += ["", "breakdown of (d), seconds (median):"]
+        lines += [f"  {name:<40} {_fmt(value, '8.2f')}" for name, value in rows_d]
     lines += ["", "targets:"]
     lines += [f"  {v:<4}  {name:<38} {text}" for name, v, text in verdicts]
     lines += [""] + row_checks(reps, data / "history")
