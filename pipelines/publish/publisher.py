@@ -5,6 +5,8 @@ Order of a publish (every step before the commit only adds files nobody points a
      snapshots of killed runs that were never committed;
   2. write every table as Parquet into published/.tmp/snap-<version>/, check the written
      files against the source (row count and content hash), write the manifest, fsync all;
+     a month (or a one-file table) whose source hash equals the current snapshot's is not
+     written but hard-linked from the current snapshot, after checking the file's sha256;
   3. rename the folder to published/snapshots/<version>/ (atomic, fsync the parent);
   4. build the catalog as published/.tmp/catalog-<version>.duckdb (DuckDB 1.x storage), verify;
   5. COMMIT: os.replace latest.json (written to a temp file and fsynced first);
@@ -18,9 +20,11 @@ it for latest.json's version first.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -60,13 +64,19 @@ from pipelines.publish.retention import (
     snapshot_versions,
 )
 from pipelines.publish.snapshot import (
+    FILE_COLUMN,
+    Partial,
     TablePlan,
-    content_hash,
+    combine,
+    digest,
     file_rows,
+    hash_parts,
+    month_sql,
     new_version,
     parquet_columns,
     parquet_relation,
     plan_table,
+    q,
     sha256_file,
     write_table,
 )
@@ -178,34 +188,161 @@ def _same_content(current: dict[str, Any], plans: list[TablePlan],
     return True
 
 
+def _layout(plan: TablePlan, rows: int) -> dict[str, str] | None:
+    """How the table is split into files: by month (facts with rows) or one file (None)."""
+    if plan.partition_source is None or rows == 0:
+        return None
+    return {"column": plan.partition_column, "from": plan.partition_source,
+            "granularity": "month"}
+
+
+def _reusable(current: dict[str, Any] | None, plan: TablePlan,
+              layout: dict[str, str] | None) -> dict[str, dict[str, Any]]:
+    """Files of the current snapshot the new one may hard-link instead of writing, by partition
+    ('' for a one-file table). Only from a snapshot written by the same DuckDB version with the
+    same layout, columns and write casts, so a linked file has exactly the Parquet schema a new
+    one would; and only files that carry their own content hash (manifests written before
+    per-file hashes have none: then everything is rewritten)."""
+    if current is None or current.get("duckdb_version") != duckdb.__version__:
+        return {}
+    info = current["tables"].get(plan.table)
+    if info is None or info.get("partitioned_by") != layout:
+        return {}
+    columns = info.get("columns", [])
+    if [(c["name"], c["type"]) for c in columns] != list(plan.columns):
+        return {}
+    if any(c.get("parquet_type") != plan.write_casts[c["name"]]
+           for c in columns if c["name"] in plan.write_casts):
+        return {}
+    by_partition: dict[str, list[dict[str, Any]]] = {}
+    for entry in info["files"]:
+        by_partition.setdefault(entry.get("partition", ""), []).append(entry)
+    return {key: entries[0] for key, entries in by_partition.items()
+            if len(entries) == 1 and "content_sha256" in entries[0]}
+
+
+def _intact(path: Path, entry: dict[str, Any]) -> bool:
+    """The file is byte for byte what its manifest recorded. Re-reading it for the sha256 (not
+    only comparing sizes) costs well under a second for the whole city-scale snapshot (~150 MB,
+    mostly in the page cache) and proves the bytes, not just the name."""
+    try:
+        if path.stat().st_size != entry["bytes"]:
+            return False
+    except FileNotFoundError:
+        return False
+    return sha256_file(path) == entry["sha256"]
+
+
+def _link(src: Path, dst: Path, entry: dict[str, Any]) -> None:
+    """Hard-link an unchanged file of the current snapshot into the new one: no bytes written,
+    and deleting either snapshot folder later leaves the other's name intact. Where a link is
+    impossible (another filesystem, a filesystem without links, the link limit) copy it and
+    check the copy."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError as exc:
+        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
+            raise
+        shutil.copyfile(src, dst)
+        if not _intact(dst, entry):
+            raise PublishError(f"copy of {src} to {dst} differs from the original") from exc
+
+
+def _partition_of(file: Path, layout: dict[str, str] | None) -> str:
+    """'2024-03' for <table>/month=2024-03/part_0.parquet; '' for a one-file table."""
+    return file.parent.name.split("=", 1)[1] if layout else ""
+
+
 def _write_snapshot(conn: duckdb.DuckDBPyConnection, plans: list[TablePlan],
-                    hashes: dict[str, tuple[int, str]], docs: dict[str, Any], staging: Path,
-                    header: dict[str, Any]) -> dict[str, Any]:
+                    parts: dict[str, dict[str, Partial]], docs: dict[str, Any], staging: Path,
+                    header: dict[str, Any], current: dict[str, Any] | None,
+                    current_dir: Path | None) -> dict[str, Any]:
+    """Every table into `staging`. A month (or a one-file table) whose source rows hash the same
+    as in the current snapshot is hard-linked from it after checking the file's sha256; the
+    other months are written and their Parquet is checked against the source hash, month by
+    month. Either way every file of the new snapshot is verified."""
     tables: dict[str, Any] = {}
     for plan in plans:
-        rows, digest = hashes[plan.table]
+        whole = combine(parts[plan.table].values())
+        rows = whole[0]
+        layout = _layout(plan, rows)
+        # what each partition (or the one file, '') must hold
+        expected = parts[plan.table] if layout else {"": whole}
         table_dir = staging / plan.table
-        files = write_table(conn, plan, rows, table_dir)
-        written = parquet_columns(conn, files)
-        if [n for n, _ in written] != [n for n, _ in plan.columns]:
-            raise PublishError(f"{plan.table}: Parquet columns {written} differ from the source")
-        casts = {n: t for (n, t), (_, pt) in zip(plan.columns, written, strict=True) if t != pt}
-        check = content_hash(conn, parquet_relation(files), plan.columns, casts)
-        if check != (rows, digest):
-            raise PublishError(f"{plan.table}: written Parquet {check} differs from the source "
-                               f"{(rows, digest)}")
+        reused: dict[str, dict[str, Any]] = {}
+        for key, old in _reusable(current, plan, layout).items():
+            if key in expected and old["rows"] == expected[key][0] \
+                    and old["content_sha256"] == digest(plan.columns, expected[key]):
+                src = current_dir / plan.table / old["path"]
+                if _intact(src, old):
+                    reused[key] = old
+                else:
+                    log.warning("%s differs from its manifest: written anew", src)
+        to_write = sorted(k for k in expected if k not in reused)
+        written: list[Path] = []
+        if to_write:
+            written = write_table(conn, plan, table_dir, partitioned=layout is not None,
+                                  months=to_write if layout and reused else None)
+        else:
+            table_dir.mkdir(parents=True)
+        for old in reused.values():
+            _link(current_dir / plan.table / old["path"], table_dir / old["path"], old)
+
+        files = sorted(p for p in table_dir.rglob("*.parquet") if p.is_file())
+        # linked and new files must agree on the Parquet schema (the views read them as one)
+        schemas = {tuple(parquet_columns(conn, [f])) for f in files}
+        if len(schemas) != 1:
+            raise PublishError(f"{plan.table}: files with different Parquet schemas {schemas}")
+        parquet_types = list(schemas.pop())
+        if [n for n, _ in parquet_types] != [n for n, _ in plan.columns]:
+            raise PublishError(f"{plan.table}: Parquet columns {parquet_types} differ from "
+                               f"the source")
+        casts = {n: t for (n, t), (_, pt) in zip(plan.columns, parquet_types, strict=True)
+                 if t != pt}
+        # the new files against the source, partition by partition
+        got: dict[str, Partial] = {}
+        if written:
+            got = hash_parts(conn, parquet_relation(written, with_filename=True), plan.columns,
+                             casts, key_sql=q(FILE_COLUMN))
+        by_partition: dict[str, list[Partial]] = {}
+        for f in written:
+            by_partition.setdefault(_partition_of(f, layout), []).append(
+                got.get(str(f), (0, 0, 0)))
+        for key in sorted(set(by_partition) | set(to_write)):
+            check = combine(by_partition.get(key, []))
+            if check != expected.get(key):
+                raise PublishError(f"{plan.table}: written Parquet {key or 'file'} "
+                                   f"{check} differs from the source {expected.get(key)}")
+
         per_file = file_rows(conn, files)
+        entries = []
+        for f in files:
+            path, key = str(f.relative_to(table_dir)), _partition_of(f, layout)
+            if key in reused:
+                entry = dict(reused[key])  # verified before linking: same bytes, same inode
+                if per_file[str(f)] != entry["rows"]:
+                    raise PublishError(f"{plan.table}: linked {path} has {per_file[str(f)]} "
+                                       f"rows, its manifest {entry['rows']}")
+            else:
+                entry = {"path": path, **({"partition": key} if layout else {}),
+                         "rows": per_file[str(f)], "bytes": f.stat().st_size,
+                         "sha256": sha256_file(f),
+                         "content_sha256": digest(plan.columns, got.get(str(f), (0, 0, 0)))}
+            entries.append(entry)
+        if sum(e["rows"] for e in entries) != rows:
+            raise PublishError(f"{plan.table}: files hold {sum(e['rows'] for e in entries)} "
+                               f"rows, the source {rows}")
+        log.info("publish %s: %d file(s) written, %d reused from the current snapshot",
+                 plan.table, len(written), len(reused))
         described = docs.get(plan.table, {})
         tables[plan.table] = {
             "rows": rows,
-            "content_sha256": digest,
+            "content_sha256": digest(plan.columns, whole),
             "description": described.get("description") or None,
-            "partitioned_by": (None if plan.partition_source is None or rows == 0 else
-                               {"column": plan.partition_column, "from": plan.partition_source,
-                                "granularity": "month"}),
-            "columns": _table_columns(plan, dict(written), described),
-            "files": [{"path": str(f.relative_to(table_dir)), "rows": per_file[str(f)],
-                       "bytes": f.stat().st_size, "sha256": sha256_file(f)} for f in files],
+            "partitioned_by": layout,
+            "columns": _table_columns(plan, dict(parquet_types), described),
+            "files": entries,
         }
     manifest = {**header, "tables": tables}
     (staging / MANIFEST_NAME).write_text(
@@ -258,10 +395,19 @@ def publish(
                 return unchanged("run already published")
 
             plans = [plan_table(conn, t, source_schema, partition_by) for t in names]
-            hashes = {p.table: content_hash(conn, p.relation, p.columns) for p in plans}
+            # one pass per table: the source hash of every month (one part for other tables)
+            parts = {p.table: hash_parts(conn, p.relation, p.columns,
+                                         key_sql=month_sql(p) if p.partition_source else "''")
+                     for p in plans}
+            hashes = {}
+            for p in plans:
+                whole = combine(parts[p.table].values())
+                hashes[p.table] = (whole[0], digest(p.columns, whole))
             docs = dbt_descriptions(Path(dbt_manifest) if dbt_manifest else None, names)
+            current, current_dir = None, None
             if latest is not None:
                 current = read_manifest(published_dir, latest["version"])
+                current_dir = snapshots_dir(published_dir) / latest["version"]
                 if _same_content(current, plans, hashes, docs):
                     return unchanged("content unchanged")
 
@@ -271,7 +417,8 @@ def publish(
                       "duckdb_version": duckdb.__version__, "source_schema": source_schema,
                       "check_results": check_results}
             staging = tmp_area(published_dir) / f"snap-{version}"
-            manifest = _write_snapshot(conn, plans, hashes, docs, staging, header)
+            manifest = _write_snapshot(conn, plans, parts, docs, staging, header, current,
+                                       current_dir)
             root = snapshots_dir(published_dir)
             if not root.exists():
                 root.mkdir()

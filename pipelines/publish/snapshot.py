@@ -4,13 +4,16 @@ Large fact tables (name `fct_*` with a DATE or TIMESTAMP column) are Hive-partit
 (`<table>/month=YYYY-MM/part_0.parquet`); every other table is one file
 (`<table>/part_0.parquet`). The partition column lives only in the folder names: the files
 hold exactly the source columns.
+
+Content hashes (`hash_parts`) are computed per month in one pass, so a publish can tell which
+months changed and rewrite only those (see publisher._write_snapshot).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +22,6 @@ import duckdb
 
 VERSION_RE = re.compile(r"^\d{8}T\d{6}\.\d{6}Z-[A-Za-z0-9]{1,8}$")
 _VERSION_TS = "%Y%m%dT%H%M%S.%fZ"
-ROW_ALIAS = "__publish_row__"
 
 
 def q(name: str) -> str:
@@ -115,54 +117,113 @@ def select_list(columns: list[tuple[str, str]], casts: Mapping[str, str] | None 
     )
 
 
+# A row's 128-bit md5 split in two 64-bit halves. DuckDB's md5_number_lower() is the high half
+# of md5_number() and md5_number_upper() the low half (as of DuckDB 2.0; both are macros that go
+# through a 128-character bit string). The same halves by arithmetic on one md5_number() give the
+# same hashes as before at about two thirds of the cost.
+_MD5_HIGH = "CAST(__publish_md5__ >> 64 AS UBIGINT)"
+_MD5_LOW = "CAST(__publish_md5__ & 18446744073709551615::UHUGEINT AS UBIGINT)"
+
+Partial = tuple[int, int, int]  # (rows, sum of the md5 high halves, xor of the low halves)
+
+
+def hash_parts(conn: duckdb.DuckDBPyConnection, relation_sql: str,
+               columns: list[tuple[str, str]], casts: Mapping[str, str] | None = None,
+               key_sql: str = "''") -> dict[str, Partial]:
+    """One pass over `relation_sql`: for every value of `key_sql` (a month, a file name) the
+    row count and the raw sum/xor of the rows' md5 (see content_hash). Sums and xors add up, so
+    the partials of the parts combine into exactly the hash of the whole."""
+    casts = casts or {}
+    fields = ", ".join(f"{q(n)} := CAST({q(n)} AS {casts[n]})" if n in casts else
+                       f"{q(n)} := {q(n)}" for n, _ in columns)
+    sql = (
+        f"SELECT __publish_key__, count(*), sum({_MD5_HIGH}::HUGEINT), bit_xor({_MD5_LOW}) "
+        f"FROM (SELECT {key_sql} AS __publish_key__, "
+        f"md5_number(CAST(struct_pack({fields}) AS VARCHAR)) AS __publish_md5__ "
+        f"FROM {relation_sql}) GROUP BY __publish_key__"
+    )
+    return {str(key): (int(n), int(total), int(xor))
+            for key, n, total, xor in conn.execute(sql).fetchall()}
+
+
+def combine(partials: Iterable[Partial]) -> Partial:
+    rows, total, xor = 0, 0, 0
+    for n, t, x in partials:
+        rows, total, xor = rows + n, total + t, xor ^ x
+    return rows, total, xor
+
+
+def digest(columns: list[tuple[str, str]], partial: Partial) -> str:
+    """The published content hash of a table, a month or a file: schema + partial."""
+    schema = "|".join(f"{n}:{t}" for n, t in columns)
+    rows, total, xor = partial
+    return hashlib.sha256(f"{schema}\n{rows}\n{total}\n{xor}".encode()).hexdigest()
+
+
 def content_hash(conn: duckdb.DuckDBPyConnection, relation_sql: str,
                  columns: list[tuple[str, str]], casts: Mapping[str, str] | None = None
                  ) -> tuple[int, str]:
     """Row count and an order-independent hash of the rows (and the schema): the sum and the
     xor of a 128-bit md5 of each row's text, so reordering rows or files does not change it,
     while any changed, added or removed row does."""
-    sql = (
-        f"SELECT count(*), "
-        f"coalesce(sum(md5_number_lower(CAST({ROW_ALIAS} AS VARCHAR))::HUGEINT), 0), "
-        f"coalesce(bit_xor(md5_number_upper(CAST({ROW_ALIAS} AS VARCHAR))), 0) "
-        f"FROM (SELECT {select_list(columns, casts)} FROM {relation_sql}) {ROW_ALIAS}"
-    )
-    rows, total, xor = conn.execute(sql).fetchone()
-    schema = "|".join(f"{n}:{t}" for n, t in columns)
-    digest = hashlib.sha256(f"{schema}\n{rows}\n{total}\n{xor}".encode()).hexdigest()
-    return int(rows), digest
+    whole = combine(hash_parts(conn, relation_sql, columns, casts).values())
+    return whole[0], digest(columns, whole)
 
 
-def parquet_relation(files: list[Path]) -> str:
+def month_sql(plan: TablePlan) -> str:
+    """The partition value of a row: its month, or 'unknown' without a date."""
+    return f"coalesce(strftime({q(plan.partition_source)}, '%Y-%m'), 'unknown')"
+
+
+FILE_COLUMN = "__publish_file__"  # `_`-prefixed: never a published column
+
+
+def parquet_relation(files: list[Path], *, with_filename: bool = False) -> str:
     listed = ", ".join(lit(str(f)) for f in files)
-    return f"read_parquet([{listed}], hive_partitioning = false)"
+    extra = f", filename = {lit(FILE_COLUMN)}" if with_filename else ""
+    return f"read_parquet([{listed}], hive_partitioning = false{extra})"
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
+    h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+            h.update(block)
+    return h.hexdigest()
 
 
-def write_table(conn: duckdb.DuckDBPyConnection, plan: TablePlan, rows: int,
-                dest: Path) -> list[Path]:
-    """COPY the table to `dest` (a folder that must not exist). Returns the files written."""
+def _order_by(conn: duckdb.DuckDBPyConnection, plan: TablePlan, where: str) -> str:
+    """ORDER BY ALL makes the files' row order deterministic, but sorts on every column. When
+    the first column is unique over the rows written (the usual key column), ordering by it
+    alone gives the very same order: a COPY of 10 M rows takes about a third less CPU, for a
+    count(DISTINCT) of one column (~1/20 of the COPY)."""
+    if not plan.columns:
+        return ""
+    first = q(plan.columns[0][0])
+    unique = conn.execute(
+        f"SELECT count(*) = count(DISTINCT {first}) FROM {plan.relation}{where}").fetchone()[0]
+    return f" ORDER BY {first}" if unique else " ORDER BY ALL"
+
+
+def write_table(conn: duckdb.DuckDBPyConnection, plan: TablePlan, dest: Path, *,
+                partitioned: bool, months: list[str] | None = None) -> list[Path]:
+    """COPY the table to `dest` (a folder that must not exist): Hive-partitioned by month, or
+    one file. `months`: write only these month partitions (None: every row). Returns the files
+    written."""
     dest.mkdir(parents=True)
     columns = select_list(plan.columns, plan.write_casts)
-    order = " ORDER BY ALL" if plan.columns else ""
-    if plan.partition_source is not None and rows > 0:
-        month = (f"coalesce(strftime({q(plan.partition_source)}, '%Y-%m'), 'unknown') "
-                 f"AS {q(plan.partition_column)}")
+    if partitioned:
+        where = "" if months is None else (
+            f" WHERE {month_sql(plan)} IN ({', '.join(lit(m) for m in months)})")
         conn.execute(
-            f"COPY (SELECT {columns}, {month} FROM {plan.relation}{order}) "
+            f"COPY (SELECT {columns}, {month_sql(plan)} AS {q(plan.partition_column)} "
+            f"FROM {plan.relation}{where}{_order_by(conn, plan, where)}) "
             f"TO {lit(str(dest))} (FORMAT parquet, COMPRESSION zstd, "
             f"PARTITION_BY ({q(plan.partition_column)}), FILENAME_PATTERN 'part_{{i}}')"
         )
     else:
         conn.execute(
-            f"COPY (SELECT {columns} FROM {plan.relation}{order}) "
+            f"COPY (SELECT {columns} FROM {plan.relation}{_order_by(conn, plan, '')}) "
             f"TO {lit(str(dest / 'part_0.parquet'))} (FORMAT parquet, COMPRESSION zstd)"
         )
     return sorted(p for p in dest.rglob("*.parquet") if p.is_file())

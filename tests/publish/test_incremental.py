@@ -1,0 +1,300 @@
+"""Incremental publish: unchanged months (and unchanged one-file tables) are hard-linked from
+the current snapshot, changed and new months are written, removed months are dropped."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.publish import publish, rollback
+from pipelines.publish.snapshot import content_hash, describe, select_list
+from tests.publish.helpers import TABLES, check_consistent, make_source
+
+FCT = "fct_events"
+
+
+def run(source: Path, published: Path, run_id: str, **kwargs):
+    with duckdb.connect(str(source), read_only=True) as conn:
+        return publish(conn, TABLES, published, run_id=run_id, **kwargs)
+
+
+def change(source: Path, *statements: str) -> None:
+    with duckdb.connect(str(source)) as conn:
+        for sql in statements:
+            conn.execute(sql)
+
+
+def inode(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_dev, st.st_ino
+
+
+def files_of(result, table: str) -> dict[str, Path]:
+    """{relative path: file} of a table in a published snapshot, from its manifest."""
+    manifest = json.loads(result.manifest_path.read_text())
+    return {f["path"]: result.snapshot_dir / table / f["path"]
+            for f in manifest["tables"][table]["files"]}
+
+
+def month_dir(month: str) -> str:
+    return f"month={month}/part_0.parquet"
+
+
+def same_rows(file: Path, source: Path, where: str) -> bool:
+    """The Parquet file holds exactly the source rows matching `where` (as multisets)."""
+    with duckdb.connect(str(source), read_only=True) as conn:
+        cols = ", ".join(f'"{n}"' for n, _ in describe(conn, f"marts.{FCT}"))
+        src = f"SELECT {cols} FROM marts.{FCT} WHERE {where}"
+        pq = f"SELECT * FROM read_parquet('{file}', hive_partitioning = false)"
+        diff = conn.execute(f"({src} EXCEPT ALL {pq}) UNION ALL ({pq} EXCEPT ALL {src})")
+        n_src = conn.execute(f"SELECT count(*) FROM ({src})").fetchone()[0]
+        n_pq = conn.execute(f"SELECT count(*) FROM ({pq})").fetchone()[0]
+        return diff.fetchall() == [] and n_src == n_pq > 0
+
+
+def catalog_equals_source(catalog: Path, source: Path) -> bool:
+    with duckdb.connect(str(source), read_only=True) as conn:
+        conn.execute(f"ATTACH '{catalog}' AS cat (READ_ONLY)")
+        for table in TABLES:
+            cols = ", ".join(f'"{r[0]}"' for r in conn.execute(
+                f"DESCRIBE cat.marts.{table}").fetchall())
+            diff = conn.execute(
+                f"(SELECT {cols} FROM marts.{table} EXCEPT ALL SELECT * FROM cat.marts.{table})"
+                f" UNION ALL "
+                f"(SELECT * FROM cat.marts.{table} EXCEPT ALL SELECT {cols} FROM marts.{table})"
+            ).fetchall()
+            if diff:
+                return False
+    return True
+
+
+MONTH = "strftime(happened_on, '%Y-%m')"
+NIGHT = (  # a few changed rows in March, February gone, a new month, a new day in July
+    f"UPDATE marts.{FCT} SET fine_yuan = fine_yuan + 1 WHERE happened_on = DATE '2024-03-02'",
+    f"DELETE FROM marts.{FCT} WHERE {MONTH} = '2024-02'",
+    f"INSERT INTO marts.{FCT} SELECT * REPLACE (event_id + 100000 AS event_id, "
+    f"DATE '2025-01-15' AS happened_on) FROM marts.{FCT} WHERE happened_on = DATE '2024-01-04'",
+    f"INSERT INTO marts.{FCT} SELECT * REPLACE (event_id + 200000 AS event_id, "
+    f"DATE '2024-07-19' AS happened_on) FROM marts.{FCT} WHERE happened_on = DATE '2024-07-18'",
+)
+
+
+@pytest.fixture
+def two_nights(tmp_path):
+    source = make_source(tmp_path / "warehouse.duckdb")
+    published = tmp_path / "published"
+    first = run(source, published, "run-1")
+    first_files = {t: files_of(first, t) for t in TABLES}
+    first_inodes = {t: {p: inode(f) for p, f in fs.items()} for t, fs in first_files.items()}
+    change(source, *NIGHT)
+    second = run(source, published, "run-2")
+    return {"source": source, "published": published, "first": first, "second": second,
+            "first_inodes": first_inodes, "tmp": tmp_path}
+
+
+def test_unchanged_months_are_linked_changed_ones_written(two_nights):
+    first, second, source = two_nights["first"], two_nights["second"], two_nights["source"]
+    assert second.changed and second.version > first.version
+    before = two_nights["first_inodes"]
+    after = files_of(second, FCT)
+    months = {p.split("/")[0].removeprefix("month=") for p in after}
+    assert "2024-02" not in months and month_dir("2024-02") in before[FCT]  # removed month
+    assert "2025-01" in months and month_dir("2025-01") not in before[FCT]  # new month
+    assert not (second.snapshot_dir / FCT / "month=2024-02").exists()
+    for month in ("2024-01", "2024-04", "2024-05", "2024-06", "unknown"):  # untouched
+        path = month_dir(month)
+        assert inode(after[path]) == before[FCT][path], month
+        assert after[path].stat().st_nlink == 2
+    for month in ("2024-03", "2024-07"):  # changed: written anew
+        path = month_dir(month)
+        assert inode(after[path]) != before[FCT][path], month
+        assert after[path].stat().st_nlink == 1
+    # the written months hold exactly the source rows
+    assert same_rows(after[month_dir("2024-03")], source, f"{MONTH} = '2024-03'")
+    assert same_rows(after[month_dir("2024-07")], source, f"{MONTH} = '2024-07'")
+    assert same_rows(after[month_dir("2025-01")], source, f"{MONTH} = '2025-01'")
+    assert same_rows(after[month_dir("2024-01")], source, f"{MONTH} = '2024-01'")
+    # unchanged one-file tables are linked too
+    for table in ("dim_codes", "mart_summary"):
+        assert inode(second.snapshot_dir / table / "part_0.parquet") \
+            == before[table]["part_0.parquet"]
+    # the whole snapshot: every file listed with rows, bytes, sha256 (checked) and its hash
+    assert check_consistent(two_nights["published"]) == second.version
+    manifest = json.loads(second.manifest_path.read_text())
+    for entry in manifest["tables"][FCT]["files"]:
+        assert set(entry) == {"path", "partition", "rows", "bytes", "sha256",
+                              "content_sha256"}
+        assert entry["path"] == month_dir(entry["partition"])
+    assert catalog_equals_source(second.catalog_path, source)
+
+
+def test_incremental_snapshot_equals_a_full_one(two_nights):
+    """Same files, same per-file and per-table hashes as a publish from scratch."""
+    reference = run(two_nights["source"], two_nights["tmp"] / "reference", "run-ref")
+    ours = json.loads(two_nights["second"].manifest_path.read_text())["tables"]
+    ref = json.loads(reference.manifest_path.read_text())["tables"]
+    for table in TABLES:
+        assert ours[table]["content_sha256"] == ref[table]["content_sha256"], table
+        assert ours[table]["columns"] == ref[table]["columns"]
+        assert [(f["path"], f["rows"], f["content_sha256"]) for f in ours[table]["files"]] == \
+            [(f["path"], f["rows"], f["content_sha256"]) for f in ref[table]["files"]]
+
+
+def test_identical_content_publishes_nothing(two_nights):
+    again = run(two_nights["source"], two_nights["published"], "run-3")
+    assert (again.changed, again.reason, again.version) == (
+        False, "content unchanged", two_nights["second"].version)
+
+
+def test_pruning_the_first_snapshot_leaves_the_second_whole(two_nights):
+    published, second = two_nights["published"], two_nights["second"]
+    linked = second.snapshot_dir / FCT / month_dir("2024-01")
+    assert linked.stat().st_nlink == 2
+    change(two_nights["source"], f"UPDATE marts.{FCT} SET fine_yuan = 0 "
+                                 f"WHERE happened_on = DATE '2024-05-05'")
+    third = run(two_nights["source"], published, "run-3", keep=2)
+    assert third.pruned == [two_nights["first"].version]
+    assert not two_nights["first"].snapshot_dir.exists()
+    assert linked.stat().st_nlink == 2  # now shared by the second and third snapshots only
+    # the second snapshot is still whole (sha256 of every file) and readable through a rollback
+    assert rollback(published, second.version) == second.version
+    assert check_consistent(published) == second.version
+    with duckdb.connect() as conn:
+        conn.execute(f"ATTACH '{second.catalog_path}' AS cat (READ_ONLY)")
+        n = conn.execute(f"SELECT count(*) FROM cat.marts.{FCT}").fetchone()[0]
+        conn.execute(f"SELECT * FROM cat.marts.{FCT}").fetchall()
+    assert n == second.row_counts[FCT]
+    # and forward again
+    assert rollback(published, third.version) == third.version
+    assert catalog_equals_source(third.catalog_path, two_nights["source"])
+
+
+def test_rollback_to_the_first_snapshot(two_nights, tmp_path):
+    published = two_nights["published"]
+    original = make_source(tmp_path / "original.duckdb")  # the content of the first night
+    assert rollback(published) == two_nights["first"].version
+    assert check_consistent(published) == two_nights["first"].version
+    assert catalog_equals_source(published / "catalog.duckdb", original)
+    assert not catalog_equals_source(published / "catalog.duckdb", two_nights["source"])
+    # a publish after the rollback links from the rolled-back-to snapshot
+    back = run(two_nights["source"], published, "run-3")
+    assert back.changed
+    assert catalog_equals_source(back.catalog_path, two_nights["source"])
+    old = files_of(two_nights["first"], FCT)[month_dir("2024-01")]
+    assert inode(back.snapshot_dir / FCT / month_dir("2024-01")) == inode(old)
+
+
+def test_manifest_without_file_hashes_rewrites_everything(tmp_path):
+    """A current snapshot written before per-file hashes: nothing is linked."""
+    source, published = make_source(tmp_path / "w.duckdb"), tmp_path / "published"
+    first = run(source, published, "run-1")
+    manifest = json.loads(first.manifest_path.read_text())
+    for info in manifest["tables"].values():
+        for entry in info["files"]:
+            entry.pop("content_sha256")
+            entry.pop("partition", None)
+    first.manifest_path.write_text(json.dumps(manifest))
+    before = {inode(p) for p in first.snapshot_dir.rglob("*.parquet")}
+    change(source, *NIGHT[:1])
+    second = run(source, published, "run-2")
+    assert second.changed
+    assert not before & {inode(p) for p in second.snapshot_dir.rglob("*.parquet")}
+    check_consistent(published)
+    assert catalog_equals_source(second.catalog_path, source)
+
+
+def test_damaged_file_in_the_current_snapshot_is_written_anew(tmp_path):
+    source, published = make_source(tmp_path / "w.duckdb"), tmp_path / "published"
+    first = run(source, published, "run-1")
+    damaged = first.snapshot_dir / FCT / month_dir("2024-04")
+    data = bytearray(damaged.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size: only the sha256 can tell
+    damaged.write_bytes(bytes(data))
+    change(source, *NIGHT[:1])
+    second = run(source, published, "run-2", keep=1)  # prunes the damaged first snapshot
+    fresh = second.snapshot_dir / FCT / month_dir("2024-04")
+    assert fresh.stat().st_nlink == 1
+    assert same_rows(fresh, source, f"{MONTH} = '2024-04'")
+    assert check_consistent(published) == second.version
+    assert catalog_equals_source(second.catalog_path, source)
+
+
+def test_copy_when_hard_links_are_impossible(tmp_path, monkeypatch):
+    source, published = make_source(tmp_path / "w.duckdb"), tmp_path / "published"
+    first = run(source, published, "run-1")
+
+    def no_link(src, dst, *args, **kwargs):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", no_link)
+    change(source, *NIGHT[:1])
+    second = run(source, published, "run-2")
+    old, new = (first.snapshot_dir / FCT / month_dir("2024-01"),
+                second.snapshot_dir / FCT / month_dir("2024-01"))
+    assert inode(old) != inode(new) and old.read_bytes() == new.read_bytes()
+    assert check_consistent(published) == second.version
+
+
+def test_wider_integer_cast_rewrites_the_table(tmp_path):
+    """A value past int64 turns the HUGEINT column's Parquet type to DECIMAL(38,0): the old
+    BIGINT files cannot be mixed with new ones, so the table is written whole."""
+    source, published = make_source(tmp_path / "w.duckdb"), tmp_path / "published"
+    first = run(source, published, "run-1")
+    before = {inode(f) for f in files_of(first, FCT).values()}
+    change(source, f"UPDATE marts.{FCT} SET big = CAST('1180591620717411303425' AS HUGEINT) "
+                   f"WHERE happened_on = DATE '2024-03-02'")
+    second = run(source, published, "run-2")
+    assert not before & {inode(f) for f in files_of(second, FCT).values()}
+    manifest = json.loads(second.manifest_path.read_text())
+    big = next(c for c in manifest["tables"][FCT]["columns"] if c["name"] == "big")
+    assert big["parquet_type"] == "DECIMAL(38,0)"
+    assert inode(second.snapshot_dir / "dim_codes" / "part_0.parquet") \
+        == inode(first.snapshot_dir / "dim_codes" / "part_0.parquet")
+    assert check_consistent(published) == second.version
+    assert catalog_equals_source(second.catalog_path, source)
+
+
+def test_content_hash_is_the_one_earlier_manifests_recorded(tmp_path):
+    """The cheaper computation gives the very hash of the previous formula (md5_number_lower /
+    md5_number_upper of each row's text), so identical content after this change still
+    publishes nothing."""
+    source = make_source(tmp_path / "w.duckdb")
+    with duckdb.connect(str(source), read_only=True) as conn:
+        for table in TABLES:
+            relation = f"marts.{table}"
+            columns = [c for c in describe(conn, relation) if not c[0].startswith("_")]
+            casts = {"big": "BIGINT"} if table == FCT else {}
+            old = conn.execute(
+                "SELECT count(*), "
+                "coalesce(sum(md5_number_lower(CAST(r AS VARCHAR))::HUGEINT), 0), "
+                "coalesce(bit_xor(md5_number_upper(CAST(r AS VARCHAR))), 0) "
+                f"FROM (SELECT {select_list(columns, casts)} FROM {relation}) r").fetchone()
+            schema = "|".join(f"{n}:{t}" for n, t in columns)
+            expected = hashlib.sha256(f"{schema}\n{old[0]}\n{old[1]}\n{old[2]}".encode())
+            assert content_hash(conn, relation, columns, casts) == (old[0], expected.hexdigest())
+
+
+def test_files_are_in_order_by_all_order(tmp_path):
+    """Ordering by a unique first column is ORDER BY ALL's order; a first column with
+    duplicates falls back to ORDER BY ALL."""
+    source = tmp_path / "w.duckdb"
+    with duckdb.connect(str(source)) as conn:
+        conn.execute("CREATE SCHEMA marts")
+        conn.execute("CREATE TABLE marts.dim_unique AS SELECT (range * 7919) % 1000 AS k, "
+                     "range % 3 AS v FROM range(1000)")
+        conn.execute("CREATE TABLE marts.dim_dupes AS SELECT range % 10 AS k, "
+                     "(range * 7919) % 1000 AS v FROM range(1000)")
+    with duckdb.connect(str(source), read_only=True) as conn:
+        result = publish(conn, ["dim_unique", "dim_dupes"], tmp_path / "published",
+                         run_id="run-order")
+        for table in ("dim_unique", "dim_dupes"):
+            file = result.snapshot_dir / table / "part_0.parquet"
+            in_file = conn.execute(f"SELECT * FROM read_parquet('{file}')").fetchall()
+            assert in_file == conn.execute(
+                f"SELECT * FROM marts.{table} ORDER BY ALL").fetchall(), table
