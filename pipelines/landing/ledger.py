@@ -63,8 +63,8 @@ def insert_ledger_rows(conn: duckdb.DuckDBPyConnection, rows: list[LedgerRow]) -
     conn.register("lk_ledger", pa.table({c: list(v) for c, v in zip(LEDGER_COLUMNS, columns,
                                                                      strict=True)}))
     try:
-        names = ", ".join(LEDGER_COLUMNS)
-        casts = ", ".join(f"CAST({c} AS {_ledger_types(conn)[c]})" for c in LEDGER_COLUMNS)
+        names, types = ", ".join(LEDGER_COLUMNS), _ledger_types(conn)
+        casts = ", ".join(f"CAST({c} AS {types[c]})" for c in LEDGER_COLUMNS)
         conn.execute(f"INSERT INTO ops.file_ledger ({names}) SELECT {casts} FROM lk_ledger")
     finally:
         conn.unregister("lk_ledger")
