@@ -63,17 +63,11 @@ def insert_ledger_rows(conn: duckdb.DuckDBPyConnection, rows: list[LedgerRow]) -
     conn.register("lk_ledger", pa.table({c: list(v) for c, v in zip(LEDGER_COLUMNS, columns,
                                                                      strict=True)}))
     try:
-        names, types = ", ".join(LEDGER_COLUMNS), _ledger_types(conn)
-        casts = ", ".join(f"CAST({c} AS {types[c]})" for c in LEDGER_COLUMNS)
+        names = ", ".join(LEDGER_COLUMNS)
+        casts = ", ".join(f"CAST({c} AS {t})" for c, t in LEDGER_COLUMNS.items())
         conn.execute(f"INSERT INTO ops.file_ledger ({names}) SELECT {casts} FROM lk_ledger")
     finally:
         conn.unregister("lk_ledger")
-
-
-def _ledger_types(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    return dict(conn.execute(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = 'ops' AND table_name = 'file_ledger'").fetchall())
 
 
 def known_files(conn: duckdb.DuckDBPyConnection) -> tuple[set[tuple[str, str]], dict[str, str]]:
