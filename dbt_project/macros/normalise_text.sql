@@ -13,26 +13,30 @@
 
 {#- A Python UDF costs about 0.1 µs of call overhead plus its work per row; the staging models
     apply them to millions of rows holding a few thousand distinct texts. So each UDF runs
-    once per distinct value of a CTE named `name` over `relation`, and the model joins the
-    result back:
-        with ..., {{ mapped_values('plate_keys', 'pii_key', 'plate') }}
+    once per distinct value, in a CTE over `relation`, and the model joins the result back.
+    A model lists its mappings once, as (CTE name, function, expression over latest):
+        {%- set mappings = [('plate_keys', 'pii_key', 'plate')] %}
+        with ..., {{ mapped_values(mappings) }}
         select ..., {{ mapped('plate_keys') }} as plate_key
-        from latest {{ join_mapped('plate_keys', 'plate') }}
-    NULL maps to NULL, as the UDFs do. -#}
-{% macro mapped_values(name, function, expr, relation='latest') -%}
+        from latest {{ join_mapped(mappings) }}
+    NULL maps to NULL, as the UDFs do. The CTEs' own columns (value, mapped) are always
+    qualified, so the model's columns need no prefix. -#}
+{% macro mapped_values(mappings, relation='latest') -%}
+{%- for name, function, expr in mappings %}
 {{ name }} as (
     select value, {{ function }}(value) as mapped
     from (select distinct cast({{ expr }} as varchar) as value from {{ relation }})
     where value is not null
-)
+){{ "," if not loop.last }}
+{%- endfor %}
 {%- endmacro %}
 
 {% macro mapped(name) -%}
     {{ name }}.mapped
 {%- endmacro %}
 
-{#- `expr` is written as in mapped_values; the CTEs' own columns (value, mapped) are always
-    qualified, so the model's columns need no prefix. -#}
-{% macro join_mapped(name, expr) -%}
-    left join {{ name }} on {{ name }}.value = cast({{ expr }} as varchar)
+{% macro join_mapped(mappings) -%}
+{%- for name, function, expr in mappings %}
+left join {{ name }} on {{ name }}.value = cast({{ expr }} as varchar)
+{%- endfor %}
 {%- endmacro %}

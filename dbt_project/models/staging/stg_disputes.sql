@@ -3,14 +3,18 @@
     party_key (keyed hash). Incremental as stg_inspections. -#}
 {{ config(unique_key='dispute_id') }}
 
+{%- set mappings = [
+    ('station_matches', 'normalise_text', 'station'),
+    ('source_matches', 'normalise_text', 'source'),
+    ('dispute_type_matches', 'normalise_text', 'dispute_type'),
+    ('risk_level_matches', 'normalise_text', 'risk_level'),
+    ('status_matches', 'normalise_text', 'status'),
+    ('mediation_result_matches', 'normalise_text', 'mediation_result'),
+    ('party_keys', 'pii_key', 'coalesce(party_id_number, party_phone, party_name)'),
+] %}
+
 with {{ latest_landed('disputes', 'dispute_id') }},
-{{ mapped_values('station_matches', 'normalise_text', 'station') }},
-{{ mapped_values('source_matches', 'normalise_text', 'source') }},
-{{ mapped_values('dispute_type_matches', 'normalise_text', 'dispute_type') }},
-{{ mapped_values('risk_level_matches', 'normalise_text', 'risk_level') }},
-{{ mapped_values('status_matches', 'normalise_text', 'status') }},
-{{ mapped_values('mediation_result_matches', 'normalise_text', 'mediation_result') }},
-{{ mapped_values('party_keys', 'pii_key', 'coalesce(party_id_number, party_phone, party_name)') }}
+{{ mapped_values(mappings) }}
 select
     cast(record_key as varchar) as dispute_id,
     cast(reported_on as date) as reported_on,
@@ -42,10 +46,4 @@ select
     cast(landed_versions as bigint) as landed_versions,
     {{ batch_stamp('_staged_at') }} as _staged_at
 from latest
-{{ join_mapped('station_matches', 'station') }}
-{{ join_mapped('source_matches', 'source') }}
-{{ join_mapped('dispute_type_matches', 'dispute_type') }}
-{{ join_mapped('risk_level_matches', 'risk_level') }}
-{{ join_mapped('status_matches', 'status') }}
-{{ join_mapped('mediation_result_matches', 'mediation_result') }}
-{{ join_mapped('party_keys', 'coalesce(party_id_number, party_phone, party_name)') }}
+{{ join_mapped(mappings) }}

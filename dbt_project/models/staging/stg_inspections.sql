@@ -2,9 +2,13 @@
     Incremental: see macro latest_landed (only keys touched by new landing batches). -#}
 {{ config(unique_key='inspection_id') }}
 
+{%- set mappings = [
+    ('station_matches', 'normalise_text', 'station'),
+    ('venue_type_matches', 'normalise_text', 'venue_type'),
+] %}
+
 with {{ latest_landed('inspections', 'inspection_id') }},
-{{ mapped_values('station_matches', 'normalise_text', 'station') }},
-{{ mapped_values('venue_type_matches', 'normalise_text', 'venue_type') }}
+{{ mapped_values(mappings) }}
 select
     cast(record_key as varchar) as inspection_id,
     cast(inspected_on as date) as inspected_on,
@@ -30,5 +34,4 @@ select
     cast(landed_versions as bigint) as landed_versions,
     {{ batch_stamp('_staged_at') }} as _staged_at
 from latest
-{{ join_mapped('station_matches', 'station') }}
-{{ join_mapped('venue_type_matches', 'venue_type') }}
+{{ join_mapped(mappings) }}

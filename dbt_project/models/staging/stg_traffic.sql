@@ -3,13 +3,17 @@
     stg_inspections. -#}
 {{ config(unique_key='ticket_id') }}
 
+{%- set mappings = [
+    ('unit_matches', 'normalise_text', 'unit'),
+    ('violation_matches', 'normalise_text', 'violation'),
+    ('violation_code_matches', 'normalise_text', 'violation_code'),
+    ('action_matches', 'normalise_text', 'action'),
+    ('plate_keys', 'pii_key', 'plate'),
+    ('party_keys', 'pii_key', 'coalesce(party_id_number, party_name)'),
+] %}
+
 with {{ latest_landed('traffic', 'ticket_id') }},
-{{ mapped_values('unit_matches', 'normalise_text', 'unit') }},
-{{ mapped_values('violation_matches', 'normalise_text', 'violation') }},
-{{ mapped_values('violation_code_matches', 'normalise_text', 'violation_code') }},
-{{ mapped_values('action_matches', 'normalise_text', 'action') }},
-{{ mapped_values('plate_keys', 'pii_key', 'plate') }},
-{{ mapped_values('party_keys', 'pii_key', 'coalesce(party_id_number, party_name)') }}
+{{ mapped_values(mappings) }}
 select
     cast(record_key as varchar) as ticket_id,
     cast(occurred_at as timestamp) as occurred_at,
@@ -38,9 +42,4 @@ select
     cast(landed_versions as bigint) as landed_versions,
     {{ batch_stamp('_staged_at') }} as _staged_at
 from latest
-{{ join_mapped('unit_matches', 'unit') }}
-{{ join_mapped('violation_matches', 'violation') }}
-{{ join_mapped('violation_code_matches', 'violation_code') }}
-{{ join_mapped('action_matches', 'action') }}
-{{ join_mapped('plate_keys', 'plate') }}
-{{ join_mapped('party_keys', 'coalesce(party_id_number, party_name)') }}
+{{ join_mapped(mappings) }}
