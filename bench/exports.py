@@ -292,13 +292,15 @@ def make_table(path, rel, rt, encoding, sheet, rows, index, mapping) -> Table:
 
 
 def xlsx_tables(path: Path, rel: str, rt: str):
-    """Yield (Table, iterator of the rows below the header) per recognised sheet (read-only)."""
-    import openpyxl
+    """Yield (Table, iterator of the rows below the header) per recognised sheet, read with
+    calamine, the same reader the landing uses (chart sheets skipped)."""
+    from python_calamine import CalamineWorkbook, SheetTypeEnum
 
-    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    try:
-        for ws in book.worksheets:
-            rows = ws.iter_rows(values_only=True)
+    with CalamineWorkbook.from_path(path) as book:
+        for meta in book.sheets_metadata:
+            if meta.typ != SheetTypeEnum.WorkSheet:
+                continue
+            rows = iter(book.get_sheet_by_name(meta.name).to_python(skip_empty_area=False))
             head: list[list[object]] = []
             found = None
             for cells in rows:
@@ -308,10 +310,8 @@ def xlsx_tables(path: Path, rel: str, rt: str):
                     break
             if not found:
                 continue
-            table = make_table(path, rel, rt, None, ws.title, head, len(head) - 1, found)
+            table = make_table(path, rel, rt, None, meta.name, head, len(head) - 1, found)
             yield table, rows
-    finally:
-        book.close()
 
 
 _FILE_DATE = re.compile(r"(20\d\d)[-_.]?([01]\d)[-_.]?([0-3]\d)")

@@ -2,7 +2,7 @@
 
 Python does only what DuckDB cannot: a prescan (sha256 of every file so byte-identical copies
 are skipped, encoding detection, the header line and the title values above it), streaming
-GBK/GB18030 -> UTF-8 transcoding, and xlsx -> CSV with openpyxl in read-only mode; each phase is
+GBK/GB18030 -> UTF-8 transcoding, and xlsx -> CSV with calamine (as the landing); each phase is
 timed on its own. DuckDB then reads every CSV with an explicit all-VARCHAR schema (no sniffing;
 files with the same header layout share one read_csv over a file list), drops blank, totals,
 title and repeated header lines, maps the columns to the canonical names and writes one

@@ -3,7 +3,7 @@ per file version. A file's rows only reach DuckDB in the transaction that writes
 row, so a broken file never half-loads; small files share a transaction (and one typing pass)
 for throughput, a file larger than a batch gets a transaction of its own.
 
-Reading: xlsx via openpyxl (readers.py); CSV without quotes via Arrow (fastcsv.py), other CSV
+Reading: xlsx via calamine (readers.py); CSV without quotes via Arrow (fastcsv.py), other CSV
 line by line with the csv module (readers.py). Both CSV readers give identical results."""
 
 from __future__ import annotations

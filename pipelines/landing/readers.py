@@ -277,19 +277,24 @@ def cell_text(value: object) -> str:
     return str(value)
 
 
-def xlsx_sheets(path: Path) -> Iterator[tuple[str, Iterator[tuple[int, list[str]]]]]:
-    """Every worksheet of a workbook, streamed (read-only mode)."""
-    import openpyxl  # slow import; only xlsx files need it
+def xlsx_cell_text(value: object) -> str:
+    """calamine gives a date-formatted cell without a time part as a date; CSV exports and
+    the earlier openpyxl reader write it as midnight, so keep that text."""
+    if type(value) is date:
+        return f"{value.isoformat()} 00:00:00"
+    return cell_text(value)
 
-    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    try:
-        for ws in wb.worksheets:
-            if not hasattr(ws, "iter_rows"):  # chart sheets
+
+def xlsx_sheets(path: Path) -> Iterator[tuple[str, Iterator[tuple[int, list[str]]]]]:
+    """Every worksheet of a workbook (chart sheets skipped), read with calamine (Rust; about
+    20x faster than openpyxl on our exports). A sheet is read whole, from cell A1, so line
+    numbers are the sheet's row numbers."""
+    from python_calamine import CalamineWorkbook, SheetTypeEnum
+
+    with CalamineWorkbook.from_path(path) as wb:
+        for meta in wb.sheets_metadata:
+            if meta.typ != SheetTypeEnum.WorkSheet:
                 continue
-            # the stored dimension may be wrong (some writers): read to the real end
-            ws.reset_dimensions()
-            rows = ws.iter_rows(min_row=1, values_only=True)
-            yield ws.title, ((i, [cell_text(v) for v in row])
-                             for i, row in enumerate(rows, start=1))
-    finally:
-        wb.close()
+            rows = wb.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)
+            yield meta.name, ((i, [xlsx_cell_text(v) for v in row])
+                              for i, row in enumerate(rows, start=1))
