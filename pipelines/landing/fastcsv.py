@@ -90,8 +90,8 @@ def _read_fast(path: Path, encoding: str, record_type: str, mapping: Mapping,
             raise Fallback
         next_line += n + len(ragged)
         keep = _classify(scanner, cols, lines, width, key)
-        batch = Batch(layout, lines=lines[keep],
-                      columns=[c.filter(pa.array(keep)) for c in cols[:width]])
+        kept = record_batch.filter(pa.array(keep)) if not keep.all() else record_batch
+        batch = Batch(layout, lines=lines[keep], columns=kept.columns[:width])
         info.rows_read += len(batch)
         if len(batch):
             yield batch

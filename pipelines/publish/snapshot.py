@@ -117,29 +117,30 @@ def select_list(columns: list[tuple[str, str]], casts: Mapping[str, str] | None 
     )
 
 
-# A row's 128-bit md5 split in two 64-bit halves. DuckDB's md5_number_lower() is the high half
-# of md5_number() and md5_number_upper() the low half (as of DuckDB 2.0; both are macros that go
-# through a 128-character bit string). The same halves by arithmetic on one md5_number() give the
-# same hashes as before at about two thirds of the cost.
-_MD5_HIGH = "CAST(__publish_md5__ >> 64 AS UBIGINT)"
-_MD5_LOW = "CAST(__publish_md5__ & 18446744073709551615::UHUGEINT AS UBIGINT)"
+# Each row's DuckDB hash() over its native values: 64 bits, about 17x cheaper than an md5 of the
+# row's text (10 M rows: 1 s against 17 s). The row count, the sum and the xor of the row hashes
+# make the partial; a changed, added or removed row changes it. hash() is only stable within one
+# DuckDB version, so the version is part of every digest: after an upgrade no digest matches and
+# every month is written again (never a stale month kept).
+HASH_METHOD = f"duckdb {duckdb.__version__} hash()"
 
-Partial = tuple[int, int, int]  # (rows, sum of the md5 high halves, xor of the low halves)
+Partial = tuple[int, int, int]  # (rows, sum of the row hashes, xor of the row hashes)
 
 
 def hash_parts(conn: duckdb.DuckDBPyConnection, relation_sql: str,
                columns: list[tuple[str, str]], casts: Mapping[str, str] | None = None,
                key_sql: str = "''") -> dict[str, Partial]:
     """One pass over `relation_sql`: for every value of `key_sql` (a month, a file name) the
-    row count and the raw sum/xor of the rows' md5 (see content_hash). Sums and xors add up, so
-    the partials of the parts combine into exactly the hash of the whole."""
+    row count and the raw sum/xor of the rows' hashes (see content_hash). Sums and xors add up,
+    so the partials of the parts combine into exactly the hash of the whole."""
     casts = casts or {}
     fields = ", ".join(f"{q(n)} := CAST({q(n)} AS {casts[n]})" if n in casts else
                        f"{q(n)} := {q(n)}" for n, _ in columns)
     sql = (
-        f"SELECT __publish_key__, count(*), sum({_MD5_HIGH}::HUGEINT), bit_xor({_MD5_LOW}) "
+        "SELECT __publish_key__, count(*), sum(__publish_hash__::HUGEINT), "
+        "bit_xor(__publish_hash__) "
         f"FROM (SELECT {key_sql} AS __publish_key__, "
-        f"md5_number(CAST(struct_pack({fields}) AS VARCHAR)) AS __publish_md5__ "
+        f"hash(struct_pack({fields})) AS __publish_hash__ "
         f"FROM {relation_sql}) GROUP BY __publish_key__"
     )
     return {str(key): (int(n), int(total), int(xor))
@@ -154,18 +155,19 @@ def combine(partials: Iterable[Partial]) -> Partial:
 
 
 def digest(columns: list[tuple[str, str]], partial: Partial) -> str:
-    """The published content hash of a table, a month or a file: schema + partial."""
+    """The published content hash of a table, a month or a file: method + schema + partial."""
     schema = "|".join(f"{n}:{t}" for n, t in columns)
     rows, total, xor = partial
-    return hashlib.sha256(f"{schema}\n{rows}\n{total}\n{xor}".encode()).hexdigest()
+    text = f"{HASH_METHOD}\n{schema}\n{rows}\n{total}\n{xor}"
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def content_hash(conn: duckdb.DuckDBPyConnection, relation_sql: str,
                  columns: list[tuple[str, str]], casts: Mapping[str, str] | None = None
                  ) -> tuple[int, str]:
     """Row count and an order-independent hash of the rows (and the schema): the sum and the
-    xor of a 128-bit md5 of each row's text, so reordering rows or files does not change it,
-    while any changed, added or removed row does."""
+    xor of each row's hash, so reordering rows or files does not change it, while any changed,
+    added or removed row does."""
     whole = combine(hash_parts(conn, relation_sql, columns, casts).values())
     return whole[0], digest(columns, whole)
 

@@ -4,7 +4,6 @@ the current snapshot, changed and new months are written, removed months are dro
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -12,8 +11,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.publish import publish, rollback
-from pipelines.publish.snapshot import content_hash, describe, select_list
+from pipelines.publish import publish, rollback, snapshot
+from pipelines.publish.snapshot import content_hash, describe
 from tests.publish.helpers import TABLES, check_consistent, make_source
 
 FCT = "fct_events"
@@ -260,24 +259,44 @@ def test_wider_integer_cast_rewrites_the_table(tmp_path):
     assert catalog_equals_source(second.catalog_path, source)
 
 
-def test_content_hash_is_the_one_earlier_manifests_recorded(tmp_path):
-    """The cheaper computation gives the very hash of the previous formula (md5_number_lower /
-    md5_number_upper of each row's text), so identical content after this change still
-    publishes nothing."""
-    source = make_source(tmp_path / "w.duckdb")
-    with duckdb.connect(str(source), read_only=True) as conn:
-        for table in TABLES:
-            relation = f"marts.{table}"
-            columns = [c for c in describe(conn, relation) if not c[0].startswith("_")]
-            casts = {"big": "BIGINT"} if table == FCT else {}
-            old = conn.execute(
-                "SELECT count(*), "
-                "coalesce(sum(md5_number_lower(CAST(r AS VARCHAR))::HUGEINT), 0), "
-                "coalesce(bit_xor(md5_number_upper(CAST(r AS VARCHAR))), 0) "
-                f"FROM (SELECT {select_list(columns, casts)} FROM {relation}) r").fetchone()
-            schema = "|".join(f"{n}:{t}" for n, t in columns)
-            expected = hashlib.sha256(f"{schema}\n{old[0]}\n{old[1]}\n{old[2]}".encode())
-            assert content_hash(conn, relation, columns, casts) == (old[0], expected.hexdigest())
+def test_other_hash_method_rewrites_everything(tmp_path, monkeypatch):
+    """Row hashes are only stable within one DuckDB version: a snapshot hashed by another
+    version (or method) shares no digest with this one, so nothing is linked."""
+    source, published = make_source(tmp_path / "w.duckdb"), tmp_path / "published"
+    monkeypatch.setattr(snapshot, "HASH_METHOD", "duckdb 0.0.0 hash()")
+    first = run(source, published, "run-1")
+    before = {inode(p) for p in first.snapshot_dir.rglob("*.parquet")}
+    monkeypatch.undo()
+    second = run(source, published, "run-2")  # same rows, other method
+    assert second.changed
+    assert not before & {inode(p) for p in second.snapshot_dir.rglob("*.parquet")}
+    assert check_consistent(published) == second.version
+    assert catalog_equals_source(second.catalog_path, source)
+
+
+@pytest.mark.parametrize("edit", [
+    "UPDATE t SET s = 'b' WHERE k = 1",                       # one value
+    "UPDATE t SET s = NULL WHERE k = 1",                      # value -> NULL
+    "UPDATE t SET s = '' WHERE k = 3",                        # NULL -> empty text
+    "UPDATE t SET ts = ts + INTERVAL 1 MICROSECOND WHERE k = 2",
+    "UPDATE t SET n = n + 1 WHERE k = 1",
+    "UPDATE t SET s = CASE k WHEN 1 THEN 'c' WHEN 4 THEN 'a' ELSE s END",  # swap across rows
+    "INSERT INTO t SELECT * FROM t WHERE k = 1",              # a duplicated row
+    "DELETE FROM t WHERE k = 2",
+])
+def test_content_hash_sees_every_change(tmp_path, edit):
+    conn = duckdb.connect()
+    conn.execute("CREATE TABLE t AS SELECT * FROM (VALUES "
+                 "(1, 'a', 10, TIMESTAMP '2024-01-01 08:00:00'), "
+                 "(2, 'b', 20, TIMESTAMP '2024-01-02 08:00:00'), "
+                 "(3, NULL, 30, TIMESTAMP '2024-01-03 08:00:00'), "
+                 "(4, 'c', 40, TIMESTAMP '2024-01-04 08:00:00')) v(k, s, n, ts)")
+    columns = describe(conn, "t")
+    before = content_hash(conn, "t", columns)
+    reordered = content_hash(conn, "(SELECT * FROM t ORDER BY k DESC)", columns)
+    assert reordered == before
+    conn.execute(edit)
+    assert content_hash(conn, "t", columns) != before
 
 
 def test_files_are_in_order_by_all_order(tmp_path):
