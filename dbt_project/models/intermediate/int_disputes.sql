@@ -8,7 +8,7 @@
 with batch as (
     {{ resolution_batch('stg_disputes', 'dispute_id') }}
 ),
-resolved as (
+resolved as not materialized (
     select
         b.*,
         st.station_id,

@@ -7,7 +7,7 @@
 with batch as (
     {{ resolution_batch('stg_inspections', 'inspection_id') }}
 ),
-resolved as (
+resolved as not materialized (
     select
         b.*,
         st.station_id,

@@ -19,7 +19,7 @@ prepared as (
              else violation_match end as violation_raw_match
     from batch
 ),
-resolved as (
+resolved as not materialized (
     select
         b.*,
         st.station_id as unit_id,
