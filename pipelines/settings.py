@@ -35,6 +35,8 @@ class Settings:
     # DuckDB's buffer pool per process (it defaults to 80 % of RAM); beyond it DuckDB spills to
     # <warehouse>.duckdb.tmp. Bounds the job's peak memory (issue 6: ≤ 4 GiB at city scale).
     duckdb_memory_limit: str = "2GB"
+    # record types landing at once (one thread and DuckDB cursor each); 1 lands them in turn
+    landing_threads: int = 2
 
     @property
     def duckdb_path(self) -> Path:
@@ -113,4 +115,5 @@ def load_settings() -> Settings:
         environment=environment,
         keep_snapshots=int(os.environ.get("WAREHOUSE_KEEP_SNAPSHOTS", "14")),
         duckdb_memory_limit=os.environ.get("WAREHOUSE_DUCKDB_MEMORY_LIMIT", "2GB"),
+        landing_threads=int(os.environ.get("WAREHOUSE_LANDING_THREADS", "2")),
     )

@@ -4,7 +4,7 @@
 import dagster as dg
 
 from pipelines.defs.resources import WarehouseResource
-from pipelines.landing import ensure_schema, land_record_type, land_reference_stations
+from pipelines.landing import ensure_schema, land_record_types, land_reference_stations
 from pipelines.settings import RECORD_TYPES
 
 REFERENCE_KEY = dg.AssetKey(["landing", "reference_stations"])
@@ -51,10 +51,10 @@ def land_raw_exports(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         yield dg.MaterializeResult(
             asset_key=REFERENCE_KEY, metadata={"rows": dg.MetadataValue.int(stations)}
         )
-        for record_type in RECORD_TYPES:
-            result = land_record_type(
-                conn, warehouse.raw_path, record_type, context.run_id, warehouse.tmp_dir
-            )
+        results = land_record_types(
+            conn, warehouse.raw_path, RECORD_TYPES, context.run_id, warehouse.landing_threads
+        )
+        for record_type, result in results.items():
             for path, message in result.failures:
                 context.log.warning(f"{record_type}: file failed: {path}: {message}")
             meta = result.as_metadata()

@@ -25,6 +25,7 @@ class WarehouseResource(dg.ConfigurableResource):
     home: str
     keep_snapshots: int = 14
     memory_limit: str = "2GB"  # DuckDB buffer pool of this process's connections
+    landing_threads: int = 2  # record types landing at once
     _lock_file: IO[Any] | None = PrivateAttr(default=None)
 
     @property
@@ -93,6 +94,7 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
             home=str(settings.home),
             keep_snapshots=settings.keep_snapshots,
             memory_limit=settings.duckdb_memory_limit,
+            landing_threads=settings.landing_threads,
         ),
         "dbt": DbtCliResource(
             project_dir=str(settings.dbt_project_dir),

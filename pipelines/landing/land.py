@@ -15,6 +15,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -279,43 +280,113 @@ def land_record_type(conn: duckdb.DuckDBPyConnection, raw_dir: Path, record_type
 
     `tmp_dir` is accepted for the Dagster interface and unused: GBK is decoded while streaming.
     """
+    return land_record_types(conn, raw_dir, (record_type,), run_id)[record_type]
+
+
+def land_record_types(conn: duckdb.DuckDBPyConnection, raw_dir: Path,
+                      record_types: tuple[str, ...], run_id: str,
+                      threads: int = 1) -> dict[str, LandingResult]:
+    """Land every record type; never raises for a bad file.
+
+    Re-examining quarantine and deciding what each file is (new, unchanged, a duplicate of a
+    file seen before, in any folder) happen first, in order, on `conn`. With threads > 1 the
+    record types then land concurrently, each on its own cursor (its own transactions; they
+    only append to the shared ledger and quarantine tables, which never conflicts in DuckDB):
+    one type's Python reading overlaps another's DuckDB typing and commits."""
     from pipelines.landing.reexamine import reexamine
 
-    started = time.monotonic()
     raw_dir = Path(raw_dir)
     mapping = load_mapping()
     create_macros(conn, mapping)
-    result = LandingResult(record_type, mapping_version=mapping.version)
-    result.rows_released = reexamine(conn, record_type, mapping, run_id)
-    seen_pairs, seen_shas = known_files(conn)
-    lander = _Lander(conn, raw_dir, record_type, mapping, result)
-    root = raw_dir / record_type
-    files = sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")) \
-        if root.is_dir() else []
-    for path in files:
-        rel = path.relative_to(raw_dir).as_posix()
+    results = {}
+    for record_type in record_types:
+        started = time.monotonic()
+        result = LandingResult(record_type, mapping_version=mapping.version)
+        result.rows_released = reexamine(conn, record_type, mapping, run_id)
+        result.seconds = time.monotonic() - started
+        results[record_type] = result
+    plans = _plan(conn, raw_dir, record_types, run_id)
+
+    def work(record_type: str) -> None:
+        cursor = conn if threads <= 1 else conn.cursor()
         try:
-            fp = fingerprint(path)
-            mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(tzinfo=None)
-        except OSError as exc:
+            _land_planned(cursor, raw_dir, mapping, plans[record_type], results[record_type])
+        finally:
+            if cursor is not conn:
+                cursor.close()
+
+    if threads <= 1 or len(record_types) < 2:
+        for record_type in record_types:
+            work(record_type)
+    else:
+        # biggest first, so the longest type does not start last
+        order = sorted(record_types, key=lambda rt: -sum(
+            s.row.size_bytes for s in plans[rt] if s.kind == "land"))
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="landing") as pool:
+            for future in [pool.submit(work, rt) for rt in order]:
+                future.result()  # re-raises what is not a file's own failure
+    return results
+
+
+@dataclass
+class _Step:
+    """What to do with one file, decided before any file lands."""
+    kind: str                     # land | duplicate | unchanged | unreadable
+    rel: str
+    row: LedgerRow | None = None
+    fp: Fingerprint | None = None
+    message: str = ""
+
+
+def _plan(conn: duckdb.DuckDBPyConnection, raw_dir: Path, record_types: tuple[str, ...],
+          run_id: str) -> dict[str, list[_Step]]:
+    seen_pairs, seen_shas = known_files(conn)
+    plans: dict[str, list[_Step]] = {}
+    for record_type in record_types:
+        steps = plans[record_type] = []
+        root = raw_dir / record_type
+        files = sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")) \
+            if root.is_dir() else []
+        for path in files:
+            rel = path.relative_to(raw_dir).as_posix()
+            try:
+                fp = fingerprint(path)
+                mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(tzinfo=None)
+            except OSError as exc:
+                steps.append(_Step("unreadable", rel, message=f"cannot read: {exc}"))
+                continue
+            if (rel, fp.sha256) in seen_pairs:
+                steps.append(_Step("unchanged", rel))
+                continue
+            row = LedgerRow(path=rel, sha256=fp.sha256, size_bytes=fp.size, mtime=mtime,
+                            record_type=record_type, first_seen_at=utcnow(), run_id=run_id)
+            original = seen_shas.setdefault(fp.sha256, rel)
+            seen_pairs.add((rel, fp.sha256))
+            if original != rel:
+                row.status, row.loaded_at = "duplicate", row.first_seen_at
+                row.detail = {"note": "byte-identical to a file already in the ledger",
+                              "duplicate_of": original}
+                steps.append(_Step("duplicate", rel, row))
+                continue
+            steps.append(_Step("land", rel, row, fp))
+    return plans
+
+
+def _land_planned(conn: duckdb.DuckDBPyConnection, raw_dir: Path, mapping: Mapping,
+                  steps: list[_Step], result: LandingResult) -> None:
+    started = time.monotonic()
+    create_macros(conn, mapping)  # temporary macros belong to one connection (cursor)
+    lander = _Lander(conn, raw_dir, result.record_type, mapping, result)
+    for step in steps:
+        if step.kind == "unreadable":
             result.files_failed += 1
-            result.failures.append((rel, f"cannot read: {exc}"))
-            continue
-        if (rel, fp.sha256) in seen_pairs:
+            result.failures.append((step.rel, step.message))
+        elif step.kind == "unchanged":
             result.files_unchanged += 1
-            continue
-        row = LedgerRow(path=rel, sha256=fp.sha256, size_bytes=fp.size, mtime=mtime,
-                        record_type=record_type, first_seen_at=utcnow(), run_id=run_id)
-        original = seen_shas.setdefault(fp.sha256, rel)
-        seen_pairs.add((rel, fp.sha256))
-        if original != rel:
-            row.status, row.loaded_at = "duplicate", row.first_seen_at
-            row.detail = {"note": "byte-identical to a file already in the ledger",
-                          "duplicate_of": original}
-            insert_ledger(conn, row)
+        elif step.kind == "duplicate":
+            insert_ledger(conn, step.row)
             result.files_duplicate += 1
-            continue
-        lander.land(row, fp)
+        else:
+            lander.land(step.row, step.fp)
     lander.flush_done()
-    result.seconds = time.monotonic() - started
-    return result
+    result.seconds += time.monotonic() - started
