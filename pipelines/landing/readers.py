@@ -287,14 +287,16 @@ def xlsx_cell_text(value: object) -> str:
 
 def xlsx_sheets(path: Path) -> Iterator[tuple[str, Iterator[tuple[int, list[str]]]]]:
     """Every worksheet of a workbook (chart sheets skipped), read with calamine (Rust; about
-    20x faster than openpyxl on our exports). A sheet is read whole, from cell A1, so line
-    numbers are the sheet's row numbers."""
+    20x faster than openpyxl on our exports). Rows are numbered from the sheet's row 1."""
     from python_calamine import CalamineWorkbook, SheetTypeEnum
 
     with CalamineWorkbook.from_path(path) as wb:
         for meta in wb.sheets_metadata:
             if meta.typ != SheetTypeEnum.WorkSheet:
                 continue
-            rows = wb.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)
-            yield meta.name, ((i, [xlsx_cell_text(v) for v in row])
-                              for i, row in enumerate(rows, start=1))
+            sheet = wb.get_sheet_by_name(meta.name)
+            # iter_rows makes Python cells one row at a time; it starts at row 1 but at the
+            # first used column, so the empty columns before it are put back
+            pad = [""] * (sheet.start[1] if sheet.start else 0)
+            yield meta.name, ((i, pad + [xlsx_cell_text(v) for v in row])
+                              for i, row in enumerate(sheet.iter_rows(), start=1))

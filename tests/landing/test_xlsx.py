@@ -61,3 +61,25 @@ def test_workbook_without_any_header_fails(conn, raw):
     result = land(conn, raw)
     assert result.files_failed == 1
     assert "no recognisable header in any sheet" in result.failures[0][1]
+
+
+def test_table_not_starting_at_a1_keeps_rows_and_columns(conn, raw):
+    """Empty leading rows and an empty column A: line numbers are the sheet's rows and cells
+    stay under their headers (calamine starts a sheet at its first used column)."""
+    write_xlsx(raw, "inspections/高桥派出所/offset_20220731.xlsx", {
+        "Sheet1": [[], [], [None, *HEADER],
+                   [None, 1, "X9", "2022-07-01", "店9", 1, 1],
+                   [None, 2, "X10", "2022-07-02", "店10", "x", 0]]})
+    result = land(conn, raw)
+    assert (result.rows_landed, result.rows_quarantined) == (1, 1), result.failures
+    assert rows(conn, "SELECT inspection_id, inspected_on, hazards_found, _line "
+                      "FROM landing.inspections") == [("X9", date(2022, 7, 1), 1, 4)]
+    (line, code, raw_values), = rows(conn, "SELECT line_number, reason_code, raw_values "
+                                           "FROM ops.quarantine")
+    assert (line, code) == (5, "bad_count")
+    assert json.loads(raw_values)["发现隐患(处)"] == "x"
+    entry = ledger(conn)[0]
+    assert entry["header_line"] == 3
+    # column A is there, empty, as in the sheet (and as openpyxl read it)
+    segment = json.loads(entry["detail"])["sheets"][0]["segments"][0]
+    assert segment["headers"] == ["col_1", *HEADER]
