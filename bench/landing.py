@@ -57,7 +57,7 @@ def time_landing(raw: Path) -> tuple[float, int]:
     with tempfile.TemporaryDirectory() as tmp, duckdb.connect(f"{tmp}/w.duckdb") as conn:
         ensure_schema(conn)
         start = time.perf_counter()
-        result = land_record_type(conn, raw, "traffic", "bench", Path(tmp))
+        result = land_record_type(conn, raw, "traffic", "bench")
         elapsed = time.perf_counter() - start
     return elapsed, result.as_metadata()["rows_landed"] + result.as_metadata()["rows_quarantined"]
 

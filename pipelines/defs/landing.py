@@ -43,7 +43,6 @@ def landing_key(record_type: str) -> dg.AssetKey:
 )
 def land_raw_exports(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Land new and changed files; a broken file fails alone and is reported, never raised."""
-    warehouse.tmp_dir.mkdir(parents=True, exist_ok=True)
     totals: dict[str, int] = {}
     with warehouse.connect() as conn:
         ensure_schema(conn)

@@ -3,7 +3,7 @@
 Public interface (used by pipelines/defs/landing.py):
     ensure_schema(conn), land_reference_stations(conn, raw_dir) -> int,
     land_record_types(conn, raw_dir, record_types, run_id, threads) -> {type: LandingResult},
-    land_record_type(conn, raw_dir, record_type, run_id, tmp_dir) -> LandingResult (one type)
+    land_record_type(conn, raw_dir, record_type, run_id) -> LandingResult (one type)
 """
 
 from pipelines.landing.land import LandingResult, land_record_type, land_record_types

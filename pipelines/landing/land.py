@@ -275,11 +275,8 @@ def _rollback(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def land_record_type(conn: duckdb.DuckDBPyConnection, raw_dir: Path, record_type: str,
-                     run_id: str, tmp_dir: Path | None = None) -> LandingResult:
-    """Land every new or changed file under raw/<record_type>/. Never raises for a bad file.
-
-    `tmp_dir` is accepted for the Dagster interface and unused: GBK is decoded while streaming.
-    """
+                     run_id: str) -> LandingResult:
+    """Land every new or changed file under raw/<record_type>/. Never raises for a bad file."""
     return land_record_types(conn, raw_dir, (record_type,), run_id)[record_type]
 
 
@@ -307,24 +304,22 @@ def land_record_types(conn: duckdb.DuckDBPyConnection, raw_dir: Path,
         results[record_type] = result
     plans = _plan(conn, raw_dir, record_types, run_id)
 
-    def work(record_type: str) -> None:
-        cursor = conn if threads <= 1 else conn.cursor()
-        try:
-            _land_planned(cursor, raw_dir, mapping, plans[record_type], results[record_type])
-        finally:
-            if cursor is not conn:
-                cursor.close()
-
     if threads <= 1 or len(record_types) < 2:
         for record_type in record_types:
-            work(record_type)
-    else:
-        # biggest first, so the longest type does not start last
-        order = sorted(record_types, key=lambda rt: -sum(
-            s.row.size_bytes for s in plans[rt] if s.kind == "land"))
-        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="landing") as pool:
-            for future in [pool.submit(work, rt) for rt in order]:
-                future.result()  # re-raises what is not a file's own failure
+            _land_planned(conn, raw_dir, mapping, plans[record_type], results[record_type])
+        return results
+
+    def work(record_type: str) -> None:
+        with conn.cursor() as cursor:
+            create_macros(cursor, mapping)  # temporary macros belong to one connection
+            _land_planned(cursor, raw_dir, mapping, plans[record_type], results[record_type])
+
+    # biggest first, so the longest type does not start last
+    order = sorted(record_types, key=lambda rt: -sum(
+        s.row.size_bytes for s in plans[rt] if s.kind == "land"))
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="landing") as pool:
+        for future in [pool.submit(work, rt) for rt in order]:
+            future.result()  # re-raises what is not a file's own failure
     return results
 
 
@@ -375,7 +370,6 @@ def _plan(conn: duckdb.DuckDBPyConnection, raw_dir: Path, record_types: tuple[st
 def _land_planned(conn: duckdb.DuckDBPyConnection, raw_dir: Path, mapping: Mapping,
                   steps: list[_Step], result: LandingResult) -> None:
     started = time.monotonic()
-    create_macros(conn, mapping)  # temporary macros belong to one connection (cursor)
     lander = _Lander(conn, raw_dir, result.record_type, mapping, result)
     for step in steps:
         if step.kind == "unreadable":

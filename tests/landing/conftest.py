@@ -62,7 +62,7 @@ def write_xlsx(raw: Path, rel: str, sheets: dict[str, list[list]], merge_title: 
 
 
 def land(conn, raw: Path, record_type: str = "inspections", run_id: str = "run-1"):
-    return land_record_type(conn, raw, record_type, run_id, raw.parent / "tmp")
+    return land_record_type(conn, raw, record_type, run_id)
 
 
 def rows(conn, sql: str, *params) -> list[tuple]:

@@ -62,7 +62,7 @@ def _land(raw: Path, fast: bool):
     try:
         conn = duckdb.connect()
         ensure_schema(conn)
-        return conn, land_record_type(conn, raw, "traffic", "prop", raw.parent)
+        return conn, land_record_type(conn, raw, "traffic", "prop")
     finally:
         land_module.FAST_CSV = saved
 
