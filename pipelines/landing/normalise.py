@@ -11,6 +11,7 @@ from datetime import date, datetime
 import duckdb
 
 from pipelines.landing.mapping import Mapping
+from pipelines.sqltext import literal
 
 DATE_RE = (r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
            r"(?:[\sT]*(\d{1,2})\s*[:时]\s*(\d{1,2})(?:\s*[:分]\s*(\d{1,2})(?:\.\d+)?秒?)?)?$")
@@ -21,12 +22,8 @@ SERIAL_MIN = 20000
 COUNT_RE = r"^(\d+)(?:\.0*)?\p{Han}{0,2}$"   # "3", "3.0", "3处", "20元"
 
 
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _list(values: tuple[str, ...]) -> str:
-    return ", ".join(_lit(v) for v in values)
+    return ", ".join(literal(v) for v in values)
 
 
 def create_macros(conn: duckdb.DuckDBPyConnection, mapping: Mapping) -> None:
@@ -40,13 +37,13 @@ def create_macros(conn: duckdb.DuckDBPyConnection, mapping: Mapping) -> None:
         # t is already trimmed and NFKC'd (stage.py)
         # the common ISO forms parse with a plain cast; the regexes only see the rest
         "CREATE OR REPLACE TEMP MACRO lk_ts(t) AS coalesce(try_cast(t AS TIMESTAMP), CASE "
-        f"WHEN regexp_full_match(t, {_lit(SERIAL_RE)}) THEN CASE "
+        f"WHEN regexp_full_match(t, {literal(SERIAL_RE)}) THEN CASE "
         f"WHEN try_cast(t AS DOUBLE) >= {SERIAL_MIN} THEN TIMESTAMP '1899-12-30' + "
         "to_seconds(round(try_cast(t AS DOUBLE) * 86400)::BIGINT) END "
-        f"ELSE coalesce(lk_parts(regexp_extract(t, {_lit(DATE_RE)}, {names})), "
-        f"lk_parts(regexp_extract(t, {_lit(COMPACT_RE)}, {names}))) END)",
+        f"ELSE coalesce(lk_parts(regexp_extract(t, {literal(DATE_RE)}, {names})), "
+        f"lk_parts(regexp_extract(t, {literal(COMPACT_RE)}, {names}))) END)",
         "CREATE OR REPLACE TEMP MACRO lk_count(t) AS CASE WHEN t IS NULL THEN 0 ELSE "
-        f"try_cast(regexp_extract(replace(replace(t, ' ', ''), ',', ''), {_lit(COUNT_RE)}, 1)"
+        f"try_cast(regexp_extract(replace(replace(t, ' ', ''), ',', ''), {literal(COUNT_RE)}, 1)"
         " AS BIGINT) END",
         "CREATE OR REPLACE TEMP MACRO lk_bool(t) AS CASE WHEN t IS NULL THEN false "
         f"WHEN lower(replace(t, ' ', '')) IN ({_list(mapping.true_values)}) THEN true "

@@ -11,12 +11,9 @@ not per file, so DuckDB's planning cost is paid once per batch.
 from __future__ import annotations
 
 from pipelines.landing.schema import FIELDS, landing_columns
+from pipelines.sqltext import literal as lit
 
 EARLIEST = "2000-01-01"
-
-
-def lit(value: object) -> str:
-    return "NULL" if value is None else "'" + str(value).replace("'", "''") + "'"
 
 
 def _typed_exprs(record_type: str) -> dict[str, str]:

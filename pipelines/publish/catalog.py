@@ -9,7 +9,9 @@ from typing import Any
 
 import duckdb
 
-from pipelines.publish.snapshot import lit, parquet_relation, q
+from pipelines.publish.snapshot import parquet_relation
+from pipelines.sqltext import ident as q
+from pipelines.sqltext import literal as lit
 
 # Superset and other BI stacks pin duckdb < 2: write the storage format of DuckDB 1.0, which
 # every 1.x and 2.x release reads. Storage number 64 is what that format puts in the header.

@@ -76,10 +76,10 @@ from pipelines.publish.snapshot import (
     parquet_columns,
     parquet_relation,
     plan_table,
-    q,
     sha256_file,
     write_table,
 )
+from pipelines.sqltext import ident as q
 
 DEFAULT_KEEP = 14
 log = logging.getLogger(__name__)

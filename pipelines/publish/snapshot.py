@@ -20,18 +20,11 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.sqltext import ident as q
+from pipelines.sqltext import literal as lit
+
 VERSION_RE = re.compile(r"^\d{8}T\d{6}\.\d{6}Z-[A-Za-z0-9]{1,8}$")
 _VERSION_TS = "%Y%m%dT%H%M%S.%fZ"
-
-
-def q(name: str) -> str:
-    """Quote an identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def lit(text: str) -> str:
-    """Quote a string literal."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def new_version(run_id: str, existing: list[str], now: datetime | None = None) -> str:

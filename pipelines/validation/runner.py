@@ -32,6 +32,7 @@ from typing import Any
 
 import duckdb
 
+from pipelines.sqltext import ident, literal
 from pipelines.validation.suites import (
     ROWS,
     Batch,
@@ -230,14 +231,6 @@ def _sql_params(sql: str, values: Mapping[str, Any]) -> dict[str, Any]:
     return {n: values[n] for n in names}
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
-
-
 _SQL_TYPE = re.compile(r"^[A-Z][A-Z0-9_ ]*(\(\d+(, ?\d+)?\))?$")
 
 
@@ -328,11 +321,11 @@ class _TableRun:
             return
         key = [c for c in self.suite.key if c in available]
         needed = list(dict.fromkeys(key + [c for e in runnable for c in e.columns()]))
-        sql = (f"SELECT {', '.join(map(_quote, needed))} FROM ({self.suite.rows_sql}) AS t")
+        sql = (f"SELECT {', '.join(map(ident, needed))} FROM ({self.suite.rows_sql}) AS t")
         if self.since is not None and self.suite.rows_since in available:
             # rows validated by an earlier run are not read again
-            column = _quote(self.suite.rows_since or "")
-            sql += (f" WHERE {column} > CAST({_literal(self.since['value'])} AS "
+            column = ident(self.suite.rows_since or "")
+            sql += (f" WHERE {column} > CAST({literal(self.since['value'])} AS "
                     f"{self.since['type']})")
             self.rows_scope = f"rows with {self.suite.rows_since} > {self.since['value']}"
         try:
@@ -474,7 +467,7 @@ def row_watermarks(conn: duckdb.DuckDBPyConnection, suites_dir: Path) -> dict[st
     for suite in load_suites(suites_dir):
         if not suite.rows_since:
             continue
-        column = _quote(suite.rows_since)
+        column = ident(suite.rows_since)
         try:
             value, kind = conn.execute(
                 f"SELECT CAST(max({column}) AS VARCHAR), typeof(max({column})) "
