@@ -131,3 +131,15 @@ def check_consistent(published: Path, allowed: set[str | None] | None = None) ->
 def child_cmd(source: Path, published: Path, run_id: str, *extra: str) -> list[str]:
     return [sys.executable, str(Path(__file__).with_name("child_publish.py")), str(source),
             str(published), run_id, *extra]
+
+
+def catalog_differences(conn: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
+    """Rows where the catalog's view (attached as `cat`) and the source's marts.<table> differ,
+    as multisets over the published columns (the source's, less its `_` bookkeeping columns),
+    in both directions."""
+    cols = ", ".join(f'"{r[0]}"' for r in conn.execute(f"DESCRIBE cat.marts.{table}").fetchall())
+    return conn.execute(
+        f"(SELECT {cols} FROM marts.{table} EXCEPT ALL SELECT * FROM cat.marts.{table}) "
+        f"UNION ALL "
+        f"(SELECT * FROM cat.marts.{table} EXCEPT ALL SELECT {cols} FROM marts.{table})"
+    ).fetchall()

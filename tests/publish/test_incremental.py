@@ -13,7 +13,7 @@ import pytest
 
 from pipelines.publish import publish, rollback, snapshot
 from pipelines.publish.snapshot import content_hash, describe
-from tests.publish.helpers import TABLES, check_consistent, make_source
+from tests.publish.helpers import TABLES, catalog_differences, check_consistent, make_source
 
 FCT = "fct_events"
 
@@ -60,17 +60,7 @@ def same_rows(file: Path, source: Path, where: str) -> bool:
 def catalog_equals_source(catalog: Path, source: Path) -> bool:
     with duckdb.connect(str(source), read_only=True) as conn:
         conn.execute(f"ATTACH '{catalog}' AS cat (READ_ONLY)")
-        for table in TABLES:
-            cols = ", ".join(f'"{r[0]}"' for r in conn.execute(
-                f"DESCRIBE cat.marts.{table}").fetchall())
-            diff = conn.execute(
-                f"(SELECT {cols} FROM marts.{table} EXCEPT ALL SELECT * FROM cat.marts.{table})"
-                f" UNION ALL "
-                f"(SELECT * FROM cat.marts.{table} EXCEPT ALL SELECT {cols} FROM marts.{table})"
-            ).fetchall()
-            if diff:
-                return False
-    return True
+        return not any(catalog_differences(conn, table) for table in TABLES)
 
 
 MONTH = "strftime(happened_on, '%Y-%m')"

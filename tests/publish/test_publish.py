@@ -24,6 +24,7 @@ from pipelines.publish.retention import prune
 from tests.publish.helpers import (
     COLUMN_DOCS,
     TABLES,
+    catalog_differences,
     check_consistent,
     check_snapshot,
     make_source,
@@ -103,15 +104,7 @@ def test_snapshot_catalog_latest_contents(env):
     with duckdb.connect(str(env["source"]), read_only=True) as conn:
         conn.execute(f"ATTACH '{result.catalog_path}' AS cat (READ_ONLY)")
         for table in TABLES:
-            # the published columns: the source's, less its `_` bookkeeping columns
-            cols = ", ".join(f'"{r[0]}"' for r in conn.execute(
-                f"DESCRIBE cat.marts.{table}").fetchall())
-            diff = conn.execute(
-                f"(SELECT {cols} FROM marts.{table} EXCEPT ALL SELECT * FROM cat.marts.{table}) "
-                f"UNION ALL "
-                f"(SELECT * FROM cat.marts.{table} EXCEPT ALL SELECT {cols} FROM marts.{table})"
-            ).fetchall()
-            assert diff == [], table
+            assert catalog_differences(conn, table) == [], table
             assert [c for c in conn.execute(f"DESCRIBE marts.{table}").fetchall()
                     if not c[0].startswith("_")] == conn.execute(
                 f"DESCRIBE cat.marts.{table}").fetchall()
