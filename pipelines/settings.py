@@ -35,7 +35,7 @@ class Settings:
     # DuckDB's buffer pool per process (it defaults to 80 % of RAM); beyond it DuckDB spills to
     # <warehouse>.duckdb.tmp. Bounds the job's peak memory (issue 6: ≤ 4 GiB at city scale).
     duckdb_memory_limit: str = "2GB"
-    # record types landing at once (one thread and DuckDB cursor each); 1 lands them in turn
+    # landing threads (one DuckDB cursor each) sharing shards of files; 1 lands them in turn
     landing_threads: int = 2
 
     @property

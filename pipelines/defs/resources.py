@@ -25,7 +25,7 @@ class WarehouseResource(dg.ConfigurableResource):
     home: str
     keep_snapshots: int = 14
     memory_limit: str = "2GB"  # DuckDB buffer pool of this process's connections
-    landing_threads: int = 2  # record types landing at once
+    landing_threads: int = 2  # shards of raw files landing at once
     _lock_file: IO[Any] | None = PrivateAttr(default=None)
 
     @property

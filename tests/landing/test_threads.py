@@ -51,3 +51,27 @@ def test_concurrent_landing_equals_landing_in_turn(tmp_path, monkeypatch):
                    for r in again.values())
         conn.close()
     assert landed[1] == landed[3]
+
+
+def _step(kind: str, rel: str, size: int) -> land_module._Step:
+    row = land_module.LedgerRow(path=rel, sha256=rel, size_bytes=size, mtime=datetime(2024, 1, 1),
+                                record_type=rel.split("/")[0],
+                                first_seen_at=datetime(2024, 1, 1), run_id="r")
+    return land_module._Step(kind, rel, row)
+
+
+def test_shards_split_the_biggest_type_and_keep_every_step_in_order():
+    plans = {
+        "inspections": [_step("land", f"inspections/{i}.csv", 10) for i in range(30)],
+        "disputes": [],
+        "traffic": [_step("land", f"traffic/{i}.csv", 1000) for i in range(40)]
+                   + [_step("unchanged", "traffic/old.csv", 0)],
+    }
+    units = land_module._shards(plans, threads=2)
+    by_type = {t: [s for rt, steps in units if rt == t for s in steps] for t in plans}
+    assert by_type == plans  # nothing lost, nothing repeated, plan order kept
+    traffic_units = [steps for rt, steps in units if rt == "traffic"]
+    # 40,300 bytes over 2 threads x SHARDS_PER_THREAD shards: traffic is cut, the small type not
+    assert len(traffic_units) >= 2 * land_module.SHARDS_PER_THREAD - 1
+    assert [rt for rt, _ in units].count("inspections") == 1
+    assert all(steps for _, steps in units)
