@@ -70,17 +70,3 @@
         on cd.station_id is not distinct from r.{{ station_col }}
         and cd.on_date is not distinct from r.{{ date_col }}
 {%- endmacro %}
-
-{#- Facts: incremental on the natural key. The batch is the accepted rows the int_ model
-    (re)resolved since this fact's last build; the post-hook removes keys whose latest export
-    is now rejected (their earlier accepted version must not stay published). -#}
-{% macro fact_batch_filter() -%}
-    {% if is_incremental() %}
-    and i._resolved_at > {{ watermark('_resolved_at') }}
-    {% endif %}
-{%- endmacro %}
-
-{% macro delete_rejected_keys(int_model, key) -%}
-    delete from {{ this }}
-    where {{ key }} in (select {{ key }} from {{ ref(int_model) }} where is_rejected)
-{%- endmacro %}

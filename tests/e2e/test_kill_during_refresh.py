@@ -3,8 +3,9 @@ run would (the generator's truth), and nothing partial was ever referenced (issu
 
 Readers during the kill are covered where the publish happens (tests/publish); this test kills
 the whole `warehouse run` process group (the CLI and its dbt child) in the middle of dbt, the
-stage that writes most: right after the first fact table is rebuilt, so the other facts and
-every mart are stale when the process dies.
+stage that writes most: right after the first resolved-record table (int_disputes) is rebuilt,
+so the other int_ tables, and so the facts (views over them) and every mart, are stale when the
+process dies.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ def test_kill_9_during_dbt_then_rerun_publishes_the_uninterrupted_result(tmp_pat
     truth = load_truth(raw)
     wh = make_warehouse(tmp_path, raw)
 
-    _start_and_kill_during(wh, "OK created sql incremental model marts.fct_disputes", after_s=0)
+    _start_and_kill_during(wh, "OK created sql incremental model intermediate.int_disputes",
+                           after_s=0)
     published = wh.home / "published"
     # nothing was published by the killed run, and nothing half-written is referenced
     assert not (published / "latest.json").exists()

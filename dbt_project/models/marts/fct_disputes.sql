@@ -1,7 +1,5 @@
 {#- One row per dispute (latest export of each dispute_id), accepted rows only. -#}
-{{ config(materialized='incremental', unique_key='dispute_id',
-          incremental_strategy='delete+insert', on_schema_change='fail',
-          post_hook="{{ delete_rejected_keys('int_disputes', 'dispute_id') }}") }}
+{{ config(materialized='view') }}
 
 select
     i.dispute_id,
@@ -32,4 +30,3 @@ select
     i._resolved_at
 from {{ ref('int_disputes') }} i
 where not i.is_rejected
-{{ fact_batch_filter() }}

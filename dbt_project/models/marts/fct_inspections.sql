@@ -1,7 +1,5 @@
 {#- One row per inspection visit (latest export of each inspection_id), accepted rows only. -#}
-{{ config(materialized='incremental', unique_key='inspection_id',
-          incremental_strategy='delete+insert', on_schema_change='fail',
-          post_hook="{{ delete_rejected_keys('int_inspections', 'inspection_id') }}") }}
+{{ config(materialized='view') }}
 
 select
     i.inspection_id,
@@ -26,4 +24,3 @@ select
     i._resolved_at
 from {{ ref('int_inspections') }} i
 where not i.is_rejected
-{{ fact_batch_filter() }}

@@ -1,7 +1,5 @@
 {#- One row per ticket or recorded warning (latest export of each ticket_id), accepted rows. -#}
-{{ config(materialized='incremental', unique_key='ticket_id',
-          incremental_strategy='delete+insert', on_schema_change='fail',
-          post_hook="{{ delete_rejected_keys('int_traffic', 'ticket_id') }}") }}
+{{ config(materialized='view') }}
 
 select
     i.ticket_id,
@@ -27,4 +25,3 @@ select
     i._resolved_at
 from {{ ref('int_traffic') }} i
 where not i.is_rejected
-{{ fact_batch_filter() }}
