@@ -1,7 +1,10 @@
 {#- Rows of a stg_ model that an incremental int_ model (re)resolves in this run:
     - records staged since the last resolution (new or corrected exports),
     - records currently rejected (an alias or crosswalk spelling may have been added),
-    - every record when the reference data fingerprint changed (int_reference_version). -#}
+    - every record when the reference data fingerprint changed (int_reference_version).
+    The models declare their `batch` CTE `as not materialized`: it is read through `resolved`,
+    which campaign attribution reads twice, and DuckDB materialises a CTE with two readers
+    (int_traffic on 10 M city rows: 8 GB spilled; 24 s → 8 s into a temporary table). -#}
 {% macro resolution_batch(staging_model, key) -%}
     select s.*
     from {{ ref(staging_model) }} s

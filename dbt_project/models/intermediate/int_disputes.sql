@@ -5,7 +5,7 @@
 {{ config(materialized='incremental', unique_key='dispute_id',
           incremental_strategy='delete+insert', on_schema_change='fail') }}
 
-with batch as (
+with batch as not materialized (
     {{ resolution_batch('stg_disputes', 'dispute_id') }}
 ),
 resolved as not materialized (

@@ -4,7 +4,7 @@
 {{ config(materialized='incremental', unique_key='inspection_id',
           incremental_strategy='delete+insert', on_schema_change='fail') }}
 
-with batch as (
+with batch as not materialized (
     {{ resolution_batch('stg_inspections', 'inspection_id') }}
 ),
 resolved as not materialized (
