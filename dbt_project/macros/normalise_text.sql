@@ -14,9 +14,9 @@
 {#- A Python UDF costs about 0.1 µs of call overhead plus its work per row; the staging models
     apply them to millions of rows holding a few thousand distinct texts. So each UDF runs
     once per distinct value, in a CTE over `relation`, and the model joins the result back.
-    A model lists its mappings once, as (CTE name, function, expression over latest):
+    A model lists its mappings once, as (CTE name, function, expression over landed columns):
         {%- set mappings = [('plate_keys', 'pii_key', 'plate')] %}
-        with ..., {{ mapped_values(mappings) }}
+        with ..., {{ mapped_values(mappings, mapping_source('traffic')) }}
         select ..., {{ mapped('plate_keys') }} as plate_key
         from latest {{ join_mapped(mappings) }}
     NULL maps to NULL, as the UDFs do. The CTEs' own columns (value, mapped) are always
@@ -29,6 +29,14 @@
     where value is not null
 ){{ "," if not loop.last }}
 {%- endfor %}
+{%- endmacro %}
+
+{#- The relation mapped_values reads: on a full build the landing table itself (its values
+    are a superset of the latest rows', and `latest` keeps a single reader, so DuckDB does not
+    materialise it: stg_traffic on 10 M city rows 42 s → 31 s); on an incremental build the
+    few `latest` rows, not the whole history. -#}
+{% macro mapping_source(record_type) -%}
+    {{ 'latest' if is_incremental() else source('landing', record_type) }}
 {%- endmacro %}
 
 {% macro mapped(name) -%}

@@ -14,7 +14,7 @@
 ] %}
 
 with {{ latest_landed('disputes', 'dispute_id') }},
-{{ mapped_values(mappings) }}
+{{ mapped_values(mappings, mapping_source('disputes')) }}
 select
     cast(record_key as varchar) as dispute_id,
     cast(reported_on as date) as reported_on,

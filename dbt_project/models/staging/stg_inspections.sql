@@ -8,7 +8,7 @@
 ] %}
 
 with {{ latest_landed('inspections', 'inspection_id') }},
-{{ mapped_values(mappings) }}
+{{ mapped_values(mappings, mapping_source('inspections')) }}
 select
     cast(record_key as varchar) as inspection_id,
     cast(inspected_on as date) as inspected_on,

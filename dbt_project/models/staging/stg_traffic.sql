@@ -13,7 +13,7 @@
 ] %}
 
 with {{ latest_landed('traffic', 'ticket_id') }},
-{{ mapped_values(mappings) }}
+{{ mapped_values(mappings, mapping_source('traffic')) }}
 select
     cast(record_key as varchar) as ticket_id,
     cast(occurred_at as timestamp) as occurred_at,
