@@ -56,7 +56,10 @@
 {% macro latest_landed(record_type, key_column) -%}
 {#- the source is read directly in each CTE (no shared CTE), so DuckDB never materialises
     the whole landing table: the touched keys are found from two columns, then only their
-    rows are read in full -#}
+    rows are read in full. Landing stores every key trimmed and never '' (stage._clean,
+    tests/landing/test_values.py), so keys are compared as stored: a plain column filter that
+    DuckDB pushes into the scan (incremental stg_traffic on a city warehouse: 4.3-4.9 s with
+    trim() on every landed key, 1.7-2.1 s without) -#}
 {%- if is_incremental() %}
 {%- set batches = adapter.get_relation(database=this.database, schema=this.schema,
                                        identifier='stg_landing_batches') if execute else none %}
@@ -74,10 +77,10 @@ new_batches as (
     {%- endif %}
 ),
 touched as (
-    select distinct trim({{ key_column }}) as record_key
+    select distinct {{ key_column }} as record_key
     from {{ source('landing', record_type) }}
     where coalesce(_run_id, '') in (select run_id from new_batches)
-        and nullif(trim({{ key_column }}), '') is not null
+        and {{ key_column }} <> ''
 ),
 {%- endif %}
 {#- rank on the narrow columns only, then fetch the winning rows by rowid: a window over the
@@ -85,16 +88,16 @@ touched as (
 ranked as (
     select
         rowid as landed_rowid,
-        trim({{ key_column }}) as record_key,
-        max(_first_seen_at) over (partition by trim({{ key_column }})) as last_landed_at,
-        count(*) over (partition by trim({{ key_column }})) as landed_versions
+        {{ key_column }} as record_key,
+        max(_first_seen_at) over (partition by {{ key_column }}) as last_landed_at,
+        count(*) over (partition by {{ key_column }}) as landed_versions
     from {{ source('landing', record_type) }}
-    where nullif(trim({{ key_column }}), '') is not null
+    where {{ key_column }} <> ''
     {%- if is_incremental() %}
-        and trim({{ key_column }}) in (select record_key from touched)
+        and {{ key_column }} in (select record_key from touched)
     {%- endif %}
     qualify row_number() over (
-        partition by trim({{ key_column }}) order by {{ latest_export_order() }}) = 1
+        partition by {{ key_column }} order by {{ latest_export_order() }}) = 1
 ),
 latest as (
     select ranked.record_key, landed.*, ranked.last_landed_at, ranked.landed_versions
