@@ -350,9 +350,10 @@ def _land_bytes(steps: list[_Step]) -> int:
 
 
 def _shards(plans: dict[str, list[_Step]], threads: int) -> list[tuple[str, list[_Step]]]:
-    """Each record type's plan cut into consecutive runs of files of about SHARDS_PER_THREAD
-    shards per thread of the whole corpus: traffic is 90 % of a city's bytes, and landed as one
-    unit it kept one thread busy long after the other had finished the small types."""
+    """Each record type's plan cut into runs of consecutive files, each about a
+    (threads x SHARDS_PER_THREAD)-th of all the bytes to land: traffic is 90 % of a city's
+    bytes, and landed as one unit it kept one thread busy long after the other had finished
+    the small types."""
     target = max(1, _land_bytes([s for p in plans.values() for s in p])
                  // (threads * SHARDS_PER_THREAD))
     units: list[tuple[str, list[_Step]]] = []
@@ -361,7 +362,7 @@ def _shards(plans: dict[str, list[_Step]], threads: int) -> list[tuple[str, list
         size = 0
         for step in steps:
             current.append(step)
-            size += step.row.size_bytes if step.kind == "land" else 0
+            size += _land_bytes([step])
             if size >= target:
                 units.append((record_type, current))
                 current, size = [], 0
