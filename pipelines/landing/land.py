@@ -67,18 +67,18 @@ class LandingResult:
     mapping_version: str = ""
     failures: list[tuple[str, str]] = field(default_factory=list)
 
+    # the counters: reported as metadata, added up over a record type's shards
+    COUNTS = ("files_loaded", "files_failed", "files_duplicate", "files_unchanged", "rows_read",
+              "rows_landed", "rows_quarantined", "lines_skipped", "rows_released")
+
     def add(self, other: LandingResult) -> None:
         """Add the counts and failures of a shard of the same record type."""
-        for name in ("files_loaded", "files_failed", "files_duplicate", "files_unchanged",
-                     "rows_read", "rows_landed", "rows_quarantined", "lines_skipped"):
+        for name in self.COUNTS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.failures.extend(other.failures)
 
     def as_metadata(self) -> dict:
-        counts = ("files_loaded", "files_failed", "files_duplicate", "files_unchanged",
-                  "rows_read", "rows_landed", "rows_quarantined", "lines_skipped",
-                  "rows_released")
-        meta: dict = {k: int(getattr(self, k)) for k in counts}
+        meta: dict = {k: int(getattr(self, k)) for k in self.COUNTS}
         meta["mapping_version"] = self.mapping_version
         meta["seconds"] = round(self.seconds, 3)
         meta["failed_files"] = json.dumps(dict(self.failures), ensure_ascii=False)
