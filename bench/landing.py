@@ -37,7 +37,8 @@ def copy_as(src: Path, dst: Path, encoding: str) -> int:
     count = 0
     for path in sorted((src / "traffic").rglob("*.csv")):
         try:
-            text = path.read_bytes().decode(detect_encoding(path, fingerprint(path)))
+            data = path.read_bytes()
+            text = data.decode(detect_encoding(data, fingerprint(data)))
         except FileFailed:
             continue  # broken on purpose: not a throughput case
         if not text.strip():

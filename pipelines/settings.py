@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from pipelines.landing.limits import Limits
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,8 @@ class Settings:
     duckdb_memory_limit: str = "2GB"
     # landing threads (one DuckDB cursor each) sharing shards of files; 1 lands them in turn
     landing_threads: int = 2
+    # what one raw file may cost, and how long a fresh file is watched (pipelines/landing)
+    landing_limits: Limits = field(default_factory=Limits)
 
     @property
     def duckdb_path(self) -> Path:
@@ -116,4 +120,29 @@ def load_settings() -> Settings:
         keep_snapshots=int(os.environ.get("WAREHOUSE_KEEP_SNAPSHOTS", "14")),
         duckdb_memory_limit=os.environ.get("WAREHOUSE_DUCKDB_MEMORY_LIMIT", "2GB"),
         landing_threads=int(os.environ.get("WAREHOUSE_LANDING_THREADS", "2")),
+        landing_limits=_limits(),
+    )
+
+
+def _limits() -> Limits:
+    """WAREHOUSE_MAX_FILE_MB, _MAX_XLSX_MB, _MAX_SHEET_CELLS, _MAX_FILE_SECONDS,
+    _MAX_FIELD_CHARS and _SETTLE_SECONDS over the defaults of Limits."""
+    default = Limits()
+
+    def number(name: str, value: float, kind=float):
+        raw = os.environ.get(name, "").strip()
+        try:
+            return kind(raw) if raw else value
+        except ValueError as exc:
+            raise ConfigError(f"{name}={raw!r} is not a number") from exc
+
+    return Limits(
+        max_file_bytes=int(number("WAREHOUSE_MAX_FILE_MB", default.max_file_bytes / 2**20)
+                           * 2**20),
+        max_uncompressed_bytes=int(number("WAREHOUSE_MAX_XLSX_MB",
+                                          default.max_uncompressed_bytes / 2**20) * 2**20),
+        max_sheet_cells=number("WAREHOUSE_MAX_SHEET_CELLS", default.max_sheet_cells, int),
+        max_seconds=number("WAREHOUSE_MAX_FILE_SECONDS", default.max_seconds),
+        max_field_chars=number("WAREHOUSE_MAX_FIELD_CHARS", default.max_field_chars, int),
+        settle_seconds=number("WAREHOUSE_SETTLE_SECONDS", default.settle_seconds),
     )

@@ -51,7 +51,8 @@ def land_raw_exports(context: dg.AssetExecutionContext, warehouse: WarehouseReso
             asset_key=REFERENCE_KEY, metadata={"rows": dg.MetadataValue.int(stations)}
         )
         results = land_record_types(
-            conn, warehouse.raw_path, RECORD_TYPES, context.run_id, warehouse.landing_threads
+            conn, warehouse.raw_path, RECORD_TYPES, context.run_id, warehouse.landing_threads,
+            limits=warehouse.landing_limits,
         )
         for record_type, result in results.items():
             for path, message in result.failures:
@@ -60,5 +61,6 @@ def land_raw_exports(context: dg.AssetExecutionContext, warehouse: WarehouseReso
             for key, value in meta.items():
                 if isinstance(value, int):
                     totals[key] = totals.get(key, 0) + value
-            yield dg.MaterializeResult(asset_key=landing_key(record_type), metadata=meta)
+            if record_type in RECORD_TYPES:  # files outside the type folders: ledger only
+                yield dg.MaterializeResult(asset_key=landing_key(record_type), metadata=meta)
     yield dg.MaterializeResult(asset_key=LEDGER_KEY, metadata=totals)

@@ -15,6 +15,7 @@ import duckdb
 from dagster_dbt import DbtCliResource
 from pydantic import PrivateAttr
 
+from pipelines.landing.limits import Limits
 from pipelines.settings import Settings, load_settings
 
 
@@ -26,7 +27,21 @@ class WarehouseResource(dg.ConfigurableResource):
     keep_snapshots: int = 14
     memory_limit: str = "2GB"  # DuckDB buffer pool of this process's connections
     landing_threads: int = 2  # shards of raw files landing at once
+    # what one raw file may cost (pipelines/landing/limits.py); defaults from Limits
+    max_file_bytes: int = Limits.max_file_bytes
+    max_xlsx_bytes: int = Limits.max_uncompressed_bytes
+    max_sheet_cells: int = Limits.max_sheet_cells
+    max_file_seconds: float = Limits.max_seconds
+    max_field_chars: int = Limits.max_field_chars
+    settle_seconds: float = Limits.settle_seconds
     _lock_file: IO[Any] | None = PrivateAttr(default=None)
+
+    @property
+    def landing_limits(self) -> Limits:
+        return Limits(max_file_bytes=self.max_file_bytes,
+                      max_uncompressed_bytes=self.max_xlsx_bytes,
+                      max_sheet_cells=self.max_sheet_cells, max_seconds=self.max_file_seconds,
+                      max_field_chars=self.max_field_chars, settle_seconds=self.settle_seconds)
 
     @property
     def raw_path(self) -> Path:
@@ -95,6 +110,12 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
             keep_snapshots=settings.keep_snapshots,
             memory_limit=settings.duckdb_memory_limit,
             landing_threads=settings.landing_threads,
+            max_file_bytes=settings.landing_limits.max_file_bytes,
+            max_xlsx_bytes=settings.landing_limits.max_uncompressed_bytes,
+            max_sheet_cells=settings.landing_limits.max_sheet_cells,
+            max_file_seconds=settings.landing_limits.max_seconds,
+            max_field_chars=settings.landing_limits.max_field_chars,
+            settle_seconds=settings.landing_limits.settle_seconds,
         ),
         "dbt": DbtCliResource(
             project_dir=str(settings.dbt_project_dir),

@@ -1,10 +1,13 @@
-"""File identity (sha256) and encoding detection: strict decoding, never mojibake."""
+"""File identity (sha256) and encoding detection: strict decoding, never mojibake.
+
+Landing reads a file's bytes once; the hash, the checks and the parsers all work on those
+bytes, so the ledger's sha256 is exactly what was parsed."""
 
 from __future__ import annotations
 
 import codecs
 import hashlib
-from collections.abc import Iterator
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,53 +30,39 @@ class Fingerprint:
     has_quote: bool = False     # a '"' anywhere: quoted fields possible (no fast CSV path)
 
 
-def _chunks(path: Path) -> Iterator[bytes]:
+def sha256_file(path: Path) -> str:
+    """sha256 of a file, streamed (the plan's view of a file; landing hashes what it parses)."""
+    digest = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(CHUNK):
-            yield chunk
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
-def fingerprint(path: Path) -> Fingerprint:
-    """One streaming pass: sha256, NUL bytes and whether the bytes are valid UTF-8."""
-    digest = hashlib.sha256()
-    utf8 = codecs.getincrementaldecoder("utf-8")("strict")
-    utf8_ok, has_nul, has_quote, size, head = True, False, False, 0, b""
-    for chunk in _chunks(path):
-        if not head:
-            head = chunk[:4]
-        digest.update(chunk)
-        size += len(chunk)
-        has_nul = has_nul or b"\x00" in chunk
-        has_quote = has_quote or b'"' in chunk
-        if utf8_ok:
-            try:
-                utf8.decode(chunk)
-            except UnicodeDecodeError:
-                utf8_ok = False
-    if utf8_ok:
-        try:
-            utf8.decode(b"", final=True)
-        except UnicodeDecodeError:  # a multi-byte character cut at the end of the file
-            utf8_ok = False
-    return Fingerprint(digest.hexdigest(), size, head.startswith(XLSX_MAGIC), has_nul,
-                       utf8_ok, head.startswith(codecs.BOM_UTF8), has_quote)
+def fingerprint(data: bytes) -> Fingerprint:
+    """sha256 of exactly these bytes, NUL bytes, quotes and whether they are valid UTF-8."""
+    return Fingerprint(hashlib.sha256(data).hexdigest(), len(data),
+                       data.startswith(XLSX_MAGIC), b"\x00" in data,
+                       _first_error(data, "utf-8") is None,
+                       data.startswith(codecs.BOM_UTF8), b'"' in data)
 
 
-def _first_error(path: Path, encoding: str) -> tuple[int, str] | None:
-    """(offset, bytes) of the first undecodable sequence, or None when the file decodes."""
+def _first_error(data: bytes, encoding: str) -> tuple[int, str] | None:
+    """(offset, bytes) of the first undecodable sequence, or None when the bytes decode."""
     decoder = codecs.getincrementaldecoder(encoding)("strict")
+    view = memoryview(data)
     offset = 0
-    try:
-        for chunk in _chunks(path):
-            decoder.decode(chunk)
-            offset += len(chunk)
+    try:  # in chunks: decoding a whole file at once would hold it again, four times over
+        for offset in range(0, len(data), CHUNK):
+            decoder.decode(view[offset:offset + CHUNK])
         decoder.decode(b"", final=True)
     except UnicodeDecodeError as exc:
-        return offset + exc.start, exc.object[exc.start:exc.start + 4].hex(" ")
+        at = offset + exc.start
+        return at, bytes(view[at:at + 4]).hex(" ")
     return None
 
 
-def detect_encoding(path: Path, fp: Fingerprint) -> str:
+def detect_encoding(data: bytes, fp: Fingerprint) -> str:
     """utf-8-sig, utf-8, gbk or gb18030; anything else fails the file with the reason."""
     if fp.size == 0:
         raise FileFailed("empty file (0 bytes)")
@@ -82,9 +71,9 @@ def detect_encoding(path: Path, fp: Fingerprint) -> str:
     if fp.utf8_ok:
         return "utf-8-sig" if fp.bom else "utf-8"
     # GBK is a subset of GB18030: name the narrower one when it suffices.
-    if _first_error(path, "gbk") is None:
+    if _first_error(data, "gbk") is None:
         return "gbk"
-    error = _first_error(path, "gb18030")
+    error = _first_error(data, "gb18030")
     if error is None:
         return "gb18030"
     offset, sample = error
@@ -94,6 +83,6 @@ def detect_encoding(path: Path, fp: Fingerprint) -> str:
     )
 
 
-def open_text(path: Path, encoding: str):
+def open_text(data: bytes, encoding: str) -> io.TextIOWrapper:
     # newline='' lets the csv module see quoted line breaks and \r\n itself.
-    return open(path, encoding=encoding, errors="strict", newline="")  # noqa: SIM115
+    return io.TextIOWrapper(io.BytesIO(data), encoding=encoding, errors="strict", newline="")

@@ -9,21 +9,22 @@ a second, different header inside the file raises Fallback and the file is read 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from pipelines.landing.limits import Deadline
 from pipelines.landing.mapping import Mapping
 from pipelines.landing.readers import (
     HINT_WINDOW,
+    MAX_FIELD_CHARS,
     SPACES,
     Batch,
     Scanner,
     SheetInfo,
-    csv_file_lines,
+    csv_data_lines,
 )
 
 BLOCK_SIZE = 4 << 20
@@ -33,9 +34,9 @@ class Fallback(Exception):
     """The file needs the line-by-line reader."""
 
 
-def _header(scanner: Scanner, path: Path, encoding: str) -> int:
+def _header(scanner: Scanner, data: bytes, encoding: str) -> int:
     """Feed lines up to the header; returns the number of cells of the header line."""
-    for line, cells in csv_file_lines(path, encoding):
+    for line, cells in csv_data_lines(data, encoding):
         scanner.feed(line, cells)
         if scanner.layout is not None:
             return len(cells)
@@ -44,19 +45,20 @@ def _header(scanner: Scanner, path: Path, encoding: str) -> int:
     return 0
 
 
-def read_fast(path: Path, encoding: str, record_type: str, mapping: Mapping,
-              info: SheetInfo) -> Iterator[Batch]:
+def read_fast(data: bytes, encoding: str, record_type: str, mapping: Mapping,
+              info: SheetInfo, max_field: int = MAX_FIELD_CHARS,
+              deadline: Deadline | None = None) -> Iterator[Batch]:
     try:
-        yield from _read_fast(path, encoding, record_type, mapping, info)
+        yield from _read_fast(data, encoding, record_type, mapping, info, max_field, deadline)
     except pa.ArrowInvalid as exc:
         # e.g. nothing after the header: the line-by-line reader has the exact answer
         raise Fallback(str(exc)) from exc
 
 
-def _read_fast(path: Path, encoding: str, record_type: str, mapping: Mapping,
-               info: SheetInfo) -> Iterator[Batch]:
-    scanner = Scanner(record_type, mapping, info, pad_short=False)
-    ncols = _header(scanner, path, encoding)
+def _read_fast(data: bytes, encoding: str, record_type: str, mapping: Mapping,
+               info: SheetInfo, max_field: int, deadline: Deadline | None) -> Iterator[Batch]:
+    scanner = Scanner(record_type, mapping, info, pad_short=False, max_field=max_field)
+    ncols = _header(scanner, data, encoding)
     if scanner.layout is None:
         scanner.finish()
         return
@@ -70,7 +72,7 @@ def _read_fast(path: Path, encoding: str, record_type: str, mapping: Mapping,
         return "skip"
 
     reader = pacsv.open_csv(
-        path,
+        pa.BufferReader(data),
         # the BOM sits in a skipped line: UTF-8 with or without BOM parse alike
         read_options=pacsv.ReadOptions(
             skip_rows=layout.header_line, column_names=names, use_threads=False,
@@ -81,6 +83,8 @@ def _read_fast(path: Path, encoding: str, record_type: str, mapping: Mapping,
                                              strings_can_be_null=False))
     next_line = layout.header_line + 1
     for record_batch in reader:
+        if deadline is not None:
+            deadline.check()
         cols = record_batch.columns
         n = record_batch.num_rows
         lines = np.arange(next_line, next_line + n + len(ragged), dtype=np.int64)
@@ -126,10 +130,15 @@ def _classify(scanner: Scanner, cols: list, lines: np.ndarray, width: int,
     maybe_header = pc.and_(pc.not_equal(key_col, ""),
                            pc.invert(pc.match_substring_regex(key_col, r"\d")))
     maybe_header = maybe_header.to_numpy(zero_copy_only=False)
-    # cells beyond the header's last named column must be empty, else the row is malformed
+    # cells beyond the header's last named column must be empty, else the row is malformed;
+    # a cell longer than the field limit sets its row aside (the scanner cuts and marks it)
     overflow = np.zeros(n, dtype=bool)
     for extra in cols[width:]:
         overflow |= pc.not_equal(pc.utf8_trim(extra, SPACES), "").to_numpy(zero_copy_only=False)
+    for col in cols:  # bytes >= characters: only a column with a long value is looked at
+        if (pc.max(pc.binary_length(col)).as_py() or 0) > scanner.max_field:
+            overflow |= pc.greater(pc.utf8_length(col), scanner.max_field).to_numpy(
+                zero_copy_only=False)
     keep = ~blank
     scanner.info.lines_skipped += int(blank.sum())
     for i in np.flatnonzero(~blank & (hint | maybe_header | overflow)):

@@ -1,54 +1,56 @@
-"""Land one record type: new file versions -> landing.<type> or ops.quarantine, one ledger row
-per file version. A file's rows only reach DuckDB in the transaction that writes its ledger
-row, so a broken file never half-loads; small files share a transaction (and one typing pass)
-for throughput, a file larger than a batch gets a transaction of its own.
+"""Land the drop zone: new file versions -> landing.<type> or ops.quarantine, one ledger row
+per file version (plan.py decides what each file is; ledger.py owns the transitions).
 
-Reading: xlsx via calamine (readers.py); CSV without quotes via Arrow (fastcsv.py), other CSV
-line by line with the csv module (readers.py). Both CSV readers give identical results."""
+A file's rows only reach DuckDB in the transaction that writes its ledger row and retires the
+path's previous version, so a crash at any instant leaves the ledger and the landing tables
+agreeing, and the next run lands every row exactly once (tests/faults/). Small files share a
+transaction (and one typing pass) for throughput; a file larger than a batch gets its own.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
-import re
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import duckdb
 
-from pipelines.landing.decode import FileFailed, Fingerprint, detect_encoding, fingerprint
-from pipelines.landing.fastcsv import Fallback, read_fast
+from pipelines.faults import checkpoint
+from pipelines.landing.decode import FileFailed, fingerprint
+from pipelines.landing.drop_zone import name_note
+from pipelines.landing.fastcsv import Fallback
 from pipelines.landing.ledger import (
     LedgerRow,
-    insert_ledger,
     insert_ledger_rows,
-    known_files,
+    ledger_state,
+    make_current,
+    reactivate,
     record_failure,
+    touch,
 )
+from pipelines.landing.limits import Limits
 from pipelines.landing.mapping import Mapping, load_mapping
-from pipelines.landing.normalise import create_macros, date_in_name
-from pipelines.landing.readers import Batch, SheetInfo, csv_file_lines, scan, xlsx_sheets
-from pipelines.landing.stage import Context, Stager, insert_rejects, type_and_land
+from pipelines.landing.normalise import create_macros
+from pipelines.landing.plan import Step, make_plan
+from pipelines.landing.read import read_file
+from pipelines.landing.stage import Stager, insert_rejects, type_and_land
 
-# Bump when a row rule changes: quarantined rows are re-examined when this or the mapping changes.
-RULES_VERSION = "1"
 FLUSH_ROWS = 100_000
 SHARDS_PER_THREAD = 4  # units of work per landing thread (see _shards)
-FAST_CSV = True  # Arrow reader for quote-free CSV (fastcsv.py); tests compare it to the slow one
+UNSORTED = "unsorted"  # results key for files outside the record-type folders
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def examined_with(mapping: Mapping) -> str:
-    return f"mapping {mapping.version}; rules {RULES_VERSION}"
+class PassingFailure(FileFailed):
+    """The file could not be read this time (unreadable, changed while read): retried."""
 
 
 @dataclass
@@ -56,8 +58,11 @@ class LandingResult:
     record_type: str
     files_loaded: int = 0
     files_failed: int = 0
+    files_retry: int = 0        # of files_failed: passing causes, tried again next run
     files_duplicate: int = 0
     files_unchanged: int = 0
+    files_reverted: int = 0     # back to bytes the path held before: that version counts again
+    files_ignored: int = 0
     rows_read: int = 0
     rows_landed: int = 0
     rows_quarantined: int = 0
@@ -68,14 +73,20 @@ class LandingResult:
     failures: list[tuple[str, str]] = field(default_factory=list)
 
     # the counters: reported as metadata, added up over a record type's shards
-    COUNTS = ("files_loaded", "files_failed", "files_duplicate", "files_unchanged", "rows_read",
-              "rows_landed", "rows_quarantined", "lines_skipped", "rows_released")
+    COUNTS = ("files_loaded", "files_failed", "files_retry", "files_duplicate",
+              "files_unchanged", "files_reverted", "files_ignored", "rows_read", "rows_landed",
+              "rows_quarantined", "lines_skipped", "rows_released")
 
     def add(self, other: LandingResult) -> None:
         """Add the counts and failures of a shard of the same record type."""
         for name in self.COUNTS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.failures.extend(other.failures)
+
+    def failed(self, path: str, message: str, retry: bool) -> None:
+        self.files_failed += 1
+        self.files_retry += retry
+        self.failures.append((path, message))
 
     def as_metadata(self) -> dict:
         meta: dict = {k: int(getattr(self, k)) for k in self.COUNTS}
@@ -85,99 +96,29 @@ class LandingResult:
         return meta
 
 
-_STEM = re.compile(r"[^_\d]*")
+def _new_row(step: Step, run_id: str, now: datetime) -> LedgerRow:
+    entry = step.entry
+    row = LedgerRow(path=step.rel, sha256=step.sha256, size_bytes=entry.size,
+                    mtime=entry.mtime, record_type=step.record_type, first_seen_at=now,
+                    run_id=run_id, current_since=now, retry=step.retry)
+    note = name_note(str(entry.fs_path.name))
+    if note:
+        row.detail["name"] = note
+    return row
 
 
-def station_from_path(rel: str) -> str | None:
-    """First folder below raw/<type>/ when it looks like a name (not a date), else the file
-    stem up to the first '_' or digit."""
-    parts = PurePosixPath(rel).parts
-    if len(parts) > 2:
-        folder = parts[1].strip()
-        if folder and not folder[0].isdigit() and any(c.isalpha() for c in folder):
-            return folder
-    stem = _STEM.match(PurePosixPath(rel).stem).group(0).strip(" -")
-    return stem or None
-
-
-def _context(row: LedgerRow, info: SheetInfo, mapping: Mapping, name_date: datetime | None,
-             path_station: str | None) -> Context:
-    station, source = ((info.station_title, "title") if info.station_title
-                       else (path_station, "path"))
-    return Context(
-        record_type=row.record_type, path=row.path, sha256=row.sha256, sheet=info.sheet,
-        exported_at=info.exported_title or name_date or row.first_seen_at,
-        first_seen_at=row.first_seen_at, station=station, station_source=source,
-        mapping_version=mapping.version, run_id=row.run_id)
-
-
-def read_file(raw_dir: Path, row: LedgerRow, mapping: Mapping, fp: Fingerprint,
-              fast: bool = True) -> Iterator[tuple[Batch, Context]]:
-    """Yield chunks of data rows with their context; at the end fill the ledger fields of
-    `row`. Raises FileFailed when the file as a whole cannot be landed."""
-    path = raw_dir / row.path
-    if fp.is_zip:
-        row.encoding, pad_short = "xlsx", True
-        sources = xlsx_sheets(path)  # lazy: a damaged workbook raises inside the loop below
-    else:
-        row.encoding, pad_short = detect_encoding(path, fp), False
-        sources = iter([(None, csv_file_lines(path, row.encoding))])
-        fast = fast and FAST_CSV and not fp.has_quote
-    name_date = date_in_name(PurePosixPath(row.path).name)
-    path_station = station_from_path(row.path)
-    sheets: list[dict] = []
-    loaded: list[SheetInfo] = []
-    try:
-        for sheet, lines in sources:
-            info = SheetInfo(sheet)
-            chunks = (read_fast(path, row.encoding, row.record_type, mapping, info)
-                      if fast and not fp.is_zip else
-                      scan(row.record_type, mapping, lines, info, pad_short))
-            for chunk in chunks:
-                yield chunk, _context(row, info, mapping, name_date, path_station)
-            detail = {"sheet": sheet, "rows_read": info.rows_read,
-                      "lines_skipped": info.lines_skipped}
-            if info.segments:
-                ctx = _context(row, info, mapping, name_date, path_station)
-                loaded.append(info)
-                row.rows_read += info.rows_read
-                row.lines_skipped += info.lines_skipped
-                row.exported_at = row.exported_at or ctx.exported_at
-                detail.update(status="loaded", segments=[
-                    {"header_line": s.header_line, "headers": s.headers,
-                     "exported_at": ctx.exported_at.isoformat(sep=" "), "station": ctx.station,
-                     "station_source": ctx.station_source} for s in info.segments])
-            else:
-                detail.update(status="skipped", note=info.note)
-            sheets.append(detail)
-    except UnicodeDecodeError as exc:
-        raise FileFailed(f"undecodable as {row.encoding}: {exc}") from exc
-    except (FileFailed, Fallback):
-        raise
-    except csv.Error as exc:
-        raise FileFailed(f"unreadable CSV: {exc}") from exc
-    except Exception as exc:
-        if fp.is_zip:
-            raise FileFailed(f"not a readable xlsx workbook: {type(exc).__name__}: {exc}") from exc
-        raise
-    if not loaded:
-        if not sheets:
-            raise FileFailed("workbook has no worksheets")
-        where = "in any sheet" if fp.is_zip else f"(decoded as {row.encoding})"
-        raise FileFailed(f"no recognisable header {where}: {sheets[0]['note']}")
-    row.header_line = loaded[0].segments[0].header_line
-    row.sheets = [i.sheet for i in loaded] if fp.is_zip else None
-    row.mapping_version = mapping.version
-    row.detail = {"sheets": sheets, "examined_with": examined_with(mapping)}
+def _commit(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute("COMMIT")
+    checkpoint("landing.commit")
 
 
 class _Lander:
     """Groups small files into shared transactions; isolates big and failing files."""
 
-    def __init__(self, conn: duckdb.DuckDBPyConnection, raw_dir: Path, record_type: str,
-                 mapping: Mapping, result: LandingResult):
-        self.conn, self.raw_dir, self.mapping, self.result = conn, raw_dir, mapping, result
-        self.record_type = record_type
+    def __init__(self, conn: duckdb.DuckDBPyConnection, record_type: str, mapping: Mapping,
+                 result: LandingResult, limits: Limits, run_id: str):
+        self.conn, self.mapping, self.result, self.limits = conn, mapping, result, limits
+        self.record_type, self.run_id = record_type, run_id
         self.done = Stager(record_type)
         self.done_rows: list[LedgerRow] = []
 
@@ -197,7 +138,8 @@ class _Lander:
         for row in rows:
             row.loaded_at = now
         insert_ledger_rows(self.conn, rows)
-        self.conn.execute("COMMIT")
+        make_current(self.conn, rows)
+        _commit(self.conn)
         for row in rows:
             self._count(row)
 
@@ -231,22 +173,46 @@ class _Lander:
                     self._commit_rows([row])
                 except Exception as exc:
                     _rollback(self.conn)
-                    self.fail(row, f"{type(exc).__name__}: {exc}")
+                    self.fail(row, f"{type(exc).__name__}: {exc}",
+                              retry=isinstance(exc, duckdb.IOException | OSError))
 
-    def fail(self, row: LedgerRow, message: str) -> None:
+    def fail(self, row: LedgerRow, message: str, retry: bool = False) -> None:
         fresh = LedgerRow(path=row.path, sha256=row.sha256, size_bytes=row.size_bytes,
                           mtime=row.mtime, record_type=row.record_type,
                           first_seen_at=row.first_seen_at, run_id=row.run_id,
-                          encoding=row.encoding, mapping_version=self.mapping.version)
+                          encoding=row.encoding, mapping_version=self.mapping.version,
+                          current_since=row.current_since, retry=retry,
+                          detail={k: v for k, v in row.detail.items() if k == "name"})
         record_failure(self.conn, fresh, message)
-        self.result.files_failed += 1
-        self.result.failures.append((row.path, message))
+        checkpoint("landing.commit")
+        self.result.failed(row.path, message, retry)
 
-    def land(self, row: LedgerRow, fp: Fingerprint, fast: bool = True) -> None:
+    def _bytes(self, step: Step, row: LedgerRow) -> bytes:
+        """The file's bytes, read once; the ledger's sha256 is theirs. A file that changed
+        since the plan looked at it is tried again next run."""
+        try:
+            with open(step.entry.fs_path, "rb") as f:
+                data = f.read(self.limits.max_file_bytes + 1)
+        except OSError as exc:
+            raise PassingFailure(f"cannot read: {exc.strerror}") from exc
+        again = step.entry.restat()
+        if (again.size, again.mtime_ns) != (step.entry.size, step.entry.mtime_ns) \
+                or len(data) != step.entry.size:
+            raise PassingFailure("changed while being read (still being written?); tried "
+                                 "again next run")
+        return data
+
+    def land(self, step: Step, fast: bool = True, row: LedgerRow | None = None) -> None:
+        row = row or _new_row(step, self.run_id, utcnow())
         current = Stager(self.record_type)
         own_transaction = False
         try:
-            for chunk, ctx in read_file(self.raw_dir, row, self.mapping, fp, fast):
+            data = self._bytes(step, row)
+            fp = fingerprint(data)
+            if step.sha256 is not None and fp.sha256 != step.sha256:
+                raise PassingFailure("changed while being read; tried again next run")
+            row.sha256 = fp.sha256
+            for chunk, ctx in read_file(data, row, self.mapping, fp, self.limits, fast):
                 current.add(chunk, ctx, row)
                 if self.done.rows + current.rows < FLUSH_ROWS:
                     continue
@@ -268,13 +234,12 @@ class _Lander:
             if own_transaction:
                 _rollback(self.conn)
             if isinstance(exc, Fallback):  # nothing of the file is stored yet: read it again
-                for name in ("rows_read", "rows_landed", "rows_quarantined", "lines_skipped"):
-                    setattr(row, name, 0)
-                row.exported_at = None
-                self.land(row, fp, fast=False)
+                fresh = _new_row(step, self.run_id, row.first_seen_at)
+                self.land(step, fast=False, row=fresh)
                 return
+            retry = isinstance(exc, PassingFailure | OSError | duckdb.IOException)
             self.fail(row, str(exc) if isinstance(exc, FileFailed)
-                      else f"{type(exc).__name__}: {exc}")
+                      else f"{type(exc).__name__}: {exc}", retry)
 
 
 def _rollback(conn: duckdb.DuckDBPyConnection) -> None:
@@ -283,25 +248,27 @@ def _rollback(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def land_record_type(conn: duckdb.DuckDBPyConnection, raw_dir: Path, record_type: str,
-                     run_id: str) -> LandingResult:
+                     run_id: str, limits: Limits | None = None) -> LandingResult:
     """Land every new or changed file under raw/<record_type>/. Never raises for a bad file."""
-    return land_record_types(conn, raw_dir, (record_type,), run_id)[record_type]
+    return land_record_types(conn, raw_dir, (record_type,), run_id, limits=limits)[record_type]
 
 
 def land_record_types(conn: duckdb.DuckDBPyConnection, raw_dir: Path,
-                      record_types: tuple[str, ...], run_id: str,
-                      threads: int = 1) -> dict[str, LandingResult]:
+                      record_types: tuple[str, ...], run_id: str, threads: int = 1,
+                      limits: Limits | None = None) -> dict[str, LandingResult]:
     """Land every record type; never raises for a bad file.
 
-    Re-examining quarantine and deciding what each file is (new, unchanged, a duplicate of a
-    file seen before, in any folder) happen first, in order, on `conn`. With threads > 1 the
-    files then land in shards (runs of consecutive files of one type, see _shards), `threads`
-    at a time, each on its own cursor (its own transactions; they only append to the landing,
-    ledger and quarantine tables, which never conflicts in DuckDB): one shard's Python reading
-    overlaps another's DuckDB typing and commits, and the biggest type uses every thread."""
+    Re-examining quarantine and deciding what each file is (plan.py) happen first, in order, on
+    `conn`; then what needs no reading (reverts, failures, hidden files) is recorded. With
+    threads > 1 the files then land in shards (runs of consecutive files of one type, see
+    _shards), `threads` at a time, each on its own cursor (its own transactions; they append to
+    the landing tables and touch distinct ledger rows, which never conflicts in DuckDB): one
+    shard's Python reading overlaps another's DuckDB typing and commits, and the biggest type
+    uses every thread. Files whose bytes are also at another path land last (_candidates)."""
     from pipelines.landing.reexamine import reexamine
 
     raw_dir = Path(raw_dir)
+    limits = limits or Limits()
     mapping = load_mapping()
     create_macros(conn, mapping)
     results = {}
@@ -311,13 +278,89 @@ def land_record_types(conn: duckdb.DuckDBPyConnection, raw_dir: Path,
         result.rows_released = reexamine(conn, record_type, mapping, run_id)
         result.seconds = time.monotonic() - started
         results[record_type] = result
-    plans = _plan(conn, raw_dir, record_types, run_id)
+    plan = make_plan(conn, raw_dir, record_types, limits)
+    results[UNSORTED] = LandingResult(UNSORTED, mapping_version=mapping.version)
+    _record_unread(conn, plan.steps, results, run_id)
+    plans = {rt: [s for s in plan.of("land") if s.record_type == rt] for rt in record_types}
 
-    if threads <= 1 or sum(s.kind == "land" for p in plans.values() for s in p) < 2:
+    def land_steps(cursor, record_type: str, steps: list[Step], result: LandingResult):
+        lander = _Lander(cursor, record_type, mapping, result, limits, run_id)
+        for step in steps:
+            lander.land(step)
+        lander.flush_done()
+
+    if threads <= 1 or sum(len(p) for p in plans.values()) < 2:
         for record_type in record_types:
-            _land_planned(conn, raw_dir, mapping, plans[record_type], results[record_type])
-        return results
+            started = time.monotonic()
+            land_steps(conn, record_type, plans[record_type], results[record_type])
+            results[record_type].seconds += time.monotonic() - started
+    else:
+        _land_threaded(conn, plans, mapping, results, threads, land_steps)
+    _candidates(conn, plan.of("candidate"), mapping, results, limits, run_id, land_steps)
+    if not any(getattr(results[UNSORTED], k) for k in LandingResult.COUNTS):
+        del results[UNSORTED]
+    return results
 
+
+def _record_unread(conn: duckdb.DuckDBPyConnection, steps: list[Step],
+                   results: dict[str, LandingResult], run_id: str) -> None:
+    """What the plan decided without landing rows: each in its own transaction."""
+    now = utcnow()
+    for step in steps:
+        result = results[step.record_type or UNSORTED]
+        if step.kind == "unchanged":
+            result.files_unchanged += 1
+        elif step.kind == "touch":
+            touch(conn, step.known, step.entry.size, step.entry.mtime)
+            result.files_unchanged += 1
+        elif step.kind == "reactivate":
+            conn.execute("BEGIN TRANSACTION")
+            reactivate(conn, step.known, run_id, now)
+            _commit(conn)
+            result.files_reverted += 1
+        elif step.kind == "known_failure":
+            touch(conn, step.known, step.entry.size, step.entry.mtime, now)
+            result.failed(step.rel, step.message, False)
+        elif step.kind == "failed":
+            record_failure(conn, _new_row(step, run_id, now), step.message)
+            checkpoint("landing.commit")
+            result.failed(step.rel, step.message, step.retry)
+        elif step.kind == "ignored":
+            row = _new_row(step, run_id, now)
+            row.status, row.error_message, row.loaded_at = "ignored", step.message, now
+            conn.execute("BEGIN TRANSACTION")
+            insert_ledger_rows(conn, [row])
+            _commit(conn)
+            result.files_ignored += 1
+
+
+def _candidates(conn: duckdb.DuckDBPyConnection, steps: list[Step], mapping: Mapping,
+                results: dict[str, LandingResult], limits: Limits, run_id: str,
+                land_steps) -> None:
+    """Files whose bytes are loaded at another path, or were shared with an earlier file of
+    this run, decided now that this run's landing is committed: a duplicate of a version
+    that counts, or else landed themselves (the original failed, or was replaced)."""
+    state = ledger_state(conn) if steps else None
+    for step in steps:
+        result = results[step.record_type]
+        original = state.loaded_sha.get(step.sha256)
+        if original is None or original.path == step.rel:
+            land_steps(conn, step.record_type, [step], result)
+            state = ledger_state(conn)
+            continue
+        row = _new_row(step, run_id, utcnow())
+        row.status, row.loaded_at = "duplicate", row.first_seen_at
+        row.detail.update(note="byte-identical to a file already in the ledger",
+                          duplicate_of=original.path, duplicate_of_id=original.file_version_id)
+        conn.execute("BEGIN TRANSACTION")
+        insert_ledger_rows(conn, [row])
+        make_current(conn, [row])
+        _commit(conn)
+        result.files_duplicate += 1
+
+
+def _land_threaded(conn, plans: dict[str, list[Step]], mapping: Mapping,
+                   results: dict[str, LandingResult], threads: int, land_steps) -> None:
     units = _shards(plans, threads)
     done: dict[int, tuple[LandingResult, float, float]] = {}
 
@@ -327,7 +370,7 @@ def land_record_types(conn: duckdb.DuckDBPyConnection, raw_dir: Path,
         started = time.monotonic()
         with conn.cursor() as cursor:
             create_macros(cursor, mapping)  # temporary macros belong to one connection
-            _land_planned(cursor, raw_dir, mapping, steps, result)
+            land_steps(cursor, record_type, steps, result)
         done[index] = (result, started, time.monotonic())
 
     # biggest first, so the longest unit does not start last
@@ -335,30 +378,29 @@ def land_record_types(conn: duckdb.DuckDBPyConnection, raw_dir: Path,
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="landing") as pool:
         for future in [pool.submit(work, i) for i in order]:
             future.result()  # re-raises what is not a file's own failure
-    for record_type in record_types:  # shards in plan order: failures keep the file order
+    for record_type in plans:  # shards in plan order: failures keep the file order
         mine = [done[i] for i, (rt, _) in enumerate(units) if rt == record_type]
         for shard, _, _ in mine:
             results[record_type].add(shard)
         if mine:
             results[record_type].seconds += (max(end for _, _, end in mine)
                                              - min(start for _, start, _ in mine))
-    return results
 
 
-def _land_bytes(steps: list[_Step]) -> int:
-    return sum(s.row.size_bytes for s in steps if s.kind == "land")
+def _land_bytes(steps: list[Step]) -> int:
+    return sum(s.entry.size or 0 for s in steps)
 
 
-def _shards(plans: dict[str, list[_Step]], threads: int) -> list[tuple[str, list[_Step]]]:
-    """Each record type's plan cut into runs of consecutive files, each about a
+def _shards(plans: dict[str, list[Step]], threads: int) -> list[tuple[str, list[Step]]]:
+    """Each record type's files cut into runs of consecutive files, each about a
     (threads x SHARDS_PER_THREAD)-th of all the bytes to land: traffic is 90 % of a city's
     bytes, and landed as one unit it kept one thread busy long after the other had finished
     the small types."""
     target = max(1, _land_bytes([s for p in plans.values() for s in p])
                  // (threads * SHARDS_PER_THREAD))
-    units: list[tuple[str, list[_Step]]] = []
+    units: list[tuple[str, list[Step]]] = []
     for record_type, steps in plans.items():
-        current: list[_Step] = []
+        current: list[Step] = []
         size = 0
         for step in steps:
             current.append(step)
@@ -369,66 +411,3 @@ def _shards(plans: dict[str, list[_Step]], threads: int) -> list[tuple[str, list
         if current:
             units.append((record_type, current))
     return units
-
-
-@dataclass
-class _Step:
-    """What to do with one file, decided before any file lands."""
-    kind: str                     # land | duplicate | unchanged | unreadable
-    rel: str
-    row: LedgerRow | None = None
-    fp: Fingerprint | None = None
-    message: str = ""
-
-
-def _plan(conn: duckdb.DuckDBPyConnection, raw_dir: Path, record_types: tuple[str, ...],
-          run_id: str) -> dict[str, list[_Step]]:
-    seen_pairs, seen_shas = known_files(conn)
-    plans: dict[str, list[_Step]] = {}
-    for record_type in record_types:
-        steps = plans[record_type] = []
-        root = raw_dir / record_type
-        files = sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")) \
-            if root.is_dir() else []
-        for path in files:
-            rel = path.relative_to(raw_dir).as_posix()
-            try:
-                fp = fingerprint(path)
-                mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(tzinfo=None)
-            except OSError as exc:
-                steps.append(_Step("unreadable", rel, message=f"cannot read: {exc}"))
-                continue
-            if (rel, fp.sha256) in seen_pairs:
-                steps.append(_Step("unchanged", rel))
-                continue
-            row = LedgerRow(path=rel, sha256=fp.sha256, size_bytes=fp.size, mtime=mtime,
-                            record_type=record_type, first_seen_at=utcnow(), run_id=run_id)
-            original = seen_shas.setdefault(fp.sha256, rel)
-            seen_pairs.add((rel, fp.sha256))
-            if original != rel:
-                row.status, row.loaded_at = "duplicate", row.first_seen_at
-                row.detail = {"note": "byte-identical to a file already in the ledger",
-                              "duplicate_of": original}
-                steps.append(_Step("duplicate", rel, row))
-                continue
-            steps.append(_Step("land", rel, row, fp))
-    return plans
-
-
-def _land_planned(conn: duckdb.DuckDBPyConnection, raw_dir: Path, mapping: Mapping,
-                  steps: list[_Step], result: LandingResult) -> None:
-    started = time.monotonic()
-    lander = _Lander(conn, raw_dir, result.record_type, mapping, result)
-    for step in steps:
-        if step.kind == "unreadable":
-            result.files_failed += 1
-            result.failures.append((step.rel, step.message))
-        elif step.kind == "unchanged":
-            result.files_unchanged += 1
-        elif step.kind == "duplicate":
-            insert_ledger(conn, step.row)
-            result.files_duplicate += 1
-        else:
-            lander.land(step.row, step.fp)
-    lander.flush_done()
-    result.seconds += time.monotonic() - started

@@ -8,27 +8,32 @@ row rules run later, column-wise, in DuckDB.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from pathlib import Path
 from typing import TextIO
 
 from pipelines.landing.decode import open_text
+from pipelines.landing.limits import Deadline
 from pipelines.landing.mapping import Mapping, normalise_cell
 from pipelines.landing.normalise import parse_datetime
 from pipelines.landing.schema import key_field
 
 BATCH_ROWS = 50_000
+# A cell longer than this sets its row aside (reason oversized_field); Limits can lower it.
+MAX_FIELD_CHARS = 32_768
+OVERSIZED_KEEP = 200  # characters of an oversized cell kept in the quarantine row
 # A header further down than this many non-blank lines is not a header: the sheet has none.
 MAX_TITLE_LINES = 30
 HINT_WINDOW = 40
 # What counts as blank; the same set in fastcsv.py (Arrow) so both readers agree exactly.
 SPACES = " \t\r\n\u3000\xa0"
 _DIGIT = re.compile(r"\d")
+csv.field_size_limit((1 << 31) - 1)  # see csv_lines
 _GAP = re.compile(r"\s{2,}")
 
 
@@ -63,6 +68,8 @@ class Batch:
     rows: list[list[str | None]] = field(default_factory=list)
     # position in rows -> (cells in the line, JSON of cells beyond the header or None)
     malformed: dict[int, tuple[int, str | None]] = field(default_factory=dict)
+    # position in rows -> why the row is set aside whole (a field longer than the limit)
+    oversized: dict[int, str] = field(default_factory=dict)
     # fast path (fastcsv.py): Arrow string columns instead of `rows`
     columns: list | None = None
 
@@ -130,9 +137,11 @@ def _starts_with_marker(cell: str, markers: Iterable[str]) -> bool:
 class Scanner:
     """Line classification for one sheet; data rows accumulate in `batch`."""
 
-    def __init__(self, record_type: str, mapping: Mapping, info: SheetInfo, pad_short: bool):
+    def __init__(self, record_type: str, mapping: Mapping, info: SheetInfo, pad_short: bool,
+                 max_field: int = MAX_FIELD_CHARS):
         self.record_type, self.mapping, self.info = record_type, mapping, info
         self.pad_short = pad_short
+        self.max_field = max_field
         self.key = key_field(record_type)
         self.markers = mapping.total_markers
         self.title_keys = mapping.title_keys
@@ -208,6 +217,8 @@ class Scanner:
 
     def add_row(self, line: int, cells: list[str]) -> None:
         batch, width = self.batch, self.layout.width
+        if max(map(len, cells), default=0) > self.max_field:
+            cells = self._cut_oversized(line, cells)
         n = len(cells)
         if n > width and not "".join(cells[width:]).strip(SPACES):
             cells, n = cells[:width], width
@@ -222,6 +233,23 @@ class Scanner:
         batch.rows.append(cells)
         self.info.rows_read += 1
 
+    def _cut_oversized(self, line: int, cells: list[str]) -> list[str]:
+        """Keep the row (it is set aside with its line), not the megabytes: each long cell is
+        cut to its first characters and the row is marked oversized."""
+        headers = self.layout.headers
+        notes, cut = [], []
+        for i, cell in enumerate(cells):
+            if len(cell) > self.max_field:
+                name = headers[i] if i < len(headers) else f"cell {i + 1}"
+                notes.append(f"{name} holds {len(cell):,} characters")
+                cell = cell[:OVERSIZED_KEEP] + f"… [{len(cell):,} characters cut]"
+            cut.append(cell)
+        breaks = sum(c.count("\n") for c in cells)  # an unclosed quote swallows the lines below
+        span = f" (a quoted field runs on to line {line + breaks})" if breaks else ""
+        self.batch.oversized[len(self.batch.rows)] = (
+            f"{'; '.join(notes)}, more than the limit of {self.max_field:,}{span}")
+        return cut
+
     def finish(self) -> Batch | None:
         if self.layout is None:
             self.info.note = (f"no recognisable header in the first {MAX_TITLE_LINES} "
@@ -232,10 +260,13 @@ class Scanner:
 
 
 def scan(record_type: str, mapping: Mapping, source: Iterable[tuple[int, list[str]]],
-         info: SheetInfo, pad_short: bool) -> Iterator[Batch]:
+         info: SheetInfo, pad_short: bool, max_field: int = MAX_FIELD_CHARS,
+         deadline: Deadline | None = None) -> Iterator[Batch]:
     """Classify lines; yield batches of data rows. Counts go to `info`."""
-    scanner = Scanner(record_type, mapping, info, pad_short)
-    for line, cells in source:
+    scanner = Scanner(record_type, mapping, info, pad_short, max_field)
+    for n, (line, cells) in enumerate(source):
+        if deadline is not None and not n % 4096:
+            deadline.check()
         full = scanner.feed(line, cells)
         if full is not None:
             yield full
@@ -247,7 +278,9 @@ def scan(record_type: str, mapping: Mapping, source: Iterable[tuple[int, list[st
 
 
 def csv_lines(f: TextIO) -> Iterator[tuple[int, list[str]]]:
-    """(first physical line of the record, cells); quoted line breaks keep numbering right."""
+    """(first physical line of the record, cells); quoted line breaks keep numbering right.
+    The csv module's field limit is lifted (a file is bounded by Limits.max_file_bytes): a
+    long field is the row's problem (oversized_field), not the file's."""
     reader = csv.reader(f)
     previous = 0
     for row in reader:
@@ -255,8 +288,8 @@ def csv_lines(f: TextIO) -> Iterator[tuple[int, list[str]]]:
         previous = reader.line_num
 
 
-def csv_file_lines(path: Path, encoding: str) -> Iterator[tuple[int, list[str]]]:
-    with open_text(path, encoding) as f:
+def csv_data_lines(data: bytes, encoding: str) -> Iterator[tuple[int, list[str]]]:
+    with open_text(data, encoding) as f:
         yield from csv_lines(f)
 
 
@@ -285,12 +318,14 @@ def xlsx_cell_text(value: object) -> str:
     return cell_text(value)
 
 
-def xlsx_sheets(path: Path) -> Iterator[tuple[str, Iterator[tuple[int, list[str]]]]]:
+def xlsx_sheets(data: bytes) -> Iterator[tuple[str, Iterator[tuple[int, list[str]]]]]:
     """Every worksheet of a workbook (chart sheets skipped), read with calamine (Rust; about
-    20x faster than openpyxl on our exports). Rows are numbered from the sheet's row 1."""
+    20x faster than openpyxl on our exports). Rows are numbered from the sheet's row 1.
+    The caller has measured the workbook first (limits.check_xlsx): calamine aborts the
+    process, it does not raise, when a sheet's cells span more than it can allocate."""
     from python_calamine import CalamineWorkbook, SheetTypeEnum
 
-    with CalamineWorkbook.from_path(path) as wb:
+    with CalamineWorkbook.from_filelike(io.BytesIO(data)) as wb:
         for meta in wb.sheets_metadata:
             if meta.typ != SheetTypeEnum.WorkSheet:
                 continue

@@ -7,9 +7,10 @@ with the *current* header_mapping.yml and applies the *current* rules (the same 
 
 Replays only run when their outcome can differ: when the mapping version or RULES_VERSION
 differs from the `examined_with` stamp in the ledger detail. Not replayed: malformed_row (cell
-positions are gone; the station must send a fixed file) and file_failed (a fixed file is a new
-version). Released rows land with the current run id and mapping version; the ledger row of
-their file moves them from rows_quarantined to rows_landed, so the invariant still holds.
+positions are gone), oversized_field (the long cell was cut) and file_failed: the station
+must send a fixed file, which is a new version. Released rows land with the current run id and
+mapping version; the ledger row of their file moves them from rows_quarantined to rows_landed,
+so the invariant still holds.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from datetime import datetime
 
 import duckdb
 
+from pipelines.faults import checkpoint
 from pipelines.landing.mapping import Mapping
 from pipelines.landing.readers import Batch, make_layout
-from pipelines.landing.stage import Context, Stager, quarantine_id, type_and_land
+from pipelines.landing.stage import Context, Stager, type_and_land
 
 PENDING_SQL = """
 SELECT l.file_version_id, l.path, l.sha256, l.first_seen_at, l.detail,
@@ -30,7 +32,7 @@ FROM ops.quarantine q
 JOIN ops.file_ledger l
   ON l.path = q.source_path AND l.sha256 = q.file_sha256 AND l.status = 'loaded'
 WHERE q.stage = 'landing' AND q.record_type = $rt
-  AND q.reason_code NOT IN ('file_failed', 'malformed_row')
+  AND q.reason_code NOT IN ('file_failed', 'malformed_row', 'oversized_field')
   AND coalesce(json_extract_string(l.detail, '$.examined_with'), '') <> $stamp
 ORDER BY l.file_version_id, q.sheet, q.line_number
 """
@@ -77,7 +79,7 @@ def _stage(record_type: str, mapping: Mapping, run_id: str, pending: list) -> St
 def reexamine(conn: duckdb.DuckDBPyConnection, record_type: str, mapping: Mapping,
               run_id: str) -> int:
     """Replay stale landing rejects of one record type; returns the number released."""
-    from pipelines.landing.land import examined_with
+    from pipelines.landing.read import examined_with
 
     stamp = examined_with(mapping)
     pending = conn.execute(PENDING_SQL, {"rt": record_type, "stamp": stamp}).fetchall()
@@ -88,16 +90,20 @@ def reexamine(conn: duckdb.DuckDBPyConnection, record_type: str, mapping: Mappin
         if stager.items:
             still = {(r.ctx.sha256, r.ctx.sheet, r.line) for r in type_and_land(conn, stager)}
             for item in stager.items:
-                ids = [quarantine_id(item.ctx, line) for line in item.chunk.lines
-                       if (item.ctx.sha256, item.ctx.sheet, line) not in still]
-                if not ids:
+                lines = [line for line in item.chunk.lines
+                         if (item.ctx.sha256, item.ctx.sheet, line) not in still]
+                if not lines:
                     continue
-                conn.execute("DELETE FROM ops.quarantine WHERE list_contains($ids, quarantine_id)",
-                             {"ids": ids})
+                conn.execute(
+                    "DELETE FROM ops.quarantine WHERE stage = 'landing' AND source_path = $p "
+                    "AND file_sha256 = $s AND sheet IS NOT DISTINCT FROM $sheet "
+                    "AND list_contains($lines, line_number)",
+                    {"p": item.ctx.path, "s": item.ctx.sha256, "sheet": item.ctx.sheet,
+                     "lines": lines})
                 conn.execute("UPDATE ops.file_ledger SET rows_landed = rows_landed + $n, "
                              "rows_quarantined = rows_quarantined - $n "
-                             "WHERE file_version_id = $v", {"n": len(ids), "v": item.owner})
-                released += len(ids)
+                             "WHERE file_version_id = $v", {"n": len(lines), "v": item.owner})
+                released += len(lines)
         conn.execute(
             "UPDATE ops.file_ledger SET detail = json_merge_patch(detail, json_object("
             "'examined_with', $stamp)) WHERE record_type = $rt AND status = 'loaded' "
@@ -107,4 +113,5 @@ def reexamine(conn: duckdb.DuckDBPyConnection, record_type: str, mapping: Mappin
     except Exception:
         conn.execute("ROLLBACK")
         raise
+    checkpoint("landing.commit")
     return released

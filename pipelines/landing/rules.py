@@ -3,9 +3,9 @@
 `lk_batch` holds one row per data row: text per canonical field t_<field> (already trimmed,
 NFKC'd for non-text fields, NULL when empty; see stage.py), line, context id. `lk_ctx` holds
 per-context constants (file, sheet, export date, station fallback, raw header names). The
-first failing rule, in the order malformed_row, missing_key, bad_date, implausible_date,
-bad_count, bad_boolean, rectified_exceeds_found, rejects the row. SQL text is per record type,
-not per file, so DuckDB's planning cost is paid once per batch.
+first failing rule, in the order malformed_row, oversized_field, missing_key, bad_date,
+implausible_date, bad_count, bad_boolean, rectified_exceeds_found, rejects the row. SQL text
+is per record type, not per file, so DuckDB's planning cost is paid once per batch.
 """
 
 from __future__ import annotations
@@ -72,7 +72,9 @@ def _checks(record_type: str) -> list[tuple[str, str, str]]:
                                            _message(name, "is not a recognised yes/no value")))
     checks = [("_malformed", "malformed_row",
                "x.where_ || ' line ' || _line || ': malformed row: ' || _ncells || "
-               "' cells where the header has ' || x.width")]
+               "' cells where the header has ' || x.width"),
+              ("_oversized IS NOT NULL", "oversized_field",
+               "x.where_ || ' line ' || _line || ': oversized field: ' || _oversized")]
     for group in by_code.values():
         checks.extend(group)
     if "hazards_rectified" in kinds and "hazards_found" in kinds:

@@ -58,7 +58,10 @@ LEDGER_COLUMNS = {
     "rows_landed": "BIGINT", "rows_quarantined": "BIGINT", "lines_skipped": "BIGINT",
     "status": "VARCHAR", "error_message": "VARCHAR", "first_seen_at": "TIMESTAMP",
     "loaded_at": "TIMESTAMP", "run_id": "VARCHAR", "detail": "JSON",
+    "superseded_by": "VARCHAR", "retry": "BOOLEAN", "current_since": "TIMESTAMP",
 }
+# added after the first release: a ledger written before them is migrated (ensure_schema)
+LEDGER_ADDED = ("superseded_by", "retry", "current_since")
 
 QUARANTINE_COLUMNS = {
     "quarantine_id": "VARCHAR", "stage": "VARCHAR", "record_type": "VARCHAR",
@@ -91,3 +94,24 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
     _create(conn, "landing.reference_stations", REFERENCE_COLUMNS)
     _create(conn, "ops.file_ledger", LEDGER_COLUMNS)
     _create(conn, "ops.quarantine", QUARANTINE_COLUMNS)
+    _migrate_ledger(conn)
+
+
+def _migrate_ledger(conn: duckdb.DuckDBPyConnection) -> None:
+    """A ledger from before versions of a path replaced each other: add the columns, and of
+    several loaded versions of one path keep the latest loaded (the others superseded)."""
+    have = {r[0] for r in conn.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = 'ops' AND table_name = 'file_ledger'").fetchall()}
+    missing = [c for c in LEDGER_ADDED if c not in have]
+    if not missing:
+        return
+    for column in missing:
+        conn.execute(f"ALTER TABLE ops.file_ledger ADD COLUMN {column} {LEDGER_COLUMNS[column]}")
+    conn.execute("UPDATE ops.file_ledger SET current_since = first_seen_at, retry = false "
+                 "WHERE current_since IS NULL")
+    conn.execute("""
+        UPDATE ops.file_ledger AS l SET status = 'superseded', superseded_by = w.file_version_id
+        FROM (SELECT path, file_version_id FROM ops.file_ledger WHERE status = 'loaded'
+              QUALIFY row_number() OVER (PARTITION BY path ORDER BY first_seen_at DESC) = 1) AS w
+        WHERE l.path = w.path AND l.status = 'loaded' AND l.file_version_id <> w.file_version_id""")

@@ -119,12 +119,16 @@ def _to_arrow(record_type: str, chunk: Batch, cid: int, pos0: int) -> pa.RecordB
     ncells = np.full(n, layout.width, dtype=np.int32)
     for i, (cells, _) in chunk.malformed.items():
         malformed[i], ncells[i] = True, cells
+    oversized: list[str | None] = [None] * n
+    for i, note in chunk.oversized.items():
+        oversized[i] = note
     data = {
         "_pos": pa.array(np.arange(pos0, pos0 + n, dtype=np.int64)),
         "_cid": pa.array(np.full(n, cid, dtype=np.int32)),
         "_line": pa.array(np.asarray(chunk.lines, dtype=np.int32)),
         "_malformed": pa.array(malformed),
         "_ncells": pa.array(ncells),
+        "_oversized": pa.array(oversized, pa.string()),
     }
     for name in FIELDS[record_type]:
         idx = layout.fields.get(name)
@@ -209,7 +213,7 @@ def type_and_land(conn: duckdb.DuckDBPyConnection, stager: Stager) -> list[Rejec
 
 
 def quarantine_id(ctx: Context, line: int) -> str:
-    return f"landing:{ctx.record_type}:{ctx.sha256}:{ctx.sheet or ''}:{line}"
+    return f"landing:{ctx.record_type}:{ctx.sha256}:{ctx.path}:{ctx.sheet or ''}:{line}"
 
 
 def insert_rejects(conn: duckdb.DuckDBPyConnection, rejects: list[Reject], now: datetime) -> None:

@@ -8,6 +8,7 @@ import duckdb
 import pytest
 
 from pipelines.landing import ensure_schema, land_record_type
+from pipelines.landing.limits import Limits
 
 INSPECTION_HEADER = ("检查编号,检查日期,派出所,场所名称,场所类型,发现隐患,督促整改,下发通知书,"
                      "停业整改")
@@ -61,8 +62,13 @@ def write_xlsx(raw: Path, rel: str, sheets: dict[str, list[list]], merge_title: 
     return path
 
 
-def land(conn, raw: Path, record_type: str = "inspections", run_id: str = "run-1"):
-    return land_record_type(conn, raw, record_type, run_id)
+# files written by a test are fresh: no settle interval (tests/faults/ tests the interval)
+NO_SETTLE = Limits(settle_seconds=0)
+
+
+def land(conn, raw: Path, record_type: str = "inspections", run_id: str = "run-1",
+         limits: Limits = NO_SETTLE):
+    return land_record_type(conn, raw, record_type, run_id, limits=limits)
 
 
 def rows(conn, sql: str, *params) -> list[tuple]:

@@ -26,7 +26,7 @@ def test_common_encodings_land_intact(conn, raw, encoding, detected):
 
 def test_gb18030_only_characters_are_detected(conn, raw):
     path = write(raw, "inspections/a.csv", BODY.format(GB18030_ONLY), "gb18030")
-    assert detect_encoding(path, fingerprint(path)) == "gb18030"
+    assert detect_encoding(path.read_bytes(), fingerprint(path.read_bytes())) == "gb18030"
     land(conn, raw)
     assert rows(conn, "SELECT venue_name FROM landing.inspections") == [(f"小店{GB18030_ONLY}",)]
 
@@ -76,4 +76,4 @@ def test_detect_rejects_truncated_multibyte_utf8_as_gbk_or_fails(tmp_path):
     path = tmp_path / "x.csv"
     path.write_bytes("检查编号\n".encode() + "派".encode()[:2])
     with pytest.raises(FileFailed):
-        detect_encoding(path, fingerprint(path))
+        detect_encoding(path.read_bytes(), fingerprint(path.read_bytes()))

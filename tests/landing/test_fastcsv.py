@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 import pipelines.landing.fastcsv as fastcsv
-import pipelines.landing.land as land_module
+import pipelines.landing.read as read_module
 from pipelines.landing import ensure_schema
 from tests.landing.conftest import land, write
 
@@ -19,7 +19,7 @@ COUNTS = ("SELECT path, status, encoding, header_line, rows_read, rows_landed, r
 
 
 def snapshot(raw, record_type: str, fast: bool, monkeypatch) -> tuple:
-    monkeypatch.setattr(land_module, "FAST_CSV", fast)
+    monkeypatch.setattr(read_module, "FAST_CSV", fast)
     conn = duckdb.connect()
     ensure_schema(conn)
     land(conn, raw, record_type)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import duckdb
+
 import pipelines.landing.land as land_module
 import pipelines.landing.readers as readers
 from tests.landing.conftest import (
@@ -93,15 +95,21 @@ def test_a_file_failing_after_a_partial_flush_never_half_loads(conn, raw, monkey
     monkeypatch.setattr(readers, "BATCH_ROWS", 3)
     calls = []
     real = land_module.type_and_land
-    monkeypatch.setattr(land_module, "type_and_land",
-                        lambda c, stager: calls.append(stager.rows) or real(c, stager))
-    lines = [f"B{i},2022-07-15,古林派出所,店,小商店,1,1,0,否" for i in range(10)]
-    lines.append("B99,2022-07-15,\"" + "x" * 200_000 + "\",店,小商店,1,1,0,否")  # csv.Error
+
+    def failing_fourth(c, stager):
+        calls.append(stager.rows)
+        if len(calls) == 4:  # big.csv has streamed three chunks into its own transaction
+            raise duckdb.ConversionException("injected failure in the fourth chunk")
+        return real(c, stager)
+
+    monkeypatch.setattr(land_module, "type_and_land", failing_fourth)
+    # quoted cells: the line-by-line reader, which hands over chunks of BATCH_ROWS rows
+    lines = [f'B{i},2022-07-15,古林派出所,"店",小商店,1,1,0,否' for i in range(11)]
     write(raw, "inspections/big.csv", INSPECTION_HEADER + "\n" + "\n".join(lines) + "\n")
     write(raw, "inspections/small.csv", BODY)
     result = land(conn, raw)
     assert (result.files_loaded, result.files_failed) == (1, 1)
-    assert "big.csv" in result.failures[0][0]
+    assert "big.csv" in result.failures[0][0] and "injected" in result.failures[0][1]
     assert calls[:3] == [3, 3, 3]  # rows of big.csv did reach DuckDB before the failure
     assert rows(conn, "SELECT count(*) FROM landing.inspections WHERE _source_path = "
                       "'inspections/big.csv'") == [(0,)]

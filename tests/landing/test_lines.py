@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from pipelines.landing.land import station_from_path
+from pipelines.landing.read import station_from_path
 from tests.landing.conftest import INSPECTION_HEADER, land, ledger, rows, write
 
 

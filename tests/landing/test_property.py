@@ -9,9 +9,9 @@ import duckdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import pipelines.landing.land as land_module
+import pipelines.landing.read as read_module
 from pipelines.landing import ensure_schema, land_record_type
-from tests.landing.conftest import assert_conservation, ledger
+from tests.landing.conftest import NO_SETTLE, assert_conservation, ledger
 from tests.landing.test_fastcsv import COUNTS, HELD, LANDED
 
 HEADER = ["决定书编号", "违法时间", "执勤单位", "违法行为", "罚款金额(元)", "序号"]
@@ -58,13 +58,13 @@ def exports(draw):
 
 
 def _land(raw: Path, fast: bool):
-    saved, land_module.FAST_CSV = land_module.FAST_CSV, fast
+    saved, read_module.FAST_CSV = read_module.FAST_CSV, fast
     try:
         conn = duckdb.connect()
         ensure_schema(conn)
-        return conn, land_record_type(conn, raw, "traffic", "prop")
+        return conn, land_record_type(conn, raw, "traffic", "prop", limits=NO_SETTLE)
     finally:
-        land_module.FAST_CSV = saved
+        read_module.FAST_CSV = saved
 
 
 def _snapshot(conn) -> tuple:

@@ -7,6 +7,7 @@ import json
 import pytest
 
 import pipelines.landing.land as land_module
+import pipelines.landing.read as read_module
 from pipelines.landing.mapping import MAPPING_PATH, parse_mapping
 from tests.landing.conftest import assert_conservation, land, ledger, quarantine, rows, write
 
@@ -54,7 +55,7 @@ def test_a_reject_that_now_passes_leaves_quarantine(conn, raw, edited_mapping):
 def test_rules_version_bump_triggers_a_replay(conn, raw, monkeypatch):
     write(raw, "inspections/x_20220720.csv", CSV)
     land(conn, raw, run_id="r1")
-    monkeypatch.setattr(land_module, "RULES_VERSION", "test-bump")
+    monkeypatch.setattr(read_module, "RULES_VERSION", "test-bump")
     result = land(conn, raw, run_id="r2")
     # same rules in fact: nothing is released and nothing is duplicated
     assert result.rows_released == 0

@@ -41,7 +41,7 @@ EXPECTED = {
 LEDGER = ["file_version_id", "path", "sha256", "size_bytes", "mtime", "record_type", "encoding",
           "sheets", "header_line", "mapping_version", "exported_at", "rows_read", "rows_landed",
           "rows_quarantined", "lines_skipped", "status", "error_message", "first_seen_at",
-          "loaded_at", "run_id", "detail"]
+          "loaded_at", "run_id", "detail", "superseded_by", "retry", "current_since"]
 QUARANTINE = ["quarantine_id", "stage", "record_type", "source_path", "file_sha256", "sheet",
               "line_number", "reason_code", "message", "raw_values", "run_id", "quarantined_at"]
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import shutil
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 
 from pipelines.generate import generate_corpus
 from pipelines.landing import ensure_schema, land_record_types
 from pipelines.landing import land as land_module
-from tests.landing.conftest import write
+from pipelines.landing.drop_zone import Entry
+from pipelines.landing.plan import Step
+from tests.landing.conftest import NO_SETTLE, write
 
 TYPES = ("inspections", "disputes", "traffic")
 
@@ -28,36 +31,45 @@ def test_concurrent_landing_equals_landing_in_turn(tmp_path, monkeypatch):
     monkeypatch.setattr(land_module, "utcnow", lambda: datetime(2024, 1, 2, 3, 4, 5))
     raw = tmp_path / "raw"
     generate_corpus(raw, stations=4, days=5, seed=11)
-    # byte-identical files in two folders: the first in type order is the original
+    # byte-identical files in two folders: the first in type order is the original; a copy of
+    # a file that failed is no duplicate (nothing of it counts): it fails on its own
+    original = sorted((raw / "traffic").rglob("*.csv"))[0]
+    shutil.copyfile(original, raw / "traffic/zz_copy.csv")
+    original = original.relative_to(raw).as_posix()
     write(raw, "inspections/zz_blank.csv", "检查编号\n")
     shutil.copyfile(raw / "inspections/zz_blank.csv", raw / "traffic/zz_blank.csv")
     landed = {}
     for threads in (1, 3):
         conn = duckdb.connect(str(tmp_path / f"w{threads}.duckdb"))
         ensure_schema(conn)
-        results = land_record_types(conn, raw, TYPES, "run-1", threads=threads)
+        results = land_record_types(conn, raw, TYPES, "run-1", threads=threads,
+                                    limits=NO_SETTLE)
         for r in results.values():
             assert r.rows_read == r.rows_landed + r.rows_quarantined
         assert sum(r.files_loaded for r in results.values()) > 20
-        status, detail = conn.execute(
-            "SELECT status, json_extract_string(detail, '$.duplicate_of') FROM ops.file_ledger "
-            "WHERE path = 'traffic/zz_blank.csv'").fetchall()[0]
-        assert (status, detail) == ("duplicate", "inspections/zz_blank.csv")
+        found = dict(conn.execute(
+            "SELECT path, status || ' ' || coalesce(json_extract_string(detail, '$.duplicate_of'),"
+            " '') FROM ops.file_ledger WHERE path LIKE '%zz_%' OR path = ?",
+            [original]).fetchall())
+        # zz_copy.csv sorts before the original's Chinese name: it lands, the original is its
+        # duplicate
+        assert found == {"inspections/zz_blank.csv": "failed ", "traffic/zz_blank.csv": "failed ",
+                         "traffic/zz_copy.csv": "loaded ",
+                         original: "duplicate traffic/zz_copy.csv"}
         landed[threads] = (snapshot(conn), {t: (r.rows_read, r.rows_landed, r.rows_quarantined,
                                                 r.files_loaded, r.files_failed, r.failures)
                                             for t, r in results.items()})
-        again = land_record_types(conn, raw, TYPES, "run-2", threads=threads)
+        again = land_record_types(conn, raw, TYPES, "run-2", threads=threads,
+                                  limits=NO_SETTLE)
         assert all(r.files_loaded + r.files_failed + r.files_duplicate == 0
                    for r in again.values())
         conn.close()
     assert landed[1] == landed[3]
 
 
-def _step(kind: str, rel: str, size: int) -> land_module._Step:
-    row = land_module.LedgerRow(path=rel, sha256=rel, size_bytes=size, mtime=datetime(2024, 1, 1),
-                                record_type=rel.split("/")[0],
-                                first_seen_at=datetime(2024, 1, 1), run_id="r")
-    return land_module._Step(kind, rel, row)
+def _step(kind: str, rel: str, size: int) -> Step:
+    entry = Entry(rel, Path(rel), rel.split("/")[0], size, 0)
+    return Step(kind, entry, sha256=rel)
 
 
 def test_shards_split_the_biggest_type_and_keep_every_step_in_order():
