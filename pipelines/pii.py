@@ -19,6 +19,11 @@ The dbt-duckdb plugin (``Plugin`` below, referenced from ``dbt_project/profiles.
   dbt macro for station names and code crosswalks. ``normalise_text`` below is the same rule
   in Python, for the landing code and the generator to share.
 
+- ``mask_pii(VARCHAR) -> VARCHAR``: free text with every ID number, phone number and plate
+  replaced by its mask (``[身份证号]``, ``[手机号]``, ``[电话]``, ``[车牌]``), by the rules of
+  ``pipelines/pii_rules.yml`` (data). ``find_pii`` is the same screening for the blocking check
+  that scans every published text value before publish.
+
 The functions exist only on dbt's connection: models that call them are materialised as tables
 (never views), so every table stays readable from any DuckDB client.
 """
@@ -29,10 +34,18 @@ import contextlib
 import hashlib
 import hmac
 import os
+import re
 import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
+import yaml
+
 PII_KEY_ENV = "WAREHOUSE_PII_KEY"
+RULES_PATH = Path(__file__).with_name("pii_rules.yml")
 
 try:  # the plugin base class is only needed inside dbt; keyed_hash works without dbt
     from dbt.adapters.duckdb.plugins import BasePlugin
@@ -69,6 +82,76 @@ def keyed_hash(value: str | None, key: str) -> str | None:
     return hmac.new(key.encode("utf-8"), text.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+def id_checksum(text: str) -> bool:
+    """GB 11643 (ISO 7064 MOD 11-2): the 18th character of a resident ID number."""
+    digits = text.upper()
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    total = sum(int(d) * w for d, w in zip(digits[:17], weights, strict=True))
+    return "10X98765432"[total % 11] == digits[17]
+
+
+VALIDATORS: dict[str, Callable[[str], bool]] = {"id_checksum": id_checksum}
+
+
+@dataclass(frozen=True)
+class PiiRule:
+    name: str
+    pattern: re.Pattern[str]
+    mask: str
+    prefilter: str  # RE2 for DuckDB: matches (at least) every value `pattern` matches
+    validator: Callable[[str], bool] | None = None
+
+    def matches(self, text: str) -> list[re.Match[str]]:
+        return [m for m in self.pattern.finditer(text)
+                if self.validator is None or self.validator(m.group(0))]
+
+
+@lru_cache(maxsize=4)
+def _rules(path: str, mtime_ns: int) -> tuple[PiiRule, ...]:
+    doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    rules = []
+    for rule in doc["rules"]:
+        validator = rule.get("validator")
+        if validator is not None and validator not in VALIDATORS:
+            raise ValueError(f"{path}: rule {rule['name']}: unknown validator {validator!r}")
+        rules.append(PiiRule(rule["name"], re.compile(rule["pattern"]), rule["mask"],
+                             rule["prefilter"], VALIDATORS.get(validator)))
+    return tuple(rules)
+
+
+def pii_rules(path: Path = RULES_PATH) -> tuple[PiiRule, ...]:
+    return _rules(str(path), path.stat().st_mtime_ns)
+
+
+def prefilter(rules: tuple[PiiRule, ...] | None = None) -> str:
+    """One RE2 pattern (DuckDB's regexp_matches) that every value with personal data matches."""
+    return "|".join(f"(?:{rule.prefilter})" for rule in rules or pii_rules())
+
+
+def find_pii(value: str | None, rules: tuple[PiiRule, ...] | None = None) -> list[str]:
+    """Names of the rules that find personal data in the value (after NFKC, so full-width
+    digits count); [] when there is none."""
+    if not value:
+        return []
+    text = unicodedata.normalize("NFKC", value)
+    return [rule.name for rule in rules or pii_rules() if rule.matches(text)]
+
+
+def mask_pii(value: str | None, rules: tuple[PiiRule, ...] | None = None) -> str | None:
+    """The value with each match replaced by its rule's mask; unchanged (not even NFKC'd)
+    when nothing matches."""
+    if not value:
+        return value
+    text = unicodedata.normalize("NFKC", value)
+    found = False
+    for rule in rules or pii_rules():
+        hits = rule.matches(text)
+        for m in reversed(hits):
+            text = text[:m.start()] + rule.mask + text[m.end():]
+        found = found or bool(hits)
+    return text if found else value
+
+
 def pii_key_from_env() -> str:
     key = os.environ.get(PII_KEY_ENV, "")
     if not key:
@@ -99,15 +182,24 @@ def _arrow_normalise_text(values: Any) -> Any:
     return pc.utf8_lower(text)
 
 
+def _arrow_mask_pii(values: Any) -> Any:
+    import pyarrow as pa
+
+    rules = pii_rules()
+    return pa.array([mask_pii(v, rules) for v in values.to_pylist()], type=pa.string())
+
+
 def register_functions(conn: Any, key: str) -> None:
-    """Register pii_key and normalise_text on a DuckDB connection (idempotent)."""
-    for name in ("pii_key", "normalise_text"):
+    """Register pii_key, normalise_text and mask_pii on a DuckDB connection (idempotent)."""
+    for name in ("pii_key", "normalise_text", "mask_pii"):
         with contextlib.suppress(Exception):  # not registered yet
             conn.remove_function(name)
     conn.create_function("pii_key", _arrow_pii_key(key), ["VARCHAR"], "VARCHAR", type="arrow",
                          side_effects=False)
     conn.create_function("normalise_text", _arrow_normalise_text, ["VARCHAR"], "VARCHAR",
                          type="arrow", side_effects=False)
+    conn.create_function("mask_pii", _arrow_mask_pii, ["VARCHAR"], "VARCHAR", type="arrow",
+                         side_effects=False)
 
 
 class Plugin(BasePlugin):

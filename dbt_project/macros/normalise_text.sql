@@ -6,7 +6,10 @@
     normalise_text(cast({{ expr }} as varchar))
 {%- endmacro %}
 
-{#- Keyed hash (HMAC-SHA256 with WAREHOUSE_PII_KEY) of a personal identifier; see pipelines/pii.py -#}
+{#- Keyed hash (HMAC-SHA256 with WAREHOUSE_PII_KEY) of a personal identifier; see pipelines/pii.py.
+    Free text that is published goes through the UDF mask_pii (ID numbers, phone numbers and
+    plates typed into it masked; rules in pipelines/pii_rules.yml), as a mapping of
+    mapped_values below. -#}
 {% macro pii_key(expr) -%}
     pii_key(cast({{ expr }} as varchar))
 {%- endmacro %}
@@ -18,10 +21,10 @@
         {%- set mappings = [('plate_keys', 'pii_key', 'plate')] %}
         with ..., {{ mapped_values(mappings, mapping_source('traffic')) }}
         select ..., {{ mapped('plate_keys') }} as plate_key
-        from latest {{ join_mapped(mappings) }}
+        from landed {{ join_mapped(mappings) }}
     NULL maps to NULL, as the UDFs do. The CTEs' own columns (value, mapped) are always
     qualified, so the model's columns need no prefix. -#}
-{% macro mapped_values(mappings, relation='latest') -%}
+{% macro mapped_values(mappings, relation='landed') -%}
 {%- for name, function, expr in mappings %}
 {{ name }} as (
     select value, {{ function }}(value) as mapped
@@ -32,11 +35,11 @@
 {%- endmacro %}
 
 {#- The relation mapped_values reads: on a full build the landing table itself (its values
-    are a superset of the latest rows', and `latest` keeps a single reader, so DuckDB does not
+    are a superset of the staged rows', and `landed` keeps a single reader, so DuckDB does not
     materialise it: stg_traffic on 10 M city rows 42 s → 31 s); on an incremental build the
-    few `latest` rows, not the whole history. -#}
+    few `landed` rows of the changed file versions, not the whole history. -#}
 {% macro mapping_source(record_type) -%}
-    {{ 'latest' if is_incremental() else source('landing', record_type) }}
+    {{ 'landed' if is_incremental() else source('landing', record_type) }}
 {%- endmacro %}
 
 {% macro mapped(name) -%}

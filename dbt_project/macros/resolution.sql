@@ -1,20 +1,118 @@
-{#- Rows of a stg_ model that an incremental int_ model (re)resolves in this run:
-    - records staged since the last resolution (new or corrected exports),
-    - records currently rejected (an alias or crosswalk spelling may have been added),
-    - every record when the reference data fingerprint changed (int_reference_version).
-    The models declare their `batch` CTE `as not materialized`: it is read through `resolved`,
-    which campaign attribution reads twice, and DuckDB materialises a CTE with two readers
-    (int_traffic on 10 M city rows: 8 GB spilled; 24 s → 8 s into a temporary table). -#}
-{% macro resolution_batch(staging_model, key) -%}
-    select s.*
-    from {{ ref(staging_model) }} s
-    {% if is_incremental() %}
-    where s._staged_at > {{ watermark('_staged_at') }}
-        or s.{{ key }} in (select {{ key }} from {{ this }} where is_rejected)
+{#- Version resolution of an int_ model, as CTEs over its stg_ model (one row per landed
+    export row). A record is (station, record number): record numbers are unique only within
+    the station (or traffic unit) that issued them. The station is the resolved station_id
+    (int_station_lookup); a row whose station text resolves to none keeps its normalised text
+    as scope ('?' || station_match), so it stays a record of its own until an alias is added.
+
+    numbers  record numbers (re)resolved this run: every number of a row staged since the last
+             resolution (int_watermarks), of a record currently rejected (an alias or spelling
+             may have been added), or all when the reference data changed. Every record of a
+             number is re-resolved together (the model's unique_key is the number), so
+             conflicts across stations are decided on all of them.
+    ranked   the current versions of those numbers (narrow columns), ranked per record by
+             latest_export_order; landed_versions and last_landed_at per record.
+    batch    the winning version of every record, full width, with record_key
+             (station_id or scope, ':' and the number) and the station lookup's candidates.
+    gone     numbers with no current version left (every export of them was replaced by a
+             version of its path without them): the model writes a tombstone, deleted by its
+             post-hook, so delete+insert removes their old rows. -#}
+{% macro resolve_versions(staging_model, number, station_match='station_match') -%}
+{%- set stg = ref(staging_model) -%}
+numbers as (
+    {%- if is_incremental() %}
+    {%- set marks = adapter.get_relation(database=this.database, schema=this.schema,
+                                         identifier='int_watermarks') if execute else none %}
+    select distinct {{ number }} as number
+    from {{ stg }}
+    where _staged_at > {% if marks is not none -%}
+        (select coalesce(max(staged_through), '-infinity'::timestamp) from {{ marks }}
+         where staging_model = '{{ staging_model }}')
+        {%- else %}'-infinity'::timestamp{% endif %}
         or (select coalesce(bool_or(_reference_hash <> (
                 select reference_hash from {{ ref('int_reference_version') }})), false)
             from {{ this }})
-    {% endif %}
+    union
+    select {{ number }} from {{ this }} where is_rejected
+    {%- else %}
+    select distinct {{ number }} as number from {{ stg }} where _is_current
+    {%- endif %}
+),
+versions as (
+    select
+        s.rowid as stg_rowid,
+        s.{{ number }} as number,
+        coalesce(lk.station_id, '?' || coalesce(s.{{ station_match }}, '')) as scope,
+        lk.station_id,
+        lk.candidate_count as station_candidate_count,
+        lk.candidates as station_candidates,
+        s.exported_at, s.source_file, s.source_sheet, s.source_line, s.first_seen_at
+    from {{ stg }} s
+    left join {{ ref('int_station_lookup') }} lk on lk.station_match = s.{{ station_match }}
+    where s._is_current
+    {%- if is_incremental() %}
+        and s.{{ number }} in (select number from numbers)
+    {%- endif %}
+),
+ranked as (
+    select
+        *,
+        row_number() over (partition by scope, number order by {{ latest_export_order() }})
+            as version_rank,
+        count(*) over (partition by scope, number) as landed_versions,
+        max(first_seen_at) over (partition by scope, number) as last_landed_at
+    from versions
+),
+batch as not materialized (
+    select
+        s.*,
+        r.scope || ':' || r.number as record_key,
+        r.station_id,
+        r.station_candidate_count,
+        r.station_candidates,
+        r.landed_versions,
+        r.last_landed_at
+    from {{ stg }} s
+    join ranked r on s.rowid = r.stg_rowid and r.version_rank = 1
+),
+gone as (
+    {%- if is_incremental() %}
+    select number from numbers where number not in (select number from versions)
+    {%- else %}
+    select cast(null as varchar) as number where false
+    {%- endif %}
+)
+{%- endmacro %}
+
+{#- Records of different stations that share a record number and, by the evidence, are the
+    same record (a re-export under another station after a rename or merge): the first claim
+    in (exported_at, source_file, source_sheet, source_line) order keeps it, every later one
+    is held back with reason key_conflict, naming the first claim's station, file and line.
+    `evidence` is an expression over `relation` that is NULL when the record carries too
+    little to tell (docs/architecture.md, "Record identity"). Columns: record_key,
+    conflict_problem. -#}
+{% macro key_conflicts(relation, number, evidence, what) -%}
+    select
+        record_key,
+        'record number ' || {{ number }} || ' was first exported by station ' || first_station
+            || ' (' || first_file || coalesce(' sheet ' || first_sheet, '') || ' line '
+            || first_line || ') with the same {{ what }}: held back as a probable re-export'
+            as conflict_problem
+    from (
+        select
+            record_key, {{ number }},
+            row_number() over claims as claim,
+            first_value(station_id) over claims as first_station,
+            first_value(source_file) over claims as first_file,
+            first_value(source_sheet) over claims as first_sheet,
+            first_value(source_line) over claims as first_line
+        from (select *, {{ evidence }} as evidence from {{ relation }}
+              where station_id is not null)
+        where evidence is not null
+        window claims as (partition by {{ number }}, evidence
+                          order by exported_at, source_file, source_sheet nulls first,
+                                   source_line)
+    )
+    where claim > 1
 {%- endmacro %}
 
 {#- Why a station text did not resolve (NULL when it did). -#}

@@ -1,9 +1,11 @@
-{#- Latest export wins: per natural key the row with the greatest
-    (_exported_at, _first_seen_at, _source_path, _line) is kept (docs/architecture.md);
-    _sheet only breaks exact ties deterministically. -#}
+{#- Latest export wins: among the current versions of one record (station, record number), the
+    row with the greatest (exported_at, source_file, source_sheet, source_line) is kept
+    (docs/architecture.md): a total order on what the files hold and are called, never on when
+    they arrived. exported_at falls back to the first-seen time only for a file whose content
+    and name carry no export date. -#}
 {% macro latest_export_order() -%}
-    _exported_at desc nulls last, _first_seen_at desc nulls last, _source_path desc nulls last,
-    _line desc nulls last, _sheet desc nulls last
+    exported_at desc nulls last, source_file desc nulls last, source_sheet desc nulls last,
+    source_line desc nulls last
 {%- endmacro %}
 
 {#- A rate as DECIMAL(9,6) in [0, 1], rounded half up, computed in integers (exact);
@@ -45,70 +47,46 @@
     {%- endfor %}
 {%- endmacro %}
 
-{#- Staging core shared by the stg_ models: the landed rows of a record type and, per natural
-    key, its latest export (latest_export_order) with the number of landed versions.
+{#- Staging core shared by the stg_ models: the landed rows of the file versions the ledger
+    lists as loaded (current) or superseded, with `_file_version_id` and `_is_current`.
 
-    Incremental: only keys with a landing row of a landing batch (run id) that is new or has
-    grown since the last build are recomputed, each from all its landed versions. The batches
-    already staged are recorded in stg_landing_batches (built after the stg_ models); a row
-    released later from landing quarantine lands with a new run id, so it is seen too, even
-    though it keeps its file's original _first_seen_at. -#}
-{% macro latest_landed(record_type, key_column) -%}
-{#- the source is read directly in each CTE (no shared CTE), so DuckDB never materialises
-    the whole landing table: the touched keys are found from two columns, then only their
-    rows are read in full. Landing stores every key trimmed and never '' (stage._clean,
-    tests/landing/test_values.py), so keys are compared as stored: a plain column filter that
-    DuckDB pushes into the scan (incremental stg_traffic on a city warehouse: 4.3-4.9 s with
-    trim() on every landed key, 1.7-2.1 s without) -#}
+    Incremental: only file versions that are new, changed state (superseded by a new version of
+    their path, or back after a revert) or gained rows (released from landing quarantine) since
+    the last build are (re)staged, all their rows, with a new _staged_at; stg_file_versions
+    (built after the stg_ models) records the versions already staged. A superseded version's
+    rows stay, marked not current: the int_ models re-resolve their records from what is left. -#}
+{% macro landed_rows(record_type) -%}
+versions as (
+    select file_version_id, path, sha256, status = 'loaded' as is_current, rows_landed
+    from {{ source('ops', 'file_ledger') }}
+    where record_type = '{{ record_type }}' and status in ('loaded', 'superseded')
+        and rows_landed > 0
+),
 {%- if is_incremental() %}
-{%- set batches = adapter.get_relation(database=this.database, schema=this.schema,
-                                       identifier='stg_landing_batches') if execute else none %}
-landing_batches as (
-    select coalesce(_run_id, '') as run_id, count(*) as rows_landed
-    from {{ source('landing', record_type) }}
-    group by 1
-),
-new_batches as (
-    select l.run_id
-    from landing_batches l
-    {%- if batches is not none %}
-    left join {{ batches }} b on b.record_type = '{{ record_type }}' and b.run_id = l.run_id
-    where b.rows_landed is distinct from l.rows_landed
+{%- set staged = adapter.get_relation(database=this.database, schema=this.schema,
+                                      identifier='stg_file_versions') if execute else none %}
+changed_versions as (
+    select v.*
+    from versions v
+    {%- if staged is not none %}
+    left join {{ staged }} s on s.record_type = '{{ record_type }}'
+        and s.file_version_id = v.file_version_id
+    where s.file_version_id is null or s.is_current <> v.is_current
+        or s.rows_landed <> v.rows_landed
     {%- endif %}
-),
-touched as (
-    select distinct {{ key_column }} as record_key
-    from {{ source('landing', record_type) }}
-    where coalesce(_run_id, '') in (select run_id from new_batches)
-        and {{ key_column }} <> ''
 ),
 {%- endif %}
-{#- rank on the narrow columns only, then fetch the winning rows by rowid: a window over the
-    full-width rows costs about twice as much (10 M city traffic rows: 24 s against 41 s) #}
-ranked as (
-    select
-        rowid as landed_rowid,
-        {{ key_column }} as record_key,
-        max(_first_seen_at) over (partition by {{ key_column }}) as last_landed_at,
-        count(*) over (partition by {{ key_column }}) as landed_versions
-    from {{ source('landing', record_type) }}
-    where {{ key_column }} <> ''
-    {%- if is_incremental() %}
-        and {{ key_column }} in (select record_key from touched)
-    {%- endif %}
-    qualify row_number() over (
-        partition by {{ key_column }} order by {{ latest_export_order() }}) = 1
-),
-latest as (
-    select ranked.record_key, landed.*, ranked.last_landed_at, ranked.landed_versions
-    from {{ source('landing', record_type) }} as landed
-    join ranked on landed.rowid = ranked.landed_rowid
+landed as (
+    select l.*, v.file_version_id as _file_version_id, v.is_current as _is_current
+    from {{ source('landing', record_type) }} l
+    join {{ 'changed_versions' if is_incremental() else 'versions' }} v
+        on v.path = l._source_path and v.sha256 = l._file_sha256
 )
 {%- endmacro %}
 
 {#- Campaign marts are incremental per campaign: a campaign's rows are recomputed (from all its
     fact rows) only when the fingerprint of its facts changed: the number of fact rows and a
-    sum of hash(natural key, _resolved_at). A new, corrected, moved, re-resolved or rejected
+    sum of hash(record key, _resolved_at). A new, corrected, moved, re-resolved or rejected
     record changes the fingerprint of every campaign it enters or leaves; a reference-data
     change re-resolves every record and so recomputes every campaign. Historical campaigns
     whose facts did not change are not read beyond the fingerprint scan. -#}

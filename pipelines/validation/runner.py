@@ -33,6 +33,7 @@ from typing import Any
 import duckdb
 
 from pipelines.sqltext import ident, literal
+from pipelines.validation import screening
 from pipelines.validation.suites import (
     ROWS,
     Batch,
@@ -342,12 +343,9 @@ class _TableRun:
         key = [c for c in self.suite.key if c in available]
         needed = list(dict.fromkeys(key + [c for e in runnable for c in e.columns()]))
         sql = (f"SELECT {', '.join(map(ident, needed))} FROM ({self.suite.rows_sql}) AS t")
-        if self.since is not None and self.suite.rows_since in available:
-            # rows validated by an earlier run are not read again
-            column = ident(self.suite.rows_since or "")
-            sql += (f" WHERE {column} > CAST({literal(self.since['value'])} AS "
-                    f"{self.since['type']})")
-            self.rows_scope = f"rows with {self.suite.rows_since} > {self.since['value']}"
+        since = self._since(available)
+        if since:
+            sql += f" WHERE {since}"
         try:
             reader = self._relation(sql).to_arrow_reader(self.batch_rows)
             seen = False
@@ -361,9 +359,39 @@ class _TableRun:
         except (duckdb.Error, KeyError) as exc:
             self._fail(runnable, f"reading {self.suite.table}: {exc}")
 
+    def _since(self, available: list[str]) -> str:
+        """The condition that keeps only rows written since the validated run ('' = all)."""
+        if self.since is None or self.suite.rows_since not in available:
+            return ""
+        # rows validated by an earlier run are not read again
+        self.rows_scope = f"rows with {self.suite.rows_since} > {self.since['value']}"
+        return (f"{ident(self.suite.rows_since)} > CAST({literal(self.since['value'])} AS "
+                f"{self.since['type']})")
+
+    def run_screen(self, batch: Batch, expectations: list[Expectation]) -> None:
+        """The personal-data screen of the rows (screening.py) as the batch frame."""
+        try:
+            available = [d[0] for d in self._relation(
+                f"SELECT * FROM ({self.suite.rows_sql}) AS t LIMIT 0").description]
+            summary, hits = screening.screen(self.conn, self.suite.rows_sql,
+                                             self._since(available), self.sample_rows)
+        except (duckdb.Error, KeyError) as exc:
+            self._fail(expectations, f"batch {batch.name}: {exc}")
+            return
+        results = self.ge.validate(_to_pandas(summary), expectations, self.parameters, ())
+        self._record(results, collect_sample=False)
+        shown = jsonable(summary.to_pylist())
+        for e, success, _, _ in results:
+            self.tallies[id(e)].batch_rows = shown
+            if not success:
+                self.tallies[id(e)].sample = jsonable(hits)
+
     def run_batch(self, batch: Batch, expectations: list[Expectation]) -> None:
         expectations = self._usable(expectations)
         if not expectations:
+            return
+        if batch.screen:
+            self.run_screen(batch, expectations)
             return
         import pyarrow as pa
 
@@ -465,6 +493,8 @@ class _TableRun:
             if t.expectation.type == "expect_column_distinct_values_to_contain_set" and observed:
                 sample.extend({"expectation": t.expectation.label, "missing": m}
                               for m in observed.get("missing", [])[: self.sample_rows])
+        uses_rows = any(t.expectation.batch == ROWS or self._screens(t.expectation)
+                        for t in tallies)
         return CheckOutcome(
             table=self.suite.table,
             name=name,
@@ -475,9 +505,12 @@ class _TableRun:
             expected={t.expectation.label: self._expected(t.expectation) for t in tallies},
             failing_sample=sample[: self.sample_rows],
             errors=[err for t in tallies for err in t.errors],
-            rows_scope=(self.rows_scope if any(t.expectation.batch == ROWS for t in tallies)
-                        else "aggregate"),
+            rows_scope=self.rows_scope if uses_rows else "aggregate",
         )
+
+    def _screens(self, e: Expectation) -> bool:
+        batch = self.suite.batches.get(e.batch)
+        return batch is not None and batch.screen is not None
 
 
 def row_watermarks(conn: duckdb.DuckDBPyConnection, suites_dir: Path) -> dict[str, Any]:

@@ -13,7 +13,9 @@ Layout of the folder (all of it data, none of it generated at run time):
   ``parameters`` (named one-column SQL queries whose values feed ``{"$PARAMETER": name}``)
   and ``batches`` (named aggregate SQL computed in DuckDB: ``sql`` gives the small frame GE
   validates, the optional ``sample`` lists the failing rows, the optional ``with`` is a list
-  of CTEs put in front of both, and ``key`` names the frame's identifying columns).
+  of CTEs put in front of both, and ``key`` names the frame's identifying columns), or
+  ``screen: personal_data``: the frame is the personal-data screen of every text value of
+  ``rows`` (screening.py; incremental like the row-level expectations).
   The optional ``rows_since`` names a column of ``rows`` that every (re)write of a row
   raises (the models' batch stamp): given the value up to which rows were validated before,
   the row-level expectations read only the rows above it (see runner.run_checks).
@@ -88,9 +90,11 @@ class Expectation:
 @dataclass(frozen=True)
 class Batch:
     name: str
-    sql: str
+    sql: str | None
     sample: str | None = None
     key: tuple[str, ...] = ()
+    # 'personal_data': the frame is the screen of every text value of the rows (screening.py)
+    screen: str | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +155,11 @@ def load_suite(path: Path) -> Suite:
     extra = extra or {}
     batches = {}
     for name, b in (extra.get("batches") or {}).items():
+        if b.get("screen"):
+            if b["screen"] != "personal_data" or "sql" in b:
+                raise SuiteError(f"{table}: batch {name}: screen is 'personal_data', alone")
+            batches[name] = Batch(name=name, sql=None, screen=b["screen"])
+            continue
         prefix = f"WITH {b['with'].strip()}\n" if b.get("with") else ""
         batches[name] = Batch(
             name=name,

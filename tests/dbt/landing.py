@@ -12,6 +12,9 @@ from datetime import date, datetime
 
 import duckdb
 
+from pipelines.landing.ledger import LedgerRow, insert_ledger_rows, make_current
+from pipelines.landing.schema import ensure_schema
+
 LINEAGE = """
     _file_sha256 VARCHAR, _source_path VARCHAR, _sheet VARCHAR, _line INTEGER,
     _exported_at TIMESTAMP, _first_seen_at TIMESTAMP, _mapping_version VARCHAR,
@@ -66,15 +69,39 @@ class ExportFile:
     exported_at: datetime
     first_seen_at: datetime
     rows: tuple[dict, ...]
+    # rows released later from landing quarantine belong to an earlier file version
+    version_of: ExportFile | None = None
 
     @property
     def sha256(self) -> str:
+        if self.version_of is not None:
+            return self.version_of.sha256
         return hashlib.sha256(json.dumps([self.path, self.rows], default=str,
                                          ensure_ascii=False).encode()).hexdigest()
 
 
 def create_landing(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(DDL)
+    ensure_schema(conn)  # the ledger and quarantine (the landing tables exist already)
+
+
+def record_version(conn: duckdb.DuckDBPyConnection, export: ExportFile, run_id: str) -> None:
+    """The ledger row of the file version, as the landing writes it: a new version of a path
+    supersedes the path's previous one; released rows add to their version's counts."""
+    n = len(export.rows)
+    row = LedgerRow(path=export.path, sha256=export.sha256, size_bytes=1, mtime=T1,
+                    record_type=export.record_type, first_seen_at=export.first_seen_at,
+                    run_id=run_id, exported_at=export.exported_at, rows_read=n,
+                    rows_landed=n, current_since=export.first_seen_at)
+    found = conn.execute("SELECT count(*) FROM ops.file_ledger WHERE file_version_id = ?",
+                         [row.file_version_id]).fetchall()[0][0]
+    if found:
+        conn.execute("UPDATE ops.file_ledger SET rows_read = rows_read + ?, "
+                     "rows_landed = rows_landed + ? WHERE file_version_id = ?",
+                     [n, n, row.file_version_id])
+        return
+    insert_ledger_rows(conn, [row])
+    make_current(conn, [row])
 
 
 def land(conn: duckdb.DuckDBPyConnection, export: ExportFile, run_id: str = "test-run") -> None:
@@ -98,6 +125,7 @@ def land(conn: duckdb.DuckDBPyConnection, export: ExportFile, run_id: str = "tes
         values += [export.sha256, export.path, None, line, export.exported_at,
                    export.first_seen_at, "test+0000000", "column", "{}", run_id]
         conn.execute(sql, values)
+    record_version(conn, export, run_id)
 
 
 def add_reference_station(conn: duckdb.DuckDBPyConnection, **row) -> None:
@@ -169,7 +197,7 @@ INSPECTIONS_0710_RELEASED = ExportFile(
     "inspections", "inspections/yuncheng/检查登记表_20220710.csv", datetime(2022, 7, 10), T1, (
         dict(inspection_id="I12", inspected_on=date(2022, 7, 9), station="席张所",
              venue_name="平安旅馆", venue_type="小旅馆", hazards_found=1),
-    ))
+    ), version_of=INSPECTIONS_0710)
 
 # a correction moving the only record of the 2018 Ningbo campaign out of it
 INSPECTIONS_NINGBO_CORRECTION = ExportFile("inspections", "inspections/ningbo/古林所_更正.csv",

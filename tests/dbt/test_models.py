@@ -17,7 +17,7 @@ import pytest
 
 from pipelines.pii import MissingPiiKeyError, Plugin, keyed_hash, normalise_text
 from tests.dbt.conftest import PROJECT_DIR, TEST_PII_KEY, Warehouse
-from tests.dbt.landing import LATER, PII_VALUES, land
+from tests.dbt.landing import INSPECTIONS_0710, LATER, PII_VALUES, land
 
 SUMMER = "SUMMER_100D_2022"
 NB_2018 = "NB_OFFICERS_TO_GRASSROOTS_2018"
@@ -290,7 +290,7 @@ def test_published_columns_and_types(built):
 
 def snapshot(wh: Warehouse) -> dict[str, list]:
     """Every model table, without the batch stamps (which record when, not what)."""
-    stamps = ("_staged_at", "_resolved_at", "computed_at", "_fact_fingerprint")
+    stamps = ("_staged_at", "_resolved_at", "computed_at", "_fact_fingerprint", "staged_through")
     result = {}
     for schema, table in wh.query("SELECT table_schema, table_name FROM information_schema.tables "
                                   "WHERE table_schema IN ('staging', 'intermediate', 'marts')"):
@@ -308,12 +308,19 @@ def test_incremental_run_equals_full_refresh(built, tmp_path):
         for export in LATER:  # a new landing run
             land(conn, export, run_id="second-run")
     wh.dbt("build")
-    # only the keys of the new landing run were staged again, including the released row
-    # that carries an old first_seen_at
-    restaged = wh.query("SELECT inspection_id FROM staging.stg_inspections "
+    # only the file versions of the new landing run were staged again: the two new files and
+    # the 0710 version, which gained a released row (all its rows are re-staged; the row keeps
+    # its file's old first_seen_at); the other versions' rows were left alone
+    restaged = wh.query("SELECT DISTINCT source_file FROM staging.stg_inspections "
                         "WHERE _staged_at = (SELECT max(_staged_at) "
                         "FROM staging.stg_inspections)")
-    assert {r[0] for r in restaged} == {"I2", "I4", "I9", "I11", "I12"}
+    assert {r[0] for r in restaged} == {e.path for e in LATER}
+    # ...and only the record numbers found in them were resolved again
+    resolved = wh.query("SELECT inspection_id FROM intermediate.int_inspections "
+                        "WHERE _resolved_at = (SELECT max(_resolved_at) "
+                        "FROM intermediate.int_inspections)")
+    assert {r[0] for r in resolved} == {
+        r["inspection_id"] for e in (*LATER, INSPECTIONS_0710) for r in e.rows}
     # I9 moved out of the 2018 campaign, its only record: the campaign's mart rows are gone
     assert wh.query("SELECT campaign_id FROM marts.fct_inspections WHERE inspection_id = 'I9'"
                     ) == [(None,)]

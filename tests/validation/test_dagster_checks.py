@@ -107,4 +107,4 @@ def test_a_warning_does_not_stop_the_publish(suites, home, monkeypatch):
     assert ran == ["publish"]
     warned = evaluations(result)[("fct_disputes", "dates_ordered")]
     assert not warned.passed and warned.severity == dg.AssetCheckSeverity.WARN
-    assert warned.metadata["failing_sample"].value[0]["dispute_id"] == "D0004"
+    assert warned.metadata["failing_sample"].value[0]["dispute_key"] == "NB_HS_GULIN:D0004"

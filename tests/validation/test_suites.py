@@ -66,8 +66,9 @@ def test_valid_warehouse_passes_every_check_on_non_empty_batches(db, tmp_path):
     codes = outcomes[("fct_inspections", "codes_in_dimension")].observed
     assert codes["venue_type_code known"] == {"unexpected": 0, "of": 60}
     recon = outcomes[("fct_inspections", "reconciliation")].observed
-    assert recon["fact rows = landed keys - rejected keys"]["batch"] == {
-        "landed_keys": 61, "rejected_keys": 1, "expected_fact_rows": 60, "fact_rows": 60}
+    assert recon["fact rows = landed records - rejected records"]["batch"] == {
+        "landed_rows": 121, "staged_rows": 121, "landed_records": 61, "rejected_records": 1,
+        "expected_fact_rows": 60, "fact_rows": 60}
     mart = outcomes[("mart_campaign_inspections", "reconciliation")].observed
     assert mart["every row matches"]["of"] == 4 * 8  # levels x reconciled metrics
     # the report lists every check and is JSON-able metadata throughout
@@ -92,12 +93,13 @@ BREAKS = [
         ["INSERT INTO marts.fct_inspections SELECT * FROM marts.fct_inspections "
          "WHERE inspection_id = 'I0003'"],
         "fct_inspections", "keys_unique_not_null", "no duplicate key", 1,
-        {"inspection_id": "I0003", "copies": 2}, id="duplicate key"),
+        {"inspection_key": "NB_HS_GULIN:I0003", "copies": 2}, id="duplicate key"),
     pytest.param(
         ["UPDATE marts.fct_inspections SET venue_type_code = 'KARAOKE' "
          "WHERE inspection_id = 'I0004'"],
         "fct_inspections", "codes_in_dimension", "venue_type_code known",
-        {"unexpected": 1, "of": 60}, {"inspection_id": "I0004", "venue_type_code": "KARAOKE"},
+        {"unexpected": 1, "of": 60},
+        {"inspection_key": "NB_HS_GULIN:I0004", "venue_type_code": "KARAOKE"},
         id="code missing from dim"),
     pytest.param(
         ["UPDATE marts.mart_campaign_disputes SET resolution_rate = 1.5 "
@@ -121,12 +123,19 @@ BREAKS = [
     pytest.param(
         ["ALTER TABLE marts.fct_disputes DROP COLUMN risk_level_code"],
         "fct_disputes", "schema_contract", "columns present",
-        {"missing": ["risk_level_code"], "present": 15}, {"missing": "risk_level_code"},
+        {"missing": ["risk_level_code"], "present": 16}, {"missing": "risk_level_code"},
         id="missing column"),
     pytest.param(
         ["DELETE FROM marts.fct_traffic_violations WHERE ticket_id = 'T0005'"],
-        "fct_traffic_violations", "reconciliation", "fact rows = landed keys - rejected keys",
-        None, {"ticket_id": "T0005"}, id="fact row lost"),
+        "fct_traffic_violations", "reconciliation",
+        "fact rows = landed records - rejected records", None,
+        {"ticket_key": "NB_HS_GULIN:T0005"}, id="fact row lost"),
+    pytest.param(
+        ["UPDATE marts.fct_traffic_violations SET road = '人民路 车主电话13812345678' "
+         "WHERE ticket_id = 'T0007'"],
+        "fct_traffic_violations", "no_personal_data", "no value with personal data", 1,
+        {"column": "road", "rules": "mobile", "value_masked": "人民路 车主电话[手机号]"},
+        id="phone number in a published text"),
     pytest.param(
         ["ALTER TABLE marts.mart_campaign_traffic ALTER COLUMN violations TYPE HUGEINT"],
         "mart_campaign_traffic", "schema_contract", "type of violations",
@@ -160,9 +169,10 @@ def test_reconciliation_shows_observed_and_expected_fact_rows(db):
     break_db(db, "DELETE FROM marts.fct_traffic_violations WHERE ticket_id = 'T0005'")
     meta = run(db, tables=["fct_traffic_violations"])[
         ("fct_traffic_violations", "reconciliation")].as_metadata()
-    observed = meta["observed"]["fact rows = landed keys - rejected keys"]
-    assert observed["batch"] == {"landed_keys": 31, "rejected_keys": 1,
-                                 "expected_fact_rows": 30, "fact_rows": 29}
+    observed = meta["observed"]["fact rows = landed records - rejected records"]
+    assert observed["batch"] == {"landed_rows": 61, "staged_rows": 61, "landed_records": 31,
+                                 "rejected_records": 1, "expected_fact_rows": 30,
+                                 "fact_rows": 29}
     assert meta["failing_sample"][0]["problem"].startswith("landed, not rejected, missing")
 
 
@@ -211,7 +221,7 @@ def test_rows_are_streamed_in_bounded_record_batches(db):
                               batch_rows=7)
     outcome = next(o for o in outcomes if o.name == "of_which_le_total")
     assert outcome.observed["hazards_rectified <= hazards_found"] == {"unexpected": 3, "of": 60}
-    assert sorted(r["inspection_id"] for r in outcome.failing_sample) == [
+    assert sorted(r["inspection_key"].split(":")[1] for r in outcome.failing_sample) == [
         "I0001", "I0102", "I0209"]
 
 
@@ -252,7 +262,7 @@ def test_row_checks_read_only_rows_stamped_after_the_validated_watermark(db):
     label = "hazards_rectified <= hazards_found"
     check = next(o for o in partial if o.name == "of_which_le_total")
     assert check.observed[label] == {"unexpected": 1, "of": 1}
-    assert [r["inspection_id"] for r in check.failing_sample] == ["I0102"]
+    assert [r["inspection_key"] for r in check.failing_sample] == ["NB_CX_HENGHE:I0102"]
     assert check.rows_scope == "rows with _resolved_at > 2026-01-01 00:00:00"
     for outcomes in (full, other_column):
         check = next(o for o in outcomes if o.name == "of_which_le_total")

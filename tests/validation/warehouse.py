@@ -29,7 +29,8 @@ DAYS = 10
 NINE = VENUES[:9]
 
 SCHEMA = """
-CREATE SCHEMA marts; CREATE SCHEMA landing; CREATE SCHEMA intermediate;
+CREATE SCHEMA marts; CREATE SCHEMA landing; CREATE SCHEMA intermediate; CREATE SCHEMA staging;
+CREATE SCHEMA ops;
 CREATE TABLE marts.dim_station (station_id VARCHAR, station_name VARCHAR, bureau_name VARCHAR,
     city VARCHAR, province VARCHAR, model_station_level VARCHAR, model_station_year INTEGER);
 CREATE TABLE marts.dim_campaign (campaign_id VARCHAR, campaign_name VARCHAR, starts_on DATE,
@@ -41,19 +42,21 @@ CREATE TABLE marts.fct_inspections (inspection_id VARCHAR, station_id VARCHAR,
     inspected_on DATE, campaign_id VARCHAR, venue_type_code VARCHAR, venue_name VARCHAR,
     hazards_found BIGINT, hazards_rectified BIGINT, notices_issued BIGINT,
     closure_ordered BOOLEAN, rental_households BIGINT, rental_rooms BIGINT,
-    source_file VARCHAR, exported_at TIMESTAMP);
+    source_file VARCHAR, exported_at TIMESTAMP, inspection_key VARCHAR);
 CREATE TABLE marts.fct_disputes (dispute_id VARCHAR, station_id VARCHAR, reported_on DATE,
     campaign_id VARCHAR, source_code VARCHAR, dispute_type VARCHAR, risk_level_code VARCHAR,
     status_code VARCHAR, resolved_on DATE, mediation_channel VARCHAR,
     mediation_result_code VARCHAR, escalated_to_criminal BOOLEAN, follow_up_visits BIGINT,
-    party_key VARCHAR, source_file VARCHAR, exported_at TIMESTAMP);
+    party_key VARCHAR, source_file VARCHAR, exported_at TIMESTAMP, dispute_key VARCHAR);
 CREATE TABLE marts.fct_traffic_violations (ticket_id VARCHAR, unit_id VARCHAR,
     occurred_at TIMESTAMP, campaign_id VARCHAR, road VARCHAR, violation_code VARCHAR,
     vehicle_type VARCHAR, plate_key VARCHAR, action_code VARCHAR, fine_yuan DECIMAL(12,2),
-    source_file VARCHAR, exported_at TIMESTAMP);
+    source_file VARCHAR, exported_at TIMESTAMP, ticket_key VARCHAR);
 CREATE TABLE intermediate.int_rejected_rows (record_type VARCHAR, source_path VARCHAR,
     file_sha256 VARCHAR, sheet VARCHAR, line_number INTEGER, reason_code VARCHAR,
-    message VARCHAR, raw_values JSON);
+    message VARCHAR, raw_values JSON, record_id VARCHAR, record_key VARCHAR);
+CREATE TABLE intermediate.int_station_lookup (station_match VARCHAR, station_id VARCHAR);
+CREATE TABLE ops.file_ledger (path VARCHAR, sha256 VARCHAR, status VARCHAR);
 """
 
 LANDING = {
@@ -61,6 +64,9 @@ LANDING = {
     "disputes": ("dispute_id", "reported_on", "station"),
     "traffic": ("ticket_id", "occurred_at", "unit"),
 }
+FACTS = {"inspections": ("fct_inspections", "inspection_key", "station_id"),
+         "disputes": ("fct_disputes", "dispute_key", "station_id"),
+         "traffic": ("fct_traffic_violations", "ticket_key", "unit_id")}
 
 MARTS = """
 CREATE TABLE marts.mart_station_daily AS
@@ -200,6 +206,18 @@ def _landing_table(conn: duckdb.DuckDBPyConnection, record_type: str) -> None:
         f"_line INTEGER, _exported_at TIMESTAMP, _first_seen_at TIMESTAMP)")
 
 
+def _staging_table(conn: duckdb.DuckDBPyConnection, record_type: str) -> None:
+    """The stg_ model as the reconciliation reads it: every landed row of a loaded version,
+    its record number and normalised station text."""
+    key, _, station_col = LANDING[record_type]
+    match = "unit_match" if station_col == "unit" else "station_match"
+    conn.execute(
+        f"CREATE TABLE staging.stg_{record_type} AS SELECT l.{key}, "
+        f"lower(l.{station_col}) AS {match}, v.status = 'loaded' AS _is_current "
+        f"FROM landing.{record_type} AS l JOIN ops.file_ledger AS v "
+        f"ON v.path = l._source_path AND v.sha256 = l._file_sha256")
+
+
 def build(path: Path) -> Path:
     """Write the valid warehouse at ``path`` and return it."""
     conn = duckdb.connect(str(path))
@@ -216,6 +234,11 @@ def build(path: Path) -> Path:
                          [(v, f"标签{v}") for v in VIOLATIONS])
         for record_type in LANDING:
             _landing_table(conn, record_type)
+            conn.execute("INSERT INTO ops.file_ledger VALUES (?, 'old', 'loaded'), "
+                         "(?, 'new', 'loaded')",
+                         [f"{record_type}/old.csv", f"{record_type}/new.csv"])
+        conn.executemany("INSERT INTO intermediate.int_station_lookup VALUES (lower(?), ?)",
+                         [(name, sid) for sid, name, *_ in STATIONS])
 
         inspections, disputes, traffic = [], [], []
         landing: dict[str, list[tuple]] = {rt: [] for rt in LANDING}
@@ -250,12 +273,16 @@ def build(path: Path) -> Path:
                     "traffic/a.csv", exported))
                 landing["traffic"].append((f"T{n:04d}", dt.datetime.combine(day, dt.time(9)),
                                            name))
-        conn.executemany(f"INSERT INTO marts.fct_inspections VALUES ({', '.join('?' * 14)})",
-                         inspections)
-        conn.executemany(f"INSERT INTO marts.fct_disputes VALUES ({', '.join('?' * 16)})",
+        conn.executemany(f"INSERT INTO marts.fct_inspections VALUES ({', '.join('?' * 14)}, "
+                         "NULL)", inspections)
+        conn.executemany(f"INSERT INTO marts.fct_disputes VALUES ({', '.join('?' * 16)}, NULL)",
                          disputes)
         conn.executemany(
-            f"INSERT INTO marts.fct_traffic_violations VALUES ({', '.join('?' * 12)})", traffic)
+            f"INSERT INTO marts.fct_traffic_violations VALUES ({', '.join('?' * 12)}, NULL)",
+            traffic)
+        for record_type, (table, key, station) in FACTS.items():  # station ':' number
+            number = LANDING[record_type][0]
+            conn.execute(f"UPDATE marts.{table} SET {key} = {station} || ':' || {number}")
 
         for record_type, rows in landing.items():
             key = LANDING[record_type][0]
@@ -267,15 +294,17 @@ def build(path: Path) -> Path:
                 versions.append((k, day, station, "new", f"{record_type}/new.csv", None, line,
                                  dt.datetime(2022, 7, 11), dt.datetime(2022, 7, 11)))
             # ... plus one key whose latest version the models rejected (unknown station)
-            versions.append((f" {key.upper()}_REJECTED ", rows[0][1], "某某所", "new",
+            rejected = f"{key.upper()}_REJECTED"
+            versions.append((rejected, rows[0][1], "某某所", "new",
                              f"{record_type}/new.csv", None, 999, dt.datetime(2022, 7, 11),
                              dt.datetime(2022, 7, 11)))
             conn.executemany(f"INSERT INTO landing.{record_type} VALUES (?, ?, ?, ?, ?, ?, ?, "
                              "?, ?)", versions)
+            _staging_table(conn, record_type)
             conn.execute(
                 "INSERT INTO intermediate.int_rejected_rows VALUES (?, ?, 'new', NULL, 999, "
-                "'unknown_station', 'no station 某某所', '{}')",
-                [record_type, f"{record_type}/new.csv"])
+                "'unknown_station', 'no station 某某所', '{}', ?, ?)",
+                [record_type, f"{record_type}/new.csv", rejected, f"?某某所:{rejected}"])
         for statement in filter(str.strip, MARTS.split(";\n")):
             conn.execute(statement)
     finally:

@@ -1,26 +1,22 @@
-{#- Disputes resolved: station, source / type / risk level / status / mediation result codes,
-    campaign. One row per dispute_id (its latest export: a dispute that became resolved is
-    resolved here), accepted or rejected. Source is required; the other codes are optional
-    (empty → NULL) but a non-empty text that maps to no code rejects the record. -#}
+{#- Disputes resolved: one row per record (station, dispute_id), its latest export (a dispute
+    that became resolved is resolved here); station, source / type / risk level / status /
+    mediation result codes, campaign; accepted or rejected. Source is required; the other
+    codes are optional (empty → NULL) but a non-empty text that maps to no code rejects the
+    record. Incremental per record number, see macro resolve_versions. -#}
 {{ config(materialized='incremental', unique_key='dispute_id',
-          incremental_strategy='delete+insert', on_schema_change='fail') }}
+          incremental_strategy='delete+insert', on_schema_change='fail',
+          post_hook="delete from {{ this }} where _tombstone") }}
 
-with batch as not materialized (
-    {{ resolution_batch('stg_disputes', 'dispute_id') }}
-),
+with {{ resolve_versions('stg_disputes', 'dispute_id') }},
 resolved as not materialized (
     select
         b.*,
-        st.station_id,
-        st.candidate_count as station_candidate_count,
-        st.candidates as station_candidates,
         src.code as source_code, src.label_zh as source_label,
         typ.code as dispute_type, typ.label_zh as dispute_type_label,
         rsk.code as risk_level_code, rsk.label_zh as risk_level_label,
         sts.code as status_code, sts.label_zh as status_label,
         med.code as mediation_result_code, med.label_zh as mediation_result_label
     from batch b
-    left join {{ ref('int_station_lookup') }} st on st.station_match = b.station_match
     left join {{ ref('int_code_crosswalk') }} src
         on src.dimension = 'dispute_source' and src.value_match = b.source_match
     left join {{ ref('int_code_crosswalk') }} typ
@@ -35,9 +31,16 @@ resolved as not materialized (
 attributed as (
     {{ attribute_campaigns('disputes', 'resolved', 'station_id', 'reported_on') }}
 ),
+conflicts as (
+    {{ key_conflicts('resolved', 'dispute_id',
+                     "case when party_key is not null then "
+                     "reported_on || '|' || party_key || '|' || coalesce(dispute_type, '')"
+                     " end",
+                     'date, party and dispute type') }}
+),
 checked as (
     select
-        *,
+        a.*,
         {{ station_problem('station_text', 'station_match', 'station_id',
                            'station_candidate_count', 'station_candidates') }} as station_problem,
         {{ unmapped_problem([
@@ -47,10 +50,13 @@ checked as (
             ('status', 'status_text', 'status_match', 'status_code', false),
             ('mediation_result', 'mediation_result_text', 'mediation_result_match',
              'mediation_result_code', false)
-        ]) }} as code_problem
-    from attributed
+        ]) }} as code_problem,
+        c.conflict_problem
+    from attributed a
+    left join conflicts c using (record_key)
 )
 select
+    record_key as dispute_key,
     dispute_id,
     reported_on,
     station_id,
@@ -71,10 +77,13 @@ select
     follow_up_visits,
     party_key,
     station_text,
-    (station_problem is not null or code_problem is not null) as is_rejected,
+    (station_problem is not null or code_problem is not null
+        or conflict_problem is not null) as is_rejected,
     station_problem,
     code_problem,
-    case when station_problem is not null or code_problem is not null then to_json({
+    conflict_problem,
+    case when station_problem is not null or code_problem is not null
+        or conflict_problem is not null then to_json({
         'dispute_id': dispute_id, 'reported_on': reported_on, 'station': station_text,
         'source': source_text, 'dispute_type': dispute_type_text, 'risk_level': risk_level_text,
         'status': status_text, 'resolved_on': resolved_on,
@@ -82,8 +91,10 @@ select
         'escalated_to_criminal': escalated_to_criminal, 'follow_up_visits': follow_up_visits
     }) end as raw_values,
     source_file,
-    file_sha256,
     source_sheet,
+    source_file_masked,
+    source_sheet_masked,
+    file_sha256,
     source_line,
     station_source,
     exported_at,
@@ -92,5 +103,8 @@ select
     landed_versions,
     _staged_at,
     (select reference_hash from {{ ref('int_reference_version') }}) as _reference_hash,
-    {{ batch_stamp('_resolved_at') }} as _resolved_at
+    {{ batch_stamp('_resolved_at') }} as _resolved_at,
+    false as _tombstone
 from checked
+union all by name
+select number as dispute_id, true as _tombstone from gone

@@ -1,14 +1,17 @@
-{#- Landed records (latest export only) that a station or code lookup rejects, one row per
-    (record, reason). The quarantine asset (pipelines/defs/quarantine.py) replaces the
-    'model' stage of ops.quarantine with these rows after every build, so a record accepted
-    once its alias or spelling is added to a seed leaves the quarantine on the next run. -#}
+{#- Landed records (latest export only) that a station or code lookup rejects, or that repeat
+    another station's record (key conflict), one row per (record, reason). The quarantine
+    asset (pipelines/defs/quarantine.py) replaces the 'model' stage of ops.quarantine with
+    these rows after every build, so a record accepted once its alias or spelling is added to
+    a seed leaves the quarantine on the next run. -#}
 {% set sources = [
-    ('inspections', 'int_inspections', 'inspection_id'),
-    ('disputes', 'int_disputes', 'dispute_id'),
-    ('traffic', 'int_traffic', 'ticket_id'),
+    ('inspections', 'int_inspections', 'inspection_id', 'inspection_key'),
+    ('disputes', 'int_disputes', 'dispute_id', 'dispute_key'),
+    ('traffic', 'int_traffic', 'ticket_id', 'ticket_key'),
 ] %}
-{% for record_type, model, key in sources %}
-{% for reason, column in [('unknown_station', 'station_problem'), ('unmapped_value', 'code_problem')] %}
+{% set reasons = [('unknown_station', 'station_problem'), ('unmapped_value', 'code_problem'),
+                  ('key_conflict', 'conflict_problem')] %}
+{% for record_type, model, number, key in sources %}
+{% for reason, column in reasons %}
 select
     cast('{{ record_type }}' as varchar) as record_type,
     source_file as source_path,
@@ -18,7 +21,8 @@ select
     cast('{{ reason }}' as varchar) as reason_code,
     {{ column }} as message,
     raw_values,
-    {{ key }} as record_id,
+    {{ number }} as record_id,
+    {{ key }} as record_key,
     exported_at
 from {{ ref(model) }}
 where {{ column }} is not null

@@ -1,12 +1,12 @@
-{#- Traffic tickets resolved: unit (station or squadron), violation code (the violation_code
-    column wins over the violation text when present), action code, campaign. One row per
-    ticket_id (its latest export), accepted or rejected. -#}
+{#- Traffic tickets resolved: one row per record (unit, ticket_id), its latest export; unit
+    (station or squadron), violation code (the violation_code column wins over the violation
+    text when present), action code, campaign; accepted or rejected. Incremental per ticket
+    number, see macro resolve_versions. -#}
 {{ config(materialized='incremental', unique_key='ticket_id',
-          incremental_strategy='delete+insert', on_schema_change='fail') }}
+          incremental_strategy='delete+insert', on_schema_change='fail',
+          post_hook="delete from {{ this }} where _tombstone") }}
 
-with batch as not materialized (
-    {{ resolution_batch('stg_traffic', 'ticket_id') }}
-),
+with {{ resolve_versions('stg_traffic', 'ticket_id', 'unit_match') }},
 prepared as (
     select
         *,
@@ -22,25 +22,29 @@ prepared as (
 resolved as not materialized (
     select
         b.*,
-        st.station_id as unit_id,
-        st.candidate_count as station_candidate_count,
-        st.candidates as station_candidates,
         vio.code as violation_code, vio.label_zh as violation_label,
         act.code as action_code, act.label_zh as action_label
     from prepared b
-    left join {{ ref('int_station_lookup') }} st on st.station_match = b.unit_match
     left join {{ ref('int_code_crosswalk') }} vio
         on vio.dimension = 'violation' and vio.value_match = b.violation_raw_match
     left join {{ ref('int_code_crosswalk') }} act
         on act.dimension = 'action' and act.value_match = b.action_match
 ),
 attributed as (
-    {{ attribute_campaigns('traffic', 'resolved', 'unit_id', 'occurred_on') }}
+    {{ attribute_campaigns('traffic', 'resolved', 'station_id', 'occurred_on') }}
+),
+conflicts as (
+    {{ key_conflicts('resolved', 'ticket_id',
+                     "case when coalesce(plate_key, party_key) is not null then "
+                     "strftime(occurred_at, '%Y-%m-%d %H:%M:%S') || '|' || "
+                     "coalesce(violation_code, '') || '|' || coalesce(plate_key, '') || "
+                     "'|' || coalesce(party_key, '') end",
+                     'time to the second, violation, plate and party') }}
 ),
 checked as (
     select
-        *,
-        {{ station_problem('unit_text', 'unit_match', 'unit_id',
+        a.*,
+        {{ station_problem('unit_text', 'unit_match', 'station_id',
                            'station_candidate_count', 'station_candidates') }} as station_problem,
         nullif(concat_ws('; ',
             case
@@ -50,14 +54,17 @@ checked as (
                     'unmapped ' || violation_field || ' ''' || violation_raw || ''''
             end,
             {{ unmapped_problem([('action', 'action_text', 'action_match', 'action_code', false)]) }}
-        ), '') as code_problem
-    from attributed
+        ), '') as code_problem,
+        c.conflict_problem
+    from attributed a
+    left join conflicts c using (record_key)
 )
 select
+    record_key as ticket_key,
     ticket_id,
     occurred_at,
     occurred_on,
-    unit_id,
+    station_id as unit_id,
     campaign_id,
     road,
     violation_code,
@@ -71,17 +78,22 @@ select
     unit_text,
     violation_text,
     violation_code_text,
-    (station_problem is not null or code_problem is not null) as is_rejected,
+    (station_problem is not null or code_problem is not null
+        or conflict_problem is not null) as is_rejected,
     station_problem,
     code_problem,
-    case when station_problem is not null or code_problem is not null then to_json({
+    conflict_problem,
+    case when station_problem is not null or code_problem is not null
+        or conflict_problem is not null then to_json({
         'ticket_id': ticket_id, 'occurred_at': occurred_at, 'unit': unit_text, 'road': road,
         'violation': violation_text, 'violation_code': violation_code_text,
         'vehicle_type': vehicle_type, 'action': action_text, 'fine_yuan': fine_yuan
     }) end as raw_values,
     source_file,
-    file_sha256,
     source_sheet,
+    source_file_masked,
+    source_sheet_masked,
+    file_sha256,
     source_line,
     station_source,
     exported_at,
@@ -90,5 +102,8 @@ select
     landed_versions,
     _staged_at,
     (select reference_hash from {{ ref('int_reference_version') }}) as _reference_hash,
-    {{ batch_stamp('_resolved_at') }} as _resolved_at
+    {{ batch_stamp('_resolved_at') }} as _resolved_at,
+    false as _tombstone
 from checked
+union all by name
+select number as ticket_id, true as _tombstone from gone

@@ -1,7 +1,8 @@
-{#- One row per dispute (latest export of each dispute_id), accepted rows only. -#}
+{#- One row per dispute (latest export of each record: station + dispute_id), accepted rows. -#}
 {{ config(materialized='view') }}
 
 select
+    i.dispute_key,
     i.dispute_id,
     i.station_id,
     i.reported_on,
@@ -21,9 +22,9 @@ select
     i.escalated_to_criminal,
     i.follow_up_visits,
     i.party_key,
-    i.source_file,
+    i.source_file_masked as source_file,
     i.exported_at,
-    i.source_sheet,
+    i.source_sheet_masked as source_sheet,
     i.source_line,
     i.file_sha256,
     i.landed_versions,

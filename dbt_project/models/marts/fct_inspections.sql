@@ -1,7 +1,9 @@
-{#- One row per inspection visit (latest export of each inspection_id), accepted rows only. -#}
+{#- One row per inspection visit (latest export of each record: station + inspection_id),
+    accepted rows only. -#}
 {{ config(materialized='view') }}
 
 select
+    i.inspection_key,
     i.inspection_id,
     i.station_id,
     i.inspected_on,
@@ -15,9 +17,9 @@ select
     i.closure_ordered,
     i.rental_households,
     i.rental_rooms,
-    i.source_file,
+    i.source_file_masked as source_file,
     i.exported_at,
-    i.source_sheet,
+    i.source_sheet_masked as source_sheet,
     i.source_line,
     i.file_sha256,
     i.landed_versions,

@@ -1,7 +1,9 @@
-{#- One row per ticket or recorded warning (latest export of each ticket_id), accepted rows. -#}
+{#- One row per ticket or recorded warning (latest export of each record: unit + ticket_id),
+    accepted rows. -#}
 {{ config(materialized='view') }}
 
 select
+    i.ticket_key,
     i.ticket_id,
     i.unit_id,
     i.occurred_at,
@@ -16,9 +18,9 @@ select
     i.action_code,
     i.action_label,
     i.fine_yuan,
-    i.source_file,
+    i.source_file_masked as source_file,
     i.exported_at,
-    i.source_sheet,
+    i.source_sheet_masked as source_sheet,
     i.source_line,
     i.file_sha256,
     i.landed_versions,

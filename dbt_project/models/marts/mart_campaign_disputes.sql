@@ -4,7 +4,7 @@
           incremental_strategy='delete+insert', on_schema_change='fail',
           post_hook="{{ delete_campaigns_without_facts('fct_disputes') }}") }}
 
-with {{ campaign_fingerprints('fct_disputes', 'dispute_id') }},
+with {{ campaign_fingerprints('fct_disputes', 'dispute_key') }},
 facts as (
     select f.*, s.station_name, s.bureau_name, s.city, s.province
     from {{ ref('fct_disputes') }} f

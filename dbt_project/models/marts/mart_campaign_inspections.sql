@@ -6,7 +6,7 @@
           incremental_strategy='delete+insert', on_schema_change='fail',
           post_hook="{{ delete_campaigns_without_facts('fct_inspections') }}") }}
 
-with {{ campaign_fingerprints('fct_inspections', 'inspection_id') }},
+with {{ campaign_fingerprints('fct_inspections', 'inspection_key') }},
 facts as (
     select
         f.*,

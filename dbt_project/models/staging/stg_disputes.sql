@@ -1,7 +1,8 @@
-{#- One row per dispute_id: the latest landed export (a dispute that became resolved is
-    counted once, as resolved), typed; party name, ID number and phone are replaced by
-    party_key (keyed hash). Incremental as stg_inspections. -#}
-{{ config(unique_key='dispute_id') }}
+{#- One row per landed row of a loaded or superseded file version (every export of every
+    dispute: a dispute that became resolved appears once per export), typed; the party's name,
+    ID number and phone are replaced by party_key (keyed hash), published free text masked.
+    Incremental as stg_inspections. -#}
+{{ config(unique_key='_file_version_id') }}
 
 {%- set mappings = [
     ('station_matches', 'normalise_text', 'station'),
@@ -11,12 +12,15 @@
     ('status_matches', 'normalise_text', 'status'),
     ('mediation_result_matches', 'normalise_text', 'mediation_result'),
     ('party_keys', 'pii_key', 'coalesce(party_id_number, party_phone, party_name)'),
+    ('channels', 'mask_pii', 'mediation_channel'),
+    ('files', 'mask_pii', '_source_path'),
+    ('sheets', 'mask_pii', '_sheet'),
 ] %}
 
-with {{ latest_landed('disputes', 'dispute_id') }},
+with {{ landed_rows('disputes') }},
 {{ mapped_values(mappings, mapping_source('disputes')) }}
 select
-    cast(record_key as varchar) as dispute_id,
+    cast(dispute_id as varchar) as dispute_id,
     cast(reported_on as date) as reported_on,
     cast(station as varchar) as station_text,
     {{ mapped('station_matches') }} as station_match,
@@ -29,21 +33,23 @@ select
     cast(status as varchar) as status_text,
     {{ mapped('status_matches') }} as status_match,
     cast(resolved_on as date) as resolved_on,
-    cast(mediation_channel as varchar) as mediation_channel,
+    {{ mapped('channels') }} as mediation_channel,
     cast(mediation_result as varchar) as mediation_result_text,
     {{ mapped('mediation_result_matches') }} as mediation_result_match,
     cast(coalesce(escalated_to_criminal, false) as boolean) as escalated_to_criminal,
     cast(coalesce(follow_up_visits, 0) as bigint) as follow_up_visits,
     {{ mapped('party_keys') }} as party_key,
     cast(_source_path as varchar) as source_file,
-    cast(_file_sha256 as varchar) as file_sha256,
     cast(_sheet as varchar) as source_sheet,
+    {{ mapped('files') }} as source_file_masked,
+    {{ mapped('sheets') }} as source_sheet_masked,
+    cast(_file_sha256 as varchar) as file_sha256,
     cast(_line as integer) as source_line,
     cast(_station_source as varchar) as station_source,
     cast(_exported_at as timestamp) as exported_at,
     cast(_first_seen_at as timestamp) as first_seen_at,
-    cast(last_landed_at as timestamp) as last_landed_at,
-    cast(landed_versions as bigint) as landed_versions,
+    cast(_file_version_id as varchar) as _file_version_id,
+    cast(_is_current as boolean) as _is_current,
     {{ batch_stamp('_staged_at') }} as _staged_at
-from latest
+from landed
 {{ join_mapped(mappings) }}
