@@ -25,7 +25,7 @@ from pipelines.generate.reference import (
     synthetic_stations,
 )
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 DEFAULT_TRAFFIC_PER_STATION_DAY = 6
 BULK_TRAFFIC = 50  # from this many tickets per station-day, traffic streams export monthly
 
@@ -64,8 +64,19 @@ DEFAULT_PROFILES: dict[str, list[Profile]] = {
 SMALL_TRAFFIC_XLSX = 2000  # traffic xlsx only while a file stays below this many rows
 
 
-def pick_stations(count: int, seed: int) -> list[Station]:
-    """Seed stations first (a Yuncheng and a Ningbo station always), then synthetic ones."""
+def pick_stations(count: int, seed: int, first: int = 0) -> list[Station]:
+    """Seed stations first (a Yuncheng and a Ningbo station always), then synthetic ones;
+    `first` skips that many (a second corpus of other stations for the same warehouse)."""
+    return _station_order(first + count, seed)[first:]
+
+
+def spare_station(chosen: list[Station]) -> Station | None:
+    """A seed station that exports nothing in the corpus (the conflict's other station)."""
+    ids = {s.station_id for s in chosen}
+    return next((s for s in seed_stations() if s.station_id not in ids), None)
+
+
+def _station_order(count: int, seed: int) -> list[Station]:
     seeds = list(seed_stations())
     first = [s for s in seeds if s.station_id in ("YC_YH_SANLULI", "NB_HS_GULIN")]
     first.sort(key=lambda s: s.station_id != "YC_YH_SANLULI")
@@ -125,7 +136,8 @@ def _write_truth(out: Path, truth: dict) -> None:
 
 def generate_corpus(out: Path, stations: int = 5, days: int = 7, seed: int = 1,
                     traffic_per_station_day: int | None = None, *,
-                    bulk: bool | None = None, options: Options | None = None) -> dict:
+                    bulk: bool | None = None, options: Options | None = None,
+                    first_station: int = 0) -> dict:
     """Write messy exports under out/{inspections,disputes,traffic}/ and out/truth.json.
 
     stations: how many stations export (seed stations first; beyond the 23 seeded ones,
@@ -133,6 +145,8 @@ def generate_corpus(out: Path, stations: int = 5, days: int = 7, seed: int = 1,
     days: how many dates (see corpus_days).
     traffic_per_station_day: mean tickets per station-day (default 6); traffic rows are about
         stations * days * this. From 50 up, traffic exports are monthly files (few, large).
+    first_station: skip that many stations of the order (two corpora of other stations for
+        one warehouse: their record numbers overlap, their stations do not).
     Deterministic: the same arguments give byte-identical files. A previous generated corpus
     in `out` (recognised by its truth.json) is replaced; other files there are refused.
     Returns the truth dict (also written to out/truth.json).
@@ -142,10 +156,10 @@ def generate_corpus(out: Path, stations: int = 5, days: int = 7, seed: int = 1,
         else int(traffic_per_station_day)
     options = options or Options()
     _prepare_out(out)
-    chosen = pick_stations(stations, seed)
+    chosen = pick_stations(stations, seed, first_station)
     day_list = corpus_days(days)
     pools = m.Pools.build(seed, size=max(200, min(5000, stations * days)))
-    writer = CorpusWriter(out, seed, pools, options)
+    writer = CorpusWriter(out, seed, pools, options, tag=(seed + 97 * first_station) % 1000)
     venue_pool = max(8, len(day_list) // 3)
     bulk = tpsd >= BULK_TRAFFIC if bulk is None else bulk
 
@@ -173,13 +187,16 @@ def generate_corpus(out: Path, stations: int = 5, days: int = 7, seed: int = 1,
                                   station_source="folder", cadence="monthly", export_in="name",
                                   hand=True)
             writer.write_stream(Stream(rt, st, sidx, profile), day_list, sources[rt])
+    if options.conflicts:
+        writer.write_conflict(chosen, day_list, insp, spare_station(chosen))
     if options.broken_files:
         writer.write_broken(chosen)
     if options.duplicates:
         writer.write_duplicates()
     _write_reference(out, chosen)
     params = {"generator_version": GENERATOR_VERSION, "stations": stations, "days": days,
-              "seed": seed, "traffic_per_station_day": tpsd, "bulk": bulk,
+              "seed": seed, "first_station": first_station,
+              "traffic_per_station_day": tpsd, "bulk": bulk,
               "station_ids": [s.station_id for s in chosen],
               "dates": [d.isoformat() for d in day_list]}
     truth = writer.truth.as_dict(params)

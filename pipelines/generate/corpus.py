@@ -95,12 +95,15 @@ class Options:
     broken_files: bool = True
     duplicates: bool = True
     extra_bad_every: int = 100       # one more bad row every N eligible files (large corpora)
+    conflicts: bool = True           # a re-export of records under another station (merge)
 
 
 class CorpusWriter:
-    def __init__(self, out: Path, seed: int, pools: m.Pools, options: Options) -> None:
+    def __init__(self, out: Path, seed: int, pools: m.Pools, options: Options,
+                 tag: int | None = None) -> None:
         self.out = out
         self.seed = seed
+        self.tag = seed % 1000 if tag is None else tag  # in the numbers of fresh records
         self.pools = pools
         self.options = options
         self.truth = Truth()
@@ -111,9 +114,11 @@ class CorpusWriter:
         self.dup_candidates: dict[str, Path] = {}
         self._spell: dict[str, list[str]] = {}
         self.seq: dict[tuple[str, str], int] = {}
+        self.streams: list[Stream] = []
 
     # ------------------------------------------------------------------ streams
     def write_stream(self, stream: Stream, days: list[date], source: Source) -> None:
+        self.streams.append(stream)
         p = stream.profile
         for _, month_days in groupby(sorted(days), key=lambda d: (d.year, d.month)):
             mdays = list(month_days)
@@ -455,10 +460,12 @@ class CorpusWriter:
 
     # ------------------------------------------------------------------ bad rows
     def _fresh_id(self, rt: str) -> str:
+        """A number no generated record has; tagged per corpus, so two corpora loaded into
+        one warehouse never make one record of their unknown-station rows."""
         self.fresh[rt] += 1
-        n = self.fresh[rt]
-        return {"inspections": f"JCX{n:06d}", "disputes": f"JFX{n:06d}",
-                "traffic": f"99{n:014d}"}[rt]
+        n, tag = self.fresh[rt], self.tag
+        return {"inspections": f"JCX{tag:03d}{n:06d}", "disputes": f"JFX{tag:03d}{n:06d}",
+                "traffic": f"99{tag:03d}{n:011d}"}[rt]
 
     def _bad_row(self, stream, reason, header, pick, style, export, e_last, gb_mark, seq):
         rt, st = stream.record_type, stream.station
@@ -552,6 +559,31 @@ class CorpusWriter:
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(bytes(junk))
         self.truth.file("traffic", "failed")
+
+    def write_conflict(self, chosen: list[Station], days: list[date], source: Source,
+                       spare: Station | None) -> None:
+        """A station that took over another's records (a merge) re-exports two of them under
+        its own name, a day after the corpus ends: same record numbers, dates and venues as
+        the original station's exports. The models must hold the copies back as key
+        conflicts (truth: model_quarantine.key_conflict) and keep the originals."""
+        if spare is None:
+            return
+        origin = next((st for st in self.streams if st.record_type == "inspections"
+                       and st.profile.export_in != "none"), None)
+        day = next((d for d in reversed(days) if origin and source(origin, d)), None)
+        if origin is None or day is None:
+            return
+        records = source(origin, day)[:2]
+        export = max(days) + timedelta(days=1)
+        profile = Profile(fmt="csv", station_source="title", cadence="daily", export_in="both",
+                          flat=True, title=True)
+        self._write_file(Stream("inspections", spare, origin.sidx, profile), export,
+                         [(day, records)], export)
+        for rec in records:
+            self.truth.key_conflicts.append({
+                "record_type": "inspections", "record_number": rec["id"],
+                "kept_station_id": origin.station.station_id,
+                "held_back_station_id": spare.station_id})
 
     def write_duplicates(self) -> None:
         for rt in RECORD_TYPES:

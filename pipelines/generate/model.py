@@ -11,6 +11,7 @@ final values.
 from __future__ import annotations
 
 import random
+import zlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -101,6 +102,21 @@ class Pools:
         return cls(names, officers, ids, phones, plates)
 
 
+def station_salt(station_id: str, modulo: int = 1_000_003) -> int:
+    """A stable number per station (the same in every corpus), for what stations own alone."""
+    return zlib.crc32(station_id.encode()) % modulo
+
+
+def record_number(prefix: str, station: Station, day: date, n: int,
+                  shared: bool = False) -> str:
+    """Station-local numbering (docs/architecture.md, record identity). shared: every
+    station's platform numbers a day's records from 001, so one number is used by every
+    station (JC20220625001 at 三路里 and at 古林, for different records); else each station
+    starts the day at its own point (numbers shared only now and then)."""
+    start = 1 if shared else zlib.crc32(f"{station.station_id}:{day}".encode()) % 1000
+    return f"{prefix}{day:%Y%m%d}{(start + n) % 1000:03d}"
+
+
 def venue_name(vt: str, index: int) -> str:
     """The index-th distinct venue name of a type (unique per type up to 800 x suffixes)."""
     street = STREETS[index % len(STREETS)]
@@ -134,11 +150,14 @@ def inspection(rid: str, day: date, vt: str, venue: str | None, rng: random.Rand
 
 def random_inspections(station: Station, sidx: int, day: date, rng: random.Random,
                        pools: Pools, venue_pool: int) -> list[dict]:
+    """A station-day of inspections. Venues are the station's own (two stations never share a
+    venue name by accident: that would look like a re-exported record, a key conflict)."""
+    own = station_salt(station.station_id) * venue_pool
     out = []
     for n in range(rng.randint(3, 7)):
         vt = rng.choices(NINE_SMALL + _OUTSIDE, weights=INSP_TYPE_WEIGHTS)[0] if n else \
             rng.choice(_CLOSABLE)  # every station-day checks one entertainment-like venue
-        venue = venue_name(vt, rng.randrange(venue_pool)) if rng.random() > 0.03 else None
+        venue = venue_name(vt, own + rng.randrange(venue_pool)) if rng.random() > 0.03 else None
         found = rng.choice((0, 0, 0, 1, 1, 2, 3))
         rect = rng.randint(0, found)
         notices = 1 if found and rng.random() < 0.4 else 0
@@ -147,8 +166,8 @@ def random_inspections(station: Station, sidx: int, day: date, rng: random.Rando
         if vt in ("RENTAL_HOUSING", "CONVERTED_FACTORY_FLATS"):
             households = rng.randint(1, 6)
             rooms = households + rng.randint(0, 12)
-        rec = inspection(f"JC{day:%Y%m%d}{sidx:03d}{n:03d}", day, vt, venue, rng, pools,
-                         found=found, rect=rect, notices=notices, closure=closure,
+        rec = inspection(record_number("JC", station, day, n, shared=True), day, vt, venue, rng,
+                         pools, found=found, rect=rect, notices=notices, closure=closure,
                          households=households, rooms=rooms)
         if rect > 0 and rng.random() < 0.5:
             rec["rect_early"], rec["change"] = rng.randint(0, rect - 1), rng.randint(1, 3)
@@ -197,8 +216,8 @@ def random_disputes(station: Station, sidx: int, day: date, rng: random.Random,
         source = rng.choices(SOURCES, weights=SOURCE_WEIGHTS)[0]
         status = rng.choices(("RESOLVED", "IN_MEDIATION", "UNRESOLVED", "REFERRED"),
                              weights=(70, 15, 8, 7))[0]
-        out.append(dispute(f"JF{day:%Y%m%d}{sidx:03d}{n:03d}", day, source, status, rng, pools,
-                           station.city))
+        out.append(dispute(record_number("JF", station, day, n), day, source, status, rng,
+                           pools, station.city))
     return out
 
 

@@ -28,6 +28,10 @@ class Truth:
         self.facts = {"inspections": 0, "disputes": 0, "traffic": 0}
         self.unknown_station = 0
         self.unknown_names: set[str] = set()
+        self.key_conflicts: list[dict] = []
+        # record type -> record number -> stations that used it (station-local numbering)
+        self.numbers: dict[str, dict[str, set[str]]] = {
+            "inspections": defaultdict(set), "disputes": defaultdict(set)}
         self.pii: set[str] = set()
         self.stations: dict[str, Station] = {}
         # (campaign, station_id, code) -> sums / venue sets
@@ -56,6 +60,7 @@ class Truth:
     # ------------------------------------------------------------------ facts (final values)
     def inspection(self, station: Station, rec: dict) -> None:
         self.facts["inspections"] += 1
+        self.numbers["inspections"][rec["id"]].add(station.station_id)
         cid = campaign_for("inspections", station.city, rec["day"])
         if cid is None:
             return
@@ -75,6 +80,7 @@ class Truth:
 
     def dispute(self, station: Station, rec: dict) -> None:
         self.facts["disputes"] += 1
+        self.numbers["disputes"][rec["id"]].add(station.station_id)
         cid = campaign_for("disputes", station.city, rec["day"])
         if cid is None:
             return
@@ -162,8 +168,14 @@ class Truth:
             "params": params,
             "landing": landing,
             "facts": dict(self.facts),
-            "model_quarantine": {"unknown_station": self.unknown_station, "unmapped_value": 0},
+            "model_quarantine": {"unknown_station": self.unknown_station, "unmapped_value": 0,
+                                 "key_conflict": len(self.key_conflicts)},
             "unknown_station_names": sorted(self.unknown_names),
+            "key_conflicts": self.key_conflicts,
+            # record numbers that more than one station used (for different records)
+            "shared_record_numbers": {
+                rt: sum(len(stations) > 1 for stations in numbers.values())
+                for rt, numbers in self.numbers.items()},
             "pii_values": sorted(self.pii),
             "mart_campaign_inspections": self.mart_inspections(),
             "mart_campaign_disputes": self.mart_disputes(),

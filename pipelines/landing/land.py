@@ -348,6 +348,13 @@ def _candidates(conn: duckdb.DuckDBPyConnection, steps: list[Step], mapping: Map
             land_steps(conn, step.record_type, [step], result)
             state = ledger_state(conn)
             continue
+        known = state.latest.get(step.rel)
+        if known is not None and known.status == "duplicate" and \
+                known.sha256 == step.sha256 and known.duplicate_of == original.file_version_id:
+            if (known.size_bytes, known.mtime) != (step.entry.size, step.entry.mtime):
+                touch(conn, known, step.entry.size, step.entry.mtime)
+            result.files_unchanged += 1  # still a copy of a version that counts
+            continue
         row = _new_row(step, run_id, utcnow())
         row.status, row.loaded_at = "duplicate", row.first_seen_at
         row.detail.update(note="byte-identical to a file already in the ledger",

@@ -6,9 +6,10 @@ Against the ledger (ledger.py) every file is one of:
 - `land`: new bytes for the path (or a duplicate whose original no longer counts);
 - `reactivate`: the path is back to bytes it held before (a revert): that version counts again;
 - `known_failure`: back to bytes that failed before: not parsed again, still failed;
-- `candidate`: bytes loaded at another path, or shared with an earlier file of this run: decided
-  after landing (`duplicate` of a committed, loaded version, else landed), so a crash never
-  leaves two copies recorded as duplicates of each other;
+- `candidate`: bytes loaded at another path, shared with an earlier file of this run, or a
+  known duplicate: decided after landing (`duplicate` of a committed, loaded version, else
+  landed), so a crash never leaves two copies recorded as duplicates of each other, and a copy
+  whose original stops counting this run lands in the same run;
 - `failed` (retry or not) / `ignored`: set aside without reading (see drop_zone.Entry.problem,
   hidden files, files outside a record-type folder, files over the size limit, files still
   being written).
@@ -81,8 +82,8 @@ def _unread(entry: Entry, latest: Known | None, limits: Limits) -> Step | None:
             return Step("unchanged", entry)
         return Step("failed", entry, message=reason)
     if latest and latest.sha256 and not latest.retry and _same_stat(latest, entry):
-        if latest.status == "duplicate":
-            return None  # read: its original may no longer count
+        if latest.status == "duplicate":  # its original may stop counting this very run
+            return Step("candidate", entry, latest.sha256, latest)
         if latest.status in ("loaded", "failed"):
             return Step("unchanged", entry, latest.sha256, latest)
     return None
@@ -91,8 +92,9 @@ def _unread(entry: Entry, latest: Known | None, limits: Limits) -> Step | None:
 def _read(entry: Entry, sha: str, state: LedgerState, seen: set[str]) -> Step:
     latest = state.latest.get(entry.rel)
     if latest is not None and latest.sha256 == sha and not latest.retry:
-        if latest.status != "duplicate" or state.original_alive(latest):
-            return Step("touch", entry, sha, latest)  # same bytes, newer stat
+        if latest.status == "duplicate":
+            return Step("candidate", entry, sha, latest)
+        return Step("touch", entry, sha, latest)  # same bytes, newer stat
     else:
         earlier = state.versions.get((entry.rel, sha))
         if earlier is not None and earlier.status in ("loaded", "superseded"):

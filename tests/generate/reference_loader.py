@@ -36,16 +36,20 @@ SYNONYMS = {
         "dispute_id": "纠纷编号 编号 记录编号 dispute_id",
         "reported_on": "登记日期 发现日期 受理时间 登记时间 reported_at",
         "station": "派出所 所属派出所 受理单位 单位 station", "source": "来源 线索来源 source",
+        "dispute_type": "纠纷类型 类别 类型 dispute_type",
         "status": "化解状态 状态 处置结果 status", "mediation_result": "调解结果 mediation_result",
         "escalated_to_criminal": "是否民转刑 民转刑 escalated",
-        "follow_up_visits": "回访次数 follow_ups",
+        "follow_up_visits": "回访次数 follow_ups", "party_name": "当事人 当事人姓名 party_name",
+        "party_id_number": "身份证号 身份证号码 证件号码 id_number",
+        "party_phone": "联系电话 电话 phone",
     },
     "traffic": {
         "ticket_id": "决定书编号 违法编号 记录编号 编号 ticket_id",
         "occurred_at": "违法时间 查处时间 时间 occurred_at",
         "unit": "执勤单位 派出所 中队 大队 单位 unit", "violation": "违法行为 违法类型 violation",
         "violation_code": "违法代码 violation_code", "action": "处理方式 处罚种类 action",
-        "fine_yuan": "罚款金额 罚款金额(元) 罚款 fine",
+        "fine_yuan": "罚款金额 罚款金额(元) 罚款 fine", "plate": "号牌号码 车牌号 plate",
+        "party_name": "当事人 party_name", "party_id_number": "身份证号 证件号码 id_number",
     },
 }
 KEY = {"inspections": "inspection_id", "disputes": "dispute_id", "traffic": "ticket_id"}
@@ -138,7 +142,8 @@ def load(out: Path) -> dict:
             stations[normalise_text(a)] = s
     xw = {dim: {normalise_text(raw): code for code, raws in codes.items() for raw in raws}
           for dim, codes in crosswalk().items()}
-    result = {"landing": {}, "facts": {}, "unknown_station": 0, "station_rows": {}}
+    result = {"landing": {}, "facts": {}, "unknown_station": 0, "key_conflict": 0,
+              "station_rows": {}}
     seen: set[str] = set()
     for rt in ("inspections", "disputes", "traffic"):
         syn = {norm_header(h): f for f, names in SYNONYMS[rt].items() for h in names.split()}
@@ -191,18 +196,33 @@ def load(out: Path) -> dict:
                 stats["files_failed"] += 1
                 stats["rows_read"] -= len(rows_here)
                 continue
-            for rec in rows_here:
-                if rec["key"] not in landed or rec["order"] > landed[rec["key"]]["order"]:
-                    landed[rec["key"]] = rec
+            for rec in rows_here:  # a record is (station, number); the latest export wins
+                st = stations.get(normalise_text(rec["station"]))
+                scope = st.station_id if st else "?" + normalise_text(rec["station"])
+                key = (scope, rec["key"])
+                if key not in landed or rec["order"] > landed[key]["order"]:
+                    landed[key] = rec
         result["landing"][rt] = dict(stats)
         facts = 0
         agg = defaultdict(lambda: defaultdict(int))
         venues = defaultdict(set)
         closures = defaultdict(set)
-        for rec in landed.values():
+        claims: dict[tuple, tuple] = {}  # evidence -> the first claim's export order
+        held = set()
+        for (scope, number), rec in sorted(landed.items(), key=lambda kv: kv[1]["order"]):
+            evidence = _evidence(rt, rec["v"], xw) if not scope.startswith("?") else None
+            if evidence is None:
+                continue
+            first = claims.setdefault((number, rec["day"], evidence), (scope, rec["order"]))
+            if first[0] != scope:
+                held.add((scope, number))
+        result["key_conflict"] += len(held)
+        for (scope, number), rec in landed.items():
             st = stations.get(normalise_text(rec["station"]))
             if st is None:
                 result["unknown_station"] += 1
+                continue
+            if (scope, number) in held:
                 continue
             facts += 1
             cid = campaign_for(rt, st.city, rec["day"])
@@ -241,6 +261,26 @@ def load(out: Path) -> dict:
         result["facts"][rt] = facts
         result["station_rows"][rt] = {k: dict(a) for k, a in agg.items()}
     return result
+
+
+def _evidence(rt: str, v: dict, xw: dict) -> tuple | None:
+    """What says two stations' records with one number are one record (docs/architecture.md,
+    record identity); None when the record carries too little to tell."""
+    if rt == "inspections":
+        name = normalise_text(v.get("venue_name") or "")
+        return (name, xw["venue_type"][normalise_text(v["venue_type"])],
+                v.get("hazards_found", 0)) if name else None
+    if rt == "disputes":
+        party = next((normalise_text(str(v[f])).upper() for f in
+                      ("party_id_number", "party_phone", "party_name") if v.get(f)), None)
+        kind = xw["dispute_type"].get(normalise_text(v.get("dispute_type") or ""))
+        return (party, kind) if party else None
+    plate = normalise_text(str(v.get("plate") or "")).upper()
+    party = next((normalise_text(str(v[f])).upper() for f in ("party_id_number", "party_name")
+                  if v.get(f)), "")
+    code = v.get("violation_code") or v["violation"]
+    return (parse_date(v["occurred_at"]), xw["violation"][normalise_text(code)], plate,
+            party) if plate or party else None
 
 
 def _typed(rt, header, row, exported, title_station, path, out, line) -> dict:

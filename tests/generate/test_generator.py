@@ -63,14 +63,21 @@ def test_truth_json_matches_return_value_and_contract(corpus):
     out, truth, _ = corpus
     assert json.loads((out / "truth.json").read_text(encoding="utf-8")) == truth
     assert set(truth) == {"params", "landing", "facts", "model_quarantine",
-                          "unknown_station_names", "pii_values", "mart_campaign_inspections",
-                          "mart_campaign_disputes", "mart_campaign_traffic"}
+                          "unknown_station_names", "key_conflicts", "shared_record_numbers",
+                          "pii_values", "mart_campaign_inspections", "mart_campaign_disputes",
+                          "mart_campaign_traffic"}
     for rt in ("inspections", "disputes", "traffic"):
         files = [p for p in (out / rt).rglob("*") if p.is_file()]
         assert truth["landing"][rt]["files"] == len(files)
         assert truth["landing"][rt]["files_failed"] >= 1
         assert truth["landing"][rt]["files_duplicate"] >= 1
-    assert truth["model_quarantine"] == {"unknown_station": 3, "unmapped_value": 0}
+    assert truth["model_quarantine"] == {"unknown_station": 3, "unmapped_value": 0,
+                                         "key_conflict": 2}
+    # station-local numbering: one record number used by several stations (other records)
+    assert truth["shared_record_numbers"]["inspections"] > 0
+    kept = {c["kept_station_id"] for c in truth["key_conflicts"]}
+    assert len(kept) == 1 and not kept & {c["held_back_station_id"]
+                                          for c in truth["key_conflicts"]}
     for mart in ("mart_campaign_inspections", "mart_campaign_disputes",
                  "mart_campaign_traffic"):
         assert truth[mart]
@@ -200,13 +207,17 @@ def test_every_messy_feature_is_present(corpus):
     assert folder_files, "a file whose station is only its folder"
     # spacing variants and aliases of station names
     assert re.search(r",[^,\n]{2} 所,", everything) and "\u3000派出所" in everything
-    # cumulative exports: the same id twice, with a correction
+    # cumulative exports: the same record (one station's number) twice, with a correction;
+    # numbers are station-local, so the station (its files' name or folder) is in the key
     ids = defaultdict(set)
-    for text in texts.values():
+    for path, text in texts.items():
+        station = path.parent.name if path.parent.name != path.parents[1].name \
+            and path.parents[1].name != out.name else path.name.split("_")[0]
         for line in text.splitlines():
-            m = re.search(r"\b(JC\d{14}|JF\d{14})\b", line)
+            m = re.search(r"\b(JC\d{11}|JF\d{11})\b", line)
             if m:
-                ids[m.group(1)].add(line.split(",", 1)[1] if line[0].isdigit() else line)
+                ids[(station, m.group(1))].add(line.split(",", 1)[1] if line[0].isdigit()
+                                               else line)
     assert any(len(v) > 1 for v in ids.values()), "a corrected record in a later export"
     assert any("月累计" in p.name or "mtd" in p.name for p in out.rglob("*"))
     # byte-identical duplicates at another path
@@ -254,7 +265,7 @@ def test_raw_spellings_come_from_the_seeds(corpus):
     _, _, texts = corpus
     allowed = {v for codes in crosswalk().values() for spellings in codes.values()
                for v in spellings}
-    venue_col = re.compile(r"^(?:\d+,)?JC\d{14},[^,]*,[^,]*,[^,]*,([^,]*),")
+    venue_col = re.compile(r"^(?:\d+,)?JC\d{11},[^,]*,[^,]*,[^,]*,([^,]*),")
     seen = 0
     for text in texts.values():
         for line in text.splitlines():
@@ -321,6 +332,7 @@ def _assert_files_say_the_truth(out: Path, truth: dict) -> None:
         assert got["station_rows"][rt] == truth_station_rows(truth, rt), rt
     assert got["facts"] == truth["facts"]
     assert got["unknown_station"] == truth["model_quarantine"]["unknown_station"]
+    assert got["key_conflict"] == truth["model_quarantine"].get("key_conflict", 0)
 
 
 def test_the_files_say_what_the_truth_says(corpus):
