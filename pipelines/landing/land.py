@@ -312,6 +312,7 @@ def _record_unread(conn: duckdb.DuckDBPyConnection, steps: list[Step],
             result.files_unchanged += 1
         elif step.kind == "touch":
             touch(conn, step.known, step.entry.size, step.entry.mtime)
+            checkpoint("landing.commit")
             result.files_unchanged += 1
         elif step.kind == "reactivate":
             conn.execute("BEGIN TRANSACTION")
@@ -320,6 +321,7 @@ def _record_unread(conn: duckdb.DuckDBPyConnection, steps: list[Step],
             result.files_reverted += 1
         elif step.kind == "known_failure":
             touch(conn, step.known, step.entry.size, step.entry.mtime, now)
+            checkpoint("landing.commit")
             result.failed(step.rel, step.message, False)
         elif step.kind == "failed":
             record_failure(conn, _new_row(step, run_id, now), step.message)
@@ -353,6 +355,7 @@ def _candidates(conn: duckdb.DuckDBPyConnection, steps: list[Step], mapping: Map
                 known.sha256 == step.sha256 and known.duplicate_of == original.file_version_id:
             if (known.size_bytes, known.mtime) != (step.entry.size, step.entry.mtime):
                 touch(conn, known, step.entry.size, step.entry.mtime)
+                checkpoint("landing.commit")
             result.files_unchanged += 1  # still a copy of a version that counts
             continue
         row = _new_row(step, run_id, utcnow())

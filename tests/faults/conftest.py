@@ -1,0 +1,81 @@
+"""Helpers for the fault tests: land in a child process, and a snapshot of what landed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+from pipelines.landing import ensure_schema, land_record_types
+from pipelines.landing.limits import Limits
+
+REPO = Path(__file__).resolve().parents[2]
+RECORD_TYPES = ("inspections", "disputes", "traffic")
+
+
+def land_forked(db: Path, raw: Path, threads: int = 1, fault: str | None = None,
+                limits: Limits | None = None) -> int:
+    """Land in a forked child (no interpreter start-up: a sweep forks dozens of them); returns
+    its exit code, or minus the signal that killed it (-9: the fault's SIGKILL)."""
+    pid = os.fork()
+    if pid == 0:  # the child: land, then leave without running the parent's clean-up
+        code = 1
+        try:
+            os.environ.pop("WAREHOUSE_FAULT_AT", None)
+            if fault:
+                os.environ["WAREHOUSE_FAULT_AT"] = fault
+            with duckdb.connect(str(db)) as conn:
+                ensure_schema(conn)
+                land_record_types(conn, raw, RECORD_TYPES, "run", threads=threads,
+                                  limits=limits or Limits(settle_seconds=0))
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+def land_in_child(db: Path, raw: Path, threads: int = 1, fault: str | None = None,
+                  timeout: float = 120) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "WAREHOUSE_FAULT_AT"}
+    if fault:
+        env["WAREHOUSE_FAULT_AT"] = fault
+    return subprocess.run([sys.executable, str(Path(__file__).with_name("land_once.py")),
+                           str(db), str(raw), str(threads)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def ledger(db: Path) -> dict[str, dict]:
+    """path -> its latest ledger row."""
+    with duckdb.connect(str(db), read_only=True) as conn:
+        cur = conn.execute("SELECT * FROM ops.file_ledger ORDER BY current_since")
+        names = [d[0] for d in cur.description]
+        return {r[1]: dict(zip(names, r, strict=True)) for r in cur.fetchall()}
+
+
+def query(db: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def landed_state(db: Path) -> dict[str, list]:
+    """Everything landing decided, without the clocks and run ids of the run that decided it:
+    ledger rows, landed rows and quarantined rows."""
+    with duckdb.connect(str(db), read_only=True) as conn:
+        state = {"ledger": conn.execute(
+            "SELECT path, sha256, status, rows_read, rows_landed, rows_quarantined, "
+            "lines_skipped, error_message, superseded_by, coalesce(retry, false), "
+            "json_extract_string(detail, '$.duplicate_of') FROM ops.file_ledger "
+            "ORDER BY ALL").fetchall()}
+        for record_type, key in (("inspections", "inspection_id"),
+                                 ("disputes", "dispute_id"), ("traffic", "ticket_id")):
+            state[record_type] = conn.execute(
+                f"SELECT _source_path, _file_sha256, _sheet, _line, {key}, count(*) "
+                f"FROM landing.{record_type} GROUP BY ALL ORDER BY ALL").fetchall()
+        state["quarantine"] = conn.execute(
+            "SELECT stage, source_path, file_sha256, sheet, line_number, reason_code, "
+            "count(*) FROM ops.quarantine GROUP BY ALL ORDER BY ALL").fetchall()
+    return state
