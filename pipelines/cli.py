@@ -89,7 +89,7 @@ def cmd_bulletin(args: argparse.Namespace) -> int:
     try:
         out = write_bulletin(settings.published_dir, args.campaign, args.unit,
                              period=args.period, start=args.start, end=args.end,
-                             out_dir=Path(args.out), pdf=args.pdf)
+                             out_dir=Path(args.out).resolve(), pdf=args.pdf)
     except BulletinError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
