@@ -81,10 +81,12 @@ class Charts:
         with mpl.rc_context({"svg.hashsalt": f"{self.salt}-{self._n}"}):
             fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
         text = buf.getvalue()
-        # inline in HTML: drop the XML declaration, DOCTYPE and RDF metadata (links to
-        # matplotlib's site), and let the page size it
+        # inline in HTML: drop the XML declaration, DOCTYPE, RDF metadata (links to
+        # matplotlib's site) and comments, and let the page size it
         text = text[text.index("<svg"):]
         text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, count=1, flags=re.S)
+        # matplotlib writes each label again in a comment: a name holding "-->" would end it
+        text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
         text = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1', text, count=1)
         return text.replace("<svg", '<svg role="img" style="width:100%;height:auto"', 1)
 

@@ -132,6 +132,7 @@ def test_the_page_is_self_contained_and_every_sql_reruns_on_the_catalog(city, pu
     assert set(re.findall(r"https?://[^\s\"'<>]+", page_html)) <= {
         "http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
     assert len(b.charts) == 4 and "<svg" in page_html and "<text" not in page_html
+    assert "<!--" not in page_html  # nothing a name could close and escape from
     # each query shown is exactly the one that ran, and gives the same rows in another client
     assert sorted(page.sql) == [q.qid for q in b.queries]
     with duckdb.connect(str(published / "catalog.duckdb"), read_only=True) as conn:
