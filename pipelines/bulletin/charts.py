@@ -66,8 +66,21 @@ def find_cjk_font(preferred: tuple[str, ...]) -> str | None:
     return found[0] if found else None
 
 
+FONT_PT = 9
+WIDTH = 8.0  # inches; the page scales the SVG to its width
+
+
+def label_inches(labels: Sequence[str], size_pt: float = FONT_PT) -> float:
+    """About how wide the longest label is drawn: a Chinese character is one em, others
+    about 0.6 em (enough to set margins without a second drawing pass)."""
+    ems = max((sum(1.0 if ord(ch) >= 0x2E80 else 0.6 for ch in label) for label in labels),
+              default=0.0)
+    return ems * size_pt / 72
+
+
 class Charts:
-    """Draws the bulletin's charts with one font; each method returns an SVG string."""
+    """Draws the bulletin's charts with one font; each method returns an SVG string. Margins
+    are set from the labels' length: a tight bounding box would draw every chart twice."""
 
     def __init__(self, font: str, salt: str):
         self.font = font
@@ -79,7 +92,7 @@ class Charts:
         self._n += 1
         buf = io.StringIO()
         with mpl.rc_context({"svg.hashsalt": f"{self.salt}-{self._n}"}):
-            fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
+            fig.savefig(buf, format="svg", metadata={"Date": None})
         text = buf.getvalue()
         # inline in HTML: drop the XML declaration, DOCTYPE, RDF metadata (links to
         # matplotlib's site) and comments, and let the page size it
@@ -95,13 +108,18 @@ class Charts:
         mpl, _fm, _fig = _matplotlib()
         return mpl.rc_context({
             "font.family": [self.font, "DejaVu Sans"], "axes.unicode_minus": False,
-            "svg.fonttype": "path", "font.size": 9, "axes.spines.top": False,
+            "svg.fonttype": "path", "font.size": FONT_PT, "axes.spines.top": False,
             "axes.spines.right": False})
 
     @staticmethod
-    def _figure(width: float, height: float):
+    def _figure(height: float, *, left: float, top: float = 0.45, bottom: float = 0.45,
+                right: float = 0.25):
+        """A figure WIDTH x height inches with margins in inches."""
         _mpl, _fm, Figure = _matplotlib()
-        return Figure(figsize=(width, height), dpi=100)
+        fig = Figure(figsize=(WIDTH, height), dpi=100)
+        fig.subplots_adjust(left=left / WIDTH, right=1 - right / WIDTH, top=1 - top / height,
+                            bottom=bottom / height)
+        return fig
 
     def trend(self, title: str, days: Sequence[date], visits: Sequence[int],
               found: Sequence[int], rectified: Sequence[int], labels: dict[str, str],
@@ -109,28 +127,29 @@ class Charts:
         import matplotlib.dates as mdates
 
         with self._rc():
-            fig = self._figure(8, 4.2)
+            fig = self._figure(4.2, left=0.75, top=0.45, bottom=0.4)
             top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(1, 1.2))
+            fig.subplots_adjust(hspace=0.12)
             width = 5 if weekly else 0.8
             top.bar(days, visits, width=width, color=COLORS[1], label=labels["visits"])
             top.set_ylabel(labels["visits"])
             bottom.plot(days, found, marker="o", ms=3, color=COLORS[0], label=labels["found"])
             bottom.plot(days, rectified, marker="s", ms=3, color=COLORS[4],
                         label=labels["rectified"])
-            bottom.legend(loc="upper left", frameon=False, ncols=2)
+            bottom.legend(loc="best", frameon=False, ncols=2)
             bottom.set_ylabel(labels["hazards"])
             bottom.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))
             for ax in (top, bottom):
                 ax.grid(axis="y", color="#dddddd", linewidth=0.6)
                 ax.set_axisbelow(True)
             fig.suptitle(title, fontsize=11)
-            fig.autofmt_xdate(rotation=0, ha="center")
             return self._svg(fig)
 
     def paired_bars(self, title: str, categories: Sequence[str], first: Sequence[int],
                     second: Sequence[int], names: tuple[str, str]) -> str:
         with self._rc():
-            fig = self._figure(8, max(2.2, 0.45 * len(categories) + 1.2))
+            fig = self._figure(max(2.4, 0.45 * len(categories) + 1.3),
+                               left=label_inches(categories) + 0.3, bottom=0.75)
             ax = fig.subplots()
             pos = list(range(len(categories)))
             ax.barh([p - 0.2 for p in pos], first, height=0.4, color=COLORS[1], label=names[0])
@@ -150,7 +169,8 @@ class Charts:
     def bars(self, title: str, categories: Sequence[str], values: Sequence[int],
              axis: str) -> str:
         with self._rc():
-            fig = self._figure(8, max(2.0, 0.32 * len(categories) + 1.0))
+            fig = self._figure(max(2.2, 0.32 * len(categories) + 1.2),
+                               left=label_inches(categories) + 0.3, bottom=0.6)
             ax = fig.subplots()
             pos = list(range(len(categories)))
             ax.barh(pos, values, height=0.6, color=COLORS[0])
@@ -169,8 +189,10 @@ class Charts:
                         panels: Sequence[tuple[str, Sequence[int]]]) -> str:
         """One horizontal bar panel per metric, side by side, sharing the units' axis."""
         with self._rc():
-            fig = self._figure(8, max(2.2, 0.38 * len(categories) + 1.2))
+            fig = self._figure(max(2.4, 0.3 * len(categories) + 1.3),
+                               left=label_inches(categories) + 0.3, top=0.75, bottom=0.4)
             axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
+            fig.subplots_adjust(wspace=0.12)
             pos = list(range(len(categories)))
             for i, (ax, (name, values)) in enumerate(zip(axes, panels, strict=True)):
                 ax.barh(pos, values, height=0.6, color=COLORS[i % len(COLORS)])

@@ -6,6 +6,7 @@ import os
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,14 @@ COVERAGE_COLUMNS = ["record_type", "stations_expected", "stations_reporting", "s
                     "rows_set_aside"]
 
 
+@cache
 def _env(html: bool) -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=html,
-                              undefined=jinja2.StrictUndefined,
-                              extensions=["jinja2.ext.do"])
+    """One environment per mode, so each template is compiled once per process; the filters
+    are passed with each render (they hold the bulletin's phrase table)."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=html,
+                             undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.do"])
+    env.filters.update(FILTERS)
+    return env
 
 
 def _join_lines(text: str) -> str:
@@ -79,32 +84,42 @@ def _num(value: Any) -> str:
     return "—" if value is None else str(int(value))
 
 
+# Filters of the page; the phrase table is the template's `P`.
+@jinja2.pass_context
+def _pct(ctx, value: Any) -> str:
+    return ctx["P"].pct(None if value is None else Decimal(str(value)))
+
+
+@jinja2.pass_context
+def _chg(ctx, value: Any) -> str:
+    return ctx["P"].pct(value, signed=True)
+
+
+@jinja2.pass_context
+def _val(ctx, value: Any, column: str) -> str:
+    return _pct(ctx, value) if column.endswith("_pct") else _num(value)
+
+
+def _cell(value: Any) -> str:
+    """data-value of a cell, for sorting."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(int(value))
+    return str(value)
+
+
+FILTERS = {"num": _num, "pct": _pct, "chg": _chg, "val": _val, "cell": _cell}
+
+
 def render_html(b: Bulletin) -> str:
     p = b.phrases
-    env = _env(True)
-
-    def pct(value: Any) -> str:
-        return p.pct(None if value is None else Decimal(str(value)))
-
-    def val(value: Any, column: str) -> str:
-        return pct(value) if column.endswith("_pct") else _num(value)
-
-    def cell(value: Any) -> str:
-        if value is None:
-            return ""
-        if isinstance(value, bool):
-            return str(int(value))
-        return str(value)
-
-    env.filters.update(num=_num, pct=pct, val=val, cell=cell,
-                       chg=lambda v: p.pct(v, signed=True))
     previous, year_ago = b.period.previous(), b.period.year_ago()
-    page = env.get_template("bulletin.html.j2").render(
+    return _env(True).get_template("bulletin.html.j2").render(
         b=b, P=p, headline=headline(b, html=True), rollups=ROLLUPS,
         coverage_columns=COVERAGE_COLUMNS,
         previous_range=p.date_range(previous.start, previous.end),
         year_ago_range=p.date_range(year_ago.start, year_ago.end))
-    return page
 
 
 def render_text(b: Bulletin) -> str:
