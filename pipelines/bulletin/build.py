@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -24,7 +23,6 @@ from pipelines.bulletin.scope import (
     units_with_records,
 )
 
-log = logging.getLogger(__name__)
 WEEKLY_FROM_DAYS = 63  # longer periods get a weekly trend
 ROW_COUNTS = {"inspections": "inspection_visits", "disputes": "disputes_found",
               "traffic": "violations"}
@@ -67,7 +65,8 @@ class Bulletin:
     catalog_path: str
     sections: dict[str, Section] = field(default_factory=dict)
     bases: dict[str, dict[str, dict[str, Row]]] = field(default_factory=dict)
-    base_days: dict[str, int] = field(default_factory=dict)
+    base_days: dict[str, int] = field(default_factory=dict)  # days with records per period
+    base_days_qid: str = ""
     comparison: list[dict[str, Any]] = field(default_factory=list)
     sub_units: dict[str, Any] | None = None
     charts: list[dict[str, str]] = field(default_factory=list)
@@ -171,8 +170,8 @@ def build_bulletin(cat: PublishedCatalog, campaign_id: str, unit_name: str | Non
     days = book.run(phrases.get("sections.comparison"), Q.days_with_records(
         unit, {"current": period, "previous": previous, "year_ago": year_ago},
         b.record_types))
-    b.base_days = days.records()[0]
-    b.comparison = _comparison(b, days.qid)
+    b.base_days, b.base_days_qid = days.records()[0], days.qid
+    b.comparison = _comparison(b)
     if unit.sub_level:
         b.sub_units = _sub_units(b, book, previous)
     _charts(b, book)
@@ -181,7 +180,7 @@ def build_bulletin(cat: PublishedCatalog, campaign_id: str, unit_name: str | Non
     return b
 
 
-def _comparison(b: Bulletin, days_qid: str) -> list[dict[str, Any]]:
+def _comparison(b: Bulletin) -> list[dict[str, Any]]:
     rows = []
     for item in b.phrases.get("comparison"):
         section = b.sections.get(item["section"])

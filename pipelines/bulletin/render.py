@@ -24,8 +24,8 @@ COVERAGE_COLUMNS = ["record_type", "stations_expected", "stations_reporting", "s
 
 @cache
 def _env(html: bool) -> jinja2.Environment:
-    """One environment per mode, so each template is compiled once per process; the filters
-    are passed with each render (they hold the bulletin's phrase table)."""
+    """One environment per mode, so each template is compiled once per process (the page's
+    filters read the bulletin's phrase table from the template's `P`)."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=html,
                              undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.do"])
     env.filters.update(FILTERS)
