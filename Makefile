@@ -39,4 +39,4 @@ bench: install
 	$(BIN)/python bench/run.py --scale $(SCALE)
 
 clean:
-	rm -rf warehouse dbt_project/target dbt_project/logs
+	rm -rf warehouse dbt_project/target dbt_project/logs test-artifacts

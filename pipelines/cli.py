@@ -73,6 +73,39 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     return 0
 
 
+def _day(text: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
+
+
+def cmd_bulletin(args: argparse.Namespace) -> int:
+    from pipelines.bulletin import BulletinError, write_bulletin
+
+    settings = load_settings()
+    try:
+        out = write_bulletin(settings.published_dir, args.campaign, args.unit,
+                             period=args.period, start=args.start, end=args.end,
+                             out_dir=Path(args.out).resolve(), pdf=args.pdf)
+    except BulletinError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(out.headline)
+    print(f"bulletin (published version {out.version}): {out.files.html}")
+    print(f"headline as plain text: {out.files.text}")
+    for warning in out.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.pdf:
+        if out.pdf is None:
+            print(out.pdf_problem, file=sys.stderr)
+            return 3
+        print(f"pdf: {out.pdf}")
+    return 0
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
     prepare_instance(load_settings())
     dagster = Path(sys.executable).with_name("dagster")
@@ -100,6 +133,22 @@ def build_parser() -> argparse.ArgumentParser:
     rb = sub.add_parser("rollback", help="point the catalog back at a kept snapshot")
     rb.add_argument("version", nargs="?")
     rb.set_defaults(func=cmd_rollback)
+    bul = sub.add_parser(
+        "bulletin", help="write a campaign bulletin (通报) from the published catalog",
+        description="Write a bulletin for a unit and period as one self-contained HTML file "
+                    "and its headline paragraph as plain text, from the published catalog "
+                    "only. Exit 2 on bad input, 3 when --pdf could not print.")
+    bul.add_argument("--campaign", required=True, help="campaign id (marts.dim_campaign)")
+    bul.add_argument("--unit", help="city, bureau or station name (or station id); default: "
+                                    "the campaign's city when it has one")
+    bul.add_argument("--period", choices=["first-month", "last-week", "whole"],
+                     help="default: whole (from the start to the last day with records)")
+    bul.add_argument("--from", dest="start", type=_day, metavar="DATE")
+    bul.add_argument("--to", dest="end", type=_day, metavar="DATE")
+    bul.add_argument("--out", default=".", help="folder for the files (default: .)")
+    bul.add_argument("--pdf", action="store_true", help="also print it to PDF with headless "
+                                                        "Chromium")
+    bul.set_defaults(func=cmd_bulletin)
     dev = sub.add_parser("dev", help="the Dagster UI with this code location")
     dev.add_argument("rest", nargs=argparse.REMAINDER)
     dev.set_defaults(func=cmd_dev)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from pipelines.defs.bulletin import published_bulletins
 from pipelines.defs.checks import build_checks
 from pipelines.defs.dbt import build_dbt_assets
 from pipelines.defs.jobs import nightly_refresh
@@ -27,6 +28,7 @@ def build_defs(settings: Settings | None = None) -> dg.Definitions:
             build_dbt_assets(settings.dbt_project_dir, settings.dbt_target_dir),
             quarantine,
             build_publish_asset(settings.expectations_dir, settings.dbt_target_dir),
+            published_bulletins,
         ],
         asset_checks=[build_checks(settings.expectations_dir)],
         jobs=[nightly_refresh],

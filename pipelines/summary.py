@@ -110,7 +110,30 @@ def run_summary(settings: Settings, result) -> tuple[str, bool]:
         lines.extend("  " + line for line in _publish_lines(settings))
     else:
         lines.extend(_publish_lines(settings))
+    lines.extend(_bulletin_lines(result))
     return "\n".join(lines), not blocking_failed and bool(published)
+
+
+def _bulletin_lines(result) -> list[str]:
+    """One line on the bulletins of the run, a second naming those that failed."""
+    events = [m for m in result.get_asset_materialization_events()
+              if m.asset_key is not None and m.asset_key.path == ["published", "bulletins"]]
+    if not events:
+        return []
+    meta = {k: v.value for k, v in events[-1].materialization.metadata.items()}
+    written, failed = meta.get("written") or [], meta.get("failed") or []
+    reason = meta.get("reason")
+    if reason == "no active campaign":
+        line = f"bulletins: none (no campaign active on {meta.get('as_of')})"
+    elif reason == "already written":
+        line = f"bulletins: already written for this version ({len(written)}) in " \
+               f"{meta.get('directory')}"
+    else:
+        line = f"bulletins: {len(written)} written in {meta.get('directory')}"
+    lines = [line + (f", {len(failed)} FAILED" if failed else "")]
+    if failed:
+        lines.append("  bulletins FAILED: " + "; ".join(failed))
+    return lines
 
 
 def status_report(settings: Settings) -> str:

@@ -1,6 +1,13 @@
 """Publish validated marts: immutable Parquet snapshots, the BI catalog, latest.json,
 rollback and retention. See docs/bi_access.md and pipelines/publish/publisher.py."""
 
+from pipelines.publish.bulletins import (
+    attach_bulletins,
+    bulletins_dir,
+    bulletins_entry,
+    is_listed,
+    staging_dir,
+)
 from pipelines.publish.catalog import catalog_version, storage_number, storage_tag
 from pipelines.publish.manifest import PublishStateError, dbt_descriptions, read_latest
 from pipelines.publish.publisher import (
@@ -20,13 +27,18 @@ __all__ = [
     "PublishResult",
     "PublishStateError",
     "UnknownVersionError",
+    "attach_bulletins",
+    "bulletins_dir",
+    "bulletins_entry",
     "catalog_version",
     "current_version",
     "dbt_descriptions",
+    "is_listed",
     "list_snapshots",
     "publish",
     "read_latest",
     "rollback",
+    "staging_dir",
     "storage_number",
     "storage_tag",
 ]

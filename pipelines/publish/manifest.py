@@ -88,6 +88,9 @@ def build_latest(published_dir: Path, manifest: dict[str, Any], *, action: str, 
     # snapshot was published once: see retention.committed_versions)
     history = [h for i, h in enumerate(history)
                if i >= len(history) - HISTORY_KEEP or h["version"] in on_disk]
+    from pipelines.publish.bulletins import bulletins_entry  # (it imports this module)
+
+    bulletins = bulletins_entry(published_dir, version)  # kept ones, after a rollback
     return {
         "format": FORMAT,
         "version": version,
@@ -109,6 +112,7 @@ def build_latest(published_dir: Path, manifest: dict[str, Any], *, action: str, 
             for name, info in manifest["tables"].items()
         },
         "history": history,
+        **({"bulletins": bulletins} if bulletins else {}),
     }
 
 

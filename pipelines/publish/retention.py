@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pipelines.publish.bulletins import prune_bulletins
 from pipelines.publish.catalog import catalog_version
 from pipelines.publish.fsutil import remove_tree, tmp_area
 from pipelines.publish.manifest import (
@@ -76,19 +77,20 @@ def remove_orphans(published_dir: Path, latest: dict[str, Any] | None,
 def prune(published_dir: Path, latest: dict[str, Any] | None, keep: int,
           catalog_at: str | None = None) -> list[str]:
     """Keep the newest `keep` published snapshots and every referenced one; remove the rest
-    (each by one rename out of snapshots/, then deletion in the temp area)."""
+    (each by one rename out of snapshots/, then deletion in the temp area), and the bulletins
+    of every version whose snapshot is gone."""
     if keep < 1:
         raise ValueError("keep must be at least 1")
     versions = committed_versions(published_dir, latest)
-    if len(versions) <= keep:
-        return []
-    refs = referenced_versions(published_dir, latest, catalog_at)
-    if refs is None:
-        return []
-    kept = set(versions[-keep:]) | refs
     removed = []
-    for version in versions:
-        if version not in kept:
-            remove_tree(snapshots_dir(published_dir) / version, tmp_area(published_dir))
-            removed.append(version)
+    refs = referenced_versions(published_dir, latest, catalog_at) \
+        if len(versions) > keep else None
+    if refs is not None:
+        kept = set(versions[-keep:]) | refs
+        for version in versions:
+            if version not in kept:
+                remove_tree(snapshots_dir(published_dir) / version, tmp_area(published_dir))
+                removed.append(version)
+    # bulletins go with their snapshot (and leftovers of dead bulletin writers)
+    prune_bulletins(published_dir, set(snapshot_versions(published_dir)))
     return removed
