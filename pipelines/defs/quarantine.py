@@ -14,12 +14,12 @@ SYNC_SQL = """
 DELETE FROM ops.quarantine WHERE stage = 'model';
 INSERT INTO ops.quarantine (
     quarantine_id, stage, record_type, source_path, file_sha256, sheet, line_number,
-    reason_code, message, raw_values, run_id, quarantined_at)
+    reason_code, message, raw_values, run_id, quarantined_at, station_text, record_date)
 SELECT
-    'model:' || record_type || ':' || file_sha256 || ':' || coalesce(sheet, '') || ':'
-        || line_number || ':' || reason_code,
+    'model:' || record_type || ':' || file_sha256 || ':' || source_path || ':'
+        || coalesce(sheet, '') || ':' || line_number || ':' || reason_code,
     'model', record_type, source_path, file_sha256, sheet, line_number,
-    reason_code, message, raw_values, $run_id, now()
+    reason_code, message, raw_values, $run_id, now(), station_text, record_date
 FROM intermediate.int_rejected_rows;
 """
 

@@ -37,7 +37,7 @@ from pipelines.landing.limits import Limits
 from pipelines.landing.mapping import Mapping, load_mapping
 from pipelines.landing.normalise import create_macros
 from pipelines.landing.plan import Step, make_plan
-from pipelines.landing.read import read_file
+from pipelines.landing.read import read_file, station_from_path
 from pipelines.landing.stage import Stager, insert_rejects, type_and_land
 
 FLUSH_ROWS = 100_000
@@ -104,6 +104,8 @@ def _new_row(step: Step, run_id: str, now: datetime) -> LedgerRow:
     note = name_note(str(entry.fs_path.name))
     if note:
         row.detail["name"] = note
+    if step.record_type:  # the station the path names, for failed and empty files too
+        row.detail["path_station"] = station_from_path(step.rel)
     return row
 
 
@@ -182,7 +184,8 @@ class _Lander:
                           first_seen_at=row.first_seen_at, run_id=row.run_id,
                           encoding=row.encoding, mapping_version=self.mapping.version,
                           current_since=row.current_since, retry=retry,
-                          detail={k: v for k, v in row.detail.items() if k == "name"})
+                          detail={k: v for k, v in row.detail.items()
+                                  if k in ("name", "path_station")})
         record_failure(self.conn, fresh, message)
         checkpoint("landing.commit")
         self.result.failed(row.path, message, retry)

@@ -205,10 +205,11 @@ def record_failure(conn: duckdb.DuckDBPyConnection, row: LedgerRow, message: str
         insert_ledger_rows(conn, [row])
         conn.execute("DELETE FROM ops.quarantine WHERE quarantine_id = ?", [qid])
         conn.execute(
-            "INSERT INTO ops.quarantine VALUES (?, 'landing', ?, ?, ?, NULL, NULL, "
-            "'file_failed', ?, NULL, ?, ?)",
+            "INSERT INTO ops.quarantine (quarantine_id, stage, record_type, source_path, "
+            "file_sha256, reason_code, message, run_id, quarantined_at, station_text) "
+            "VALUES (?, 'landing', ?, ?, ?, 'file_failed', ?, ?, ?, ?)",
             [qid, row.record_type, row.path, row.sha256, f"{row.path}: {message}", row.run_id,
-             row.first_seen_at],
+             row.first_seen_at, row.detail.get("path_station")],
         )
         conn.execute("COMMIT")
     except BaseException:

@@ -85,12 +85,18 @@ def _checks(record_type: str) -> list[tuple[str, str, str]]:
 
 
 def _rejects_sql(record_type: str) -> str:
+    """Rejected rows with their reason, and as much of their station and date as could be
+    typed (the coverage of a station-day counts its rejected rows too)."""
     checks = _checks(record_type)
     code = " ".join(f"WHEN {cond} THEN {lit(c)}" for cond, c, _ in checks)
     message = " ".join(f"WHEN {cond} THEN {m}" for cond, _, m in checks)
+    kinds = FIELDS[record_type]
+    station = next(f for f, k in kinds.items() if k == "station")
+    day = next(f for f, k in kinds.items() if k in ("date", "timestamp"))
     return (f"SELECT * FROM (SELECT _pos, _cid, _line, CASE {code} END AS code, "
-            f"CASE {message} END AS message FROM lk_typed JOIN lk_ctx x USING (_cid)) "
-            "WHERE code IS NOT NULL")
+            f"CASE {message} END AS message, v_{station} AS station_text, "
+            f"TRY_CAST(v_{day} AS DATE) AS record_date "
+            "FROM lk_typed JOIN lk_ctx x USING (_cid)) WHERE code IS NOT NULL")
 
 
 def _landed_sql(record_type: str) -> str:

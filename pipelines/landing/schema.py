@@ -68,7 +68,9 @@ QUARANTINE_COLUMNS = {
     "source_path": "VARCHAR", "file_sha256": "VARCHAR", "sheet": "VARCHAR",
     "line_number": "INTEGER", "reason_code": "VARCHAR", "message": "VARCHAR",
     "raw_values": "JSON", "run_id": "VARCHAR", "quarantined_at": "TIMESTAMP",
+    "station_text": "VARCHAR", "record_date": "DATE",
 }
+QUARANTINE_ADDED = ("station_text", "record_date")
 
 
 def key_field(record_type: str) -> str:
@@ -95,19 +97,27 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
     _create(conn, "ops.file_ledger", LEDGER_COLUMNS)
     _create(conn, "ops.quarantine", QUARANTINE_COLUMNS)
     _migrate_ledger(conn)
+    _add_columns(conn, "ops.quarantine", QUARANTINE_COLUMNS, QUARANTINE_ADDED)
+
+
+def _add_columns(conn: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str],
+                 added: tuple[str, ...]) -> list[str]:
+    """Columns added after the first release, added to a table written before them."""
+    schema, name = table.split(".")
+    have = {r[0] for r in conn.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = ? AND table_name = ?", [schema, name]).fetchall()}
+    missing = [c for c in added if c not in have]
+    for column in missing:
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {columns[column]}")
+    return missing
 
 
 def _migrate_ledger(conn: duckdb.DuckDBPyConnection) -> None:
     """A ledger from before versions of a path replaced each other: add the columns, and of
     several loaded versions of one path keep the latest loaded (the others superseded)."""
-    have = {r[0] for r in conn.execute(
-        "SELECT column_name FROM information_schema.columns "
-        "WHERE table_schema = 'ops' AND table_name = 'file_ledger'").fetchall()}
-    missing = [c for c in LEDGER_ADDED if c not in have]
-    if not missing:
+    if not _add_columns(conn, "ops.file_ledger", LEDGER_COLUMNS, LEDGER_ADDED):
         return
-    for column in missing:
-        conn.execute(f"ALTER TABLE ops.file_ledger ADD COLUMN {column} {LEDGER_COLUMNS[column]}")
     conn.execute("UPDATE ops.file_ledger SET current_since = first_seen_at, retry = false "
                  "WHERE current_since IS NULL")
     conn.execute("""

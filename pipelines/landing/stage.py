@@ -59,6 +59,8 @@ class Reject:
     code: str
     message: str
     raw_values: str
+    station_text: str | None = None
+    record_date: object = None
 
 
 @dataclass
@@ -197,18 +199,19 @@ def type_and_land(conn: duckdb.DuckDBPyConnection, stager: Stager) -> list[Rejec
         sql = statements(record_type)
         for step in ("typed", "rejects", "landed"):
             conn.execute(sql[step])
-        found = conn.execute("SELECT _pos, code, message FROM lk_rejects ORDER BY _pos").fetchall()
+        found = conn.execute("SELECT _pos, code, message, station_text, record_date "
+                             "FROM lk_rejects ORDER BY _pos").fetchall()
         conn.execute("DROP VIEW lk_typed")
     finally:
         conn.unregister("lk_batch")
         conn.unregister("lk_ctx")
     rejects = []
-    for position, code, message in found:
+    for position, code, message, station, day in found:
         cid = bisect.bisect_right(starts, position) - 1
         item = stager.items[cid]
         index = position - starts[cid]
         rejects.append(Reject(item.owner, item.ctx, int(item.chunk.lines[index]), code, message,
-                              raw_values(item.chunk, index)))
+                              raw_values(item.chunk, index), station, day))
     return rejects
 
 
@@ -232,11 +235,14 @@ def insert_rejects(conn: duckdb.DuckDBPyConnection, rejects: list[Reject], now: 
         "raw_values": [r.raw_values for r in rejects],
         "run_id": [r.ctx.run_id for r in rejects],
         "quarantined_at": [now] * len(rejects),
+        "station_text": pa.array([r.station_text for r in rejects], pa.string()),
+        "record_date": pa.array([r.record_date for r in rejects], pa.date32()),
     })
     conn.register("lk_rejected", table)
     try:
-        conn.execute("INSERT INTO ops.quarantine SELECT * REPLACE (raw_values::JSON AS raw_values)"
-                     " FROM lk_rejected")
+        names = ", ".join(table.column_names)
+        conn.execute(f"INSERT INTO ops.quarantine ({names}) SELECT * REPLACE "
+                     "(raw_values::JSON AS raw_values) FROM lk_rejected")
     finally:
         conn.unregister("lk_rejected")
 

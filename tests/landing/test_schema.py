@@ -43,7 +43,8 @@ LEDGER = ["file_version_id", "path", "sha256", "size_bytes", "mtime", "record_ty
           "rows_quarantined", "lines_skipped", "status", "error_message", "first_seen_at",
           "loaded_at", "run_id", "detail", "superseded_by", "retry", "current_since"]
 QUARANTINE = ["quarantine_id", "stage", "record_type", "source_path", "file_sha256", "sheet",
-              "line_number", "reason_code", "message", "raw_values", "run_id", "quarantined_at"]
+              "line_number", "reason_code", "message", "raw_values", "run_id", "quarantined_at",
+              "station_text", "record_date"]
 
 
 def _columns(conn, table):
@@ -75,3 +76,31 @@ def test_reference_stations_are_replaced_each_run(conn, raw):
                       "FROM landing.reference_stations ORDER BY 1") == [
         ("NB_X", 2021, "新所别名", "reference/stations_extra.csv"),
         ("NB_Y", None, None, "reference/stations_more.csv")]
+
+
+def test_a_ledger_from_before_versions_replaced_each_other_is_migrated():
+    import duckdb
+
+    from pipelines.landing.schema import LEDGER_COLUMNS
+
+    conn = duckdb.connect()
+    old_ledger = {c: t for c, t in LEDGER_COLUMNS.items()
+                  if c not in ("superseded_by", "retry", "current_since")}
+    conn.execute("CREATE SCHEMA ops")
+    conn.execute("CREATE TABLE ops.file_ledger (" + ", ".join(
+        f"{c} {t}" for c, t in old_ledger.items()) + ")")
+    conn.execute("CREATE TABLE ops.quarantine (" + ", ".join(
+        f"{c} VARCHAR" for c in QUARANTINE if c not in ("station_text", "record_date")) + ")")
+    for version, seen in (("v1", "2024-01-01"), ("v2", "2024-02-01")):
+        conn.execute("INSERT INTO ops.file_ledger (file_version_id, path, sha256, status, "
+                     "first_seen_at) VALUES (?, 'inspections/x.csv', ?, 'loaded', ?)",
+                     [version, version, seen])
+    ensure_schema(conn)
+    assert [c for c, _ in _columns(conn, "ops.file_ledger")][-3:] == [
+        "superseded_by", "retry", "current_since"]
+    assert [c for c, _ in _columns(conn, "ops.quarantine")][-2:] == ["station_text",
+                                                                     "record_date"]
+    assert rows(conn, "SELECT file_version_id, status, superseded_by FROM ops.file_ledger "
+                      "ORDER BY 1") == [("v1", "superseded", "v2"), ("v2", "loaded", None)]
+    ensure_schema(conn)  # and again: nothing changes
+    assert len(_columns(conn, "ops.file_ledger")) == len(LEDGER)

@@ -4,13 +4,15 @@
     these rows after every build, so a record accepted once its alias or spelling is added to
     a seed leaves the quarantine on the next run. -#}
 {% set sources = [
-    ('inspections', 'int_inspections', 'inspection_id', 'inspection_key'),
-    ('disputes', 'int_disputes', 'dispute_id', 'dispute_key'),
-    ('traffic', 'int_traffic', 'ticket_id', 'ticket_key'),
+    ('inspections', 'int_inspections', 'inspection_id', 'inspection_key', 'station_text',
+     'station_id', 'inspected_on'),
+    ('disputes', 'int_disputes', 'dispute_id', 'dispute_key', 'station_text', 'station_id',
+     'reported_on'),
+    ('traffic', 'int_traffic', 'ticket_id', 'ticket_key', 'unit_text', 'unit_id', 'occurred_on'),
 ] %}
 {% set reasons = [('unknown_station', 'station_problem'), ('unmapped_value', 'code_problem'),
                   ('key_conflict', 'conflict_problem')] %}
-{% for record_type, model, number, key in sources %}
+{% for record_type, model, number, key, station, station_id, day in sources %}
 {% for reason, column in reasons %}
 select
     cast('{{ record_type }}' as varchar) as record_type,
@@ -23,6 +25,9 @@ select
     raw_values,
     {{ number }} as record_id,
     {{ key }} as record_key,
+    {{ station }} as station_text,
+    {{ station_id }} as station_id,
+    cast({{ day }} as date) as record_date,
     exported_at
 from {{ ref(model) }}
 where {{ column }} is not null
