@@ -19,6 +19,8 @@ The dbt-duckdb plugin (``Plugin`` below, referenced from ``dbt_project/profiles.
   dbt macro for station names and code crosswalks. ``normalise_text`` below is the same rule
   in Python, for the landing code and the generator to share.
 
+- ``redact_values(record type, raw values JSON) -> VARCHAR``: a rejected row's raw values
+  with its personal fields keyed-hashed and the rest masked (the quality tables);
 - ``mask_pii(VARCHAR) -> VARCHAR``: free text with every ID number, phone number and plate
   replaced by its mask (``[身份证号]``, ``[手机号]``, ``[电话]``, ``[车牌]``), by the rules of
   ``pipelines/pii_rules.yml`` (data). ``find_pii`` is the same screening for the blocking check
@@ -152,6 +154,38 @@ def mask_pii(value: str | None, rules: tuple[PiiRule, ...] | None = None) -> str
     return text if found else value
 
 
+def redact_values(record_type: str | None, raw: str | None, key: str) -> str | None:
+    """A rejected row's raw values ({raw header or field: value}, JSON) as the quality tables
+    publish them: a personal field (its header mapped by header_mapping.yml to a field of
+    landing.schema.PII_FIELDS) as its keyed hash, every other value through mask_pii."""
+    import json
+
+    from pipelines.landing.mapping import load_mapping, normalise_header
+    from pipelines.landing.schema import FIELDS, PII_FIELDS
+
+    if raw is None:
+        return None
+    values = json.loads(raw)
+    if not isinstance(values, dict):
+        return json.dumps(mask_pii(json.dumps(values, ensure_ascii=False)), ensure_ascii=False)
+    synonyms = load_mapping().synonyms.get(record_type or "", {})
+    personal = PII_FIELDS.get(record_type or "", ())
+    rules = pii_rules()
+    out = {}
+    for header, value in values.items():
+        field = header if header in FIELDS.get(record_type or "", {}) else \
+            synonyms.get(normalise_header(header))
+        if value is None:
+            out[header] = None
+        elif field in personal:
+            out[header] = keyed_hash(str(value), key)
+        elif isinstance(value, list):  # cells beyond the header
+            out[header] = [mask_pii(str(v), rules) for v in value]
+        else:
+            out[header] = mask_pii(str(value), rules) if isinstance(value, str) else value
+    return json.dumps(out, ensure_ascii=False)
+
+
 def pii_key_from_env() -> str:
     key = os.environ.get(PII_KEY_ENV, "")
     if not key:
@@ -182,6 +216,16 @@ def _arrow_normalise_text(values: Any) -> Any:
     return pc.utf8_lower(text)
 
 
+def _arrow_redact_values(key: str):
+    import pyarrow as pa
+
+    def redact(record_types: Any, raws: Any) -> Any:
+        return pa.array([redact_values(t, r, key) for t, r in zip(
+            record_types.to_pylist(), raws.to_pylist(), strict=True)], type=pa.string())
+
+    return redact
+
+
 def _arrow_mask_pii(values: Any) -> Any:
     import pyarrow as pa
 
@@ -191,7 +235,7 @@ def _arrow_mask_pii(values: Any) -> Any:
 
 def register_functions(conn: Any, key: str) -> None:
     """Register pii_key, normalise_text and mask_pii on a DuckDB connection (idempotent)."""
-    for name in ("pii_key", "normalise_text", "mask_pii"):
+    for name in ("pii_key", "normalise_text", "mask_pii", "redact_values"):
         with contextlib.suppress(Exception):  # not registered yet
             conn.remove_function(name)
     conn.create_function("pii_key", _arrow_pii_key(key), ["VARCHAR"], "VARCHAR", type="arrow",
@@ -200,6 +244,8 @@ def register_functions(conn: Any, key: str) -> None:
                          type="arrow", side_effects=False)
     conn.create_function("mask_pii", _arrow_mask_pii, ["VARCHAR"], "VARCHAR", type="arrow",
                          side_effects=False)
+    conn.create_function("redact_values", _arrow_redact_values(key), ["VARCHAR", "VARCHAR"],
+                         "VARCHAR", type="arrow", side_effects=False)
 
 
 class Plugin(BasePlugin):

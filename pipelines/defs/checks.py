@@ -56,13 +56,15 @@ def build_checks(suites_dir: Path) -> dg.AssetChecksDefinition:
     specs = [
         dg.AssetCheckSpec(
             name=spec.name,
-            asset=dg.AssetKey(["marts", spec.table]),
+            asset=dg.AssetKey([spec.schema, spec.table]),
             blocking=spec.blocking,
             description=spec.description,
             additional_deps=[QUARANTINE_KEY],
         )
         for spec in check_specs(suites_dir)
     ]
+
+    schemas = {spec.table: spec.schema for spec in check_specs(suites_dir)}
 
     @dg.multi_asset_check(specs=specs, name="validate_marts", can_subset=False)
     def validate_marts(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
@@ -93,7 +95,7 @@ def build_checks(suites_dir: Path) -> dg.AssetChecksDefinition:
             # A failed check is ERROR (blocks the publish) only when a blocking expectation of
             # it failed; e.g. completeness warns below its threshold and blocks above it.
             yield dg.AssetCheckResult(
-                asset_key=dg.AssetKey(["marts", outcome.table]),
+                asset_key=dg.AssetKey([schemas[outcome.table], outcome.table]),
                 check_name=outcome.name,
                 passed=outcome.passed,
                 severity=ERROR if outcome.blocking else WARN,

@@ -4,11 +4,19 @@
 import dagster as dg
 
 from pipelines.defs.resources import WarehouseResource
-from pipelines.landing import ensure_schema, land_record_types, land_reference_stations
+from pipelines.landing import (
+    ensure_schema,
+    land_record_types,
+    land_reference_reporting,
+    land_reference_stations,
+)
 from pipelines.settings import RECORD_TYPES
 
 REFERENCE_KEY = dg.AssetKey(["landing", "reference_stations"])
+REPORTING_KEY = dg.AssetKey(["landing", "reference_reporting"])
 LEDGER_KEY = dg.AssetKey(["ops", "file_ledger"])
+# the landing's rejects in ops.quarantine (the models' are the quarantine asset's)
+LANDING_QUARANTINE_KEY = dg.AssetKey(["ops", "landing_quarantine"])
 
 
 def landing_key(record_type: str) -> dg.AssetKey:
@@ -34,9 +42,21 @@ def landing_key(record_type: str) -> dg.AssetKey:
             kinds={"duckdb"},
         ),
         dg.AssetSpec(
+            REPORTING_KEY,
+            group_name="landing",
+            description="Who is expected to report what, from when: raw/reference/reporting*.csv.",
+            kinds={"duckdb"},
+        ),
+        dg.AssetSpec(
             LEDGER_KEY,
             group_name="ops",
             description="One row per raw file version: status, counts, encoding, lineage.",
+            kinds={"duckdb"},
+        ),
+        dg.AssetSpec(
+            LANDING_QUARANTINE_KEY,
+            group_name="ops",
+            description="Rows the landing set aside (stage 'landing' of ops.quarantine).",
             kinds={"duckdb"},
         ),
     ],
@@ -49,6 +69,10 @@ def land_raw_exports(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         stations = land_reference_stations(conn, warehouse.raw_path)
         yield dg.MaterializeResult(
             asset_key=REFERENCE_KEY, metadata={"rows": dg.MetadataValue.int(stations)}
+        )
+        expected = land_reference_reporting(conn, warehouse.raw_path)
+        yield dg.MaterializeResult(
+            asset_key=REPORTING_KEY, metadata={"rows": dg.MetadataValue.int(expected)}
         )
         results = land_record_types(
             conn, warehouse.raw_path, RECORD_TYPES, context.run_id, warehouse.landing_threads,
@@ -64,3 +88,5 @@ def land_raw_exports(context: dg.AssetExecutionContext, warehouse: WarehouseReso
             if record_type in RECORD_TYPES:  # files outside the type folders: ledger only
                 yield dg.MaterializeResult(asset_key=landing_key(record_type), metadata=meta)
     yield dg.MaterializeResult(asset_key=LEDGER_KEY, metadata=totals)
+    yield dg.MaterializeResult(asset_key=LANDING_QUARANTINE_KEY, metadata={
+        "rows_quarantined": totals.get("rows_quarantined", 0)})

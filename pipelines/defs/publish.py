@@ -18,8 +18,10 @@ PUBLISHED_KEY = dg.AssetKey(["published", "catalog"])
 
 
 def published_tables(suites_dir: Path) -> list[str]:
-    """Every table a suite guards is published; nothing without a suite is."""
-    return sorted({spec.table for spec in check_specs(suites_dir)})
+    """Every table a suite guards is published; nothing without a suite is. Names of the
+    `marts` schema are bare, others `schema.table` (see pipelines.publish.publish)."""
+    return sorted({spec.table if spec.schema == "marts" else f"{spec.schema}.{spec.table}"
+                   for spec in check_specs(suites_dir)})
 
 
 def _git_commit() -> str | None:
@@ -36,7 +38,7 @@ def build_publish_asset(suites_dir: Path, dbt_target_dir: Path) -> dg.AssetsDefi
 
     @dg.asset(
         key=PUBLISHED_KEY,
-        deps=[dg.AssetKey(["marts", t]) for t in tables],
+        deps=[dg.AssetKey(t.split(".") if "." in t else ["marts", t]) for t in tables],
         group_name="publish",
         kinds={"parquet", "duckdb"},
         description="BI catalog (published/catalog.duckdb) over the newest validated snapshot.",

@@ -70,6 +70,14 @@ def pick_stations(count: int, seed: int, first: int = 0) -> list[Station]:
     return _station_order(first + count, seed)[first:]
 
 
+def _silent(chosen: list[Station], count: int) -> list[Station]:
+    """Seed stations outside the corpus (and other than the conflict's) that never report."""
+    ids = {s.station_id for s in chosen}
+    spare = spare_station(chosen)
+    others = [s for s in seed_stations() if s.station_id not in ids and s is not spare]
+    return others[:count]
+
+
 def spare_station(chosen: list[Station]) -> Station | None:
     """A seed station that exports nothing in the corpus (the conflict's other station)."""
     ids = {s.station_id for s in chosen}
@@ -129,6 +137,27 @@ def _write_reference(out: Path, stations: list[Station]) -> None:
                         s.short])
 
 
+REPORTING_COLUMNS = ("station_id", "record_type", "expected_from", "expected_to",
+                     "deadline_hours")
+
+
+def _write_reporting(out: Path, stations: list[Station], days: list[date]) -> None:
+    """raw/reference/reporting_expected.csv: every station is expected to report every record
+    type on each day of the corpus's main window (its historic days are not expected)."""
+    path = out / "reference" / "reporting_expected.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(REPORTING_COLUMNS)
+        for s in stations:
+            w.writerow([s.station_id, "", days[0].isoformat(), days[-1].isoformat(), ""])
+
+
+def main_window(day_list: list[date]) -> list[date]:
+    """The corpus's contiguous days (corpus_days puts the historic ones first)."""
+    return [d for d in day_list if d.year == 2022] or day_list
+
+
 def _write_truth(out: Path, truth: dict) -> None:
     text = json.dumps(truth, ensure_ascii=False, indent=1, sort_keys=False)
     (out / "truth.json").write_text(text + "\n", encoding="utf-8")
@@ -137,7 +166,7 @@ def _write_truth(out: Path, truth: dict) -> None:
 def generate_corpus(out: Path, stations: int = 5, days: int = 7, seed: int = 1,
                     traffic_per_station_day: int | None = None, *,
                     bulk: bool | None = None, options: Options | None = None,
-                    first_station: int = 0) -> dict:
+                    first_station: int = 0, silent_stations: int = 0) -> dict:
     """Write messy exports under out/{inspections,disputes,traffic}/ and out/truth.json.
 
     stations: how many stations export (seed stations first; beyond the 23 seeded ones,
@@ -147,6 +176,8 @@ def generate_corpus(out: Path, stations: int = 5, days: int = 7, seed: int = 1,
         stations * days * this. From 50 up, traffic exports are monthly files (few, large).
     first_station: skip that many stations of the order (two corpora of other stations for
         one warehouse: their record numbers overlap, their stations do not).
+    silent_stations: that many more seed stations are expected to report (reference/
+        reporting_expected.csv) but send nothing (truth: coverage).
     Deterministic: the same arguments give byte-identical files. A previous generated corpus
     in `out` (recognised by its truth.json) is replaced; other files there are refused.
     Returns the truth dict (also written to out/truth.json).
@@ -194,10 +225,15 @@ def generate_corpus(out: Path, stations: int = 5, days: int = 7, seed: int = 1,
     if options.duplicates:
         writer.write_duplicates()
     _write_reference(out, chosen)
+    window = main_window(day_list)
+    silent = _silent(chosen, silent_stations)
+    _write_reporting(out, chosen + silent, window)
+    writer.truth.expect(chosen + silent, window)
     params = {"generator_version": GENERATOR_VERSION, "stations": stations, "days": days,
               "seed": seed, "first_station": first_station,
               "traffic_per_station_day": tpsd, "bulk": bulk,
               "station_ids": [s.station_id for s in chosen],
+              "silent_station_ids": [s.station_id for s in silent],
               "dates": [d.isoformat() for d in day_list]}
     truth = writer.truth.as_dict(params)
     _write_truth(out, truth)

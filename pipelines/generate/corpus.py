@@ -242,9 +242,12 @@ class CorpusWriter:
 
         getter = itemgetter(*pick)
 
+        days: set[date] = set()
+
         def data_rows() -> Iterator[tuple]:
             seq = 0
-            for _day, recs in day_recs:
+            for day, recs in day_recs:
+                days.add(day)
                 for rec in recs:
                     seq += 1
                     yield getter(render(stream, rec, export, e_last, style, seq, gb_mark))
@@ -255,6 +258,9 @@ class CorpusWriter:
             self._write_csv_file(stream, path, header, pick, titles, data_rows(), counter,
                                  inject, style, export, e_last, gb_mark, rng)
         self._account(rt, path, counter)
+        self.truth.files[path.relative_to(self.out).as_posix()] = {
+            "station_id": stream.station.station_id, "record_type": rt,
+            "days": sorted(d.isoformat() for d in days)}
         if (self.options.duplicates and rt not in self.dup_candidates
                 and p.station_source != "folder"):
             self.dup_candidates[rt] = path

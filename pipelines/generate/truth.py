@@ -32,6 +32,11 @@ class Truth:
         # record type -> record number -> stations that used it (station-local numbering)
         self.numbers: dict[str, dict[str, set[str]]] = {
             "inspections": defaultdict(set), "disputes": defaultdict(set)}
+        # (station_id, record type) -> days with records; the reporting calendar
+        self.reported: dict[tuple[str, str], set] = defaultdict(set)
+        self.expected: tuple[list[str], list] = ([], [])
+        # data file (relative path) -> the station and days of the records it holds
+        self.files: dict[str, dict] = {}
         self.pii: set[str] = set()
         self.stations: dict[str, Station] = {}
         # (campaign, station_id, code) -> sums / venue sets
@@ -58,8 +63,21 @@ class Truth:
                 by[reason] = by.get(reason, 0) + n
 
     # ------------------------------------------------------------------ facts (final values)
+    def expect(self, stations: list[Station], days: list) -> None:
+        """The reporting calendar the corpus declares (reference/reporting_expected.csv)."""
+        self.expected = ([s.station_id for s in stations], list(days))
+
+    def coverage(self) -> dict:
+        """Per expected station and record type: expected days, days with records."""
+        ids, days = self.expected
+        window = set(days)
+        return {sid: {rt: {"expected_days": len(days),
+                           "reported_days": len(self.reported[(sid, rt)] & window)}
+                      for rt in ("inspections", "disputes", "traffic")} for sid in ids}
+
     def inspection(self, station: Station, rec: dict) -> None:
         self.facts["inspections"] += 1
+        self.reported[(station.station_id, "inspections")].add(rec["day"])
         self.numbers["inspections"][rec["id"]].add(station.station_id)
         cid = campaign_for("inspections", station.city, rec["day"])
         if cid is None:
@@ -80,6 +98,7 @@ class Truth:
 
     def dispute(self, station: Station, rec: dict) -> None:
         self.facts["disputes"] += 1
+        self.reported[(station.station_id, "disputes")].add(rec["day"])
         self.numbers["disputes"][rec["id"]].add(station.station_id)
         cid = campaign_for("disputes", station.city, rec["day"])
         if cid is None:
@@ -96,6 +115,8 @@ class Truth:
                       count: int) -> None:
         """Add one station-day of tickets: {violation_code: [violations, fines]}."""
         self.facts["traffic"] += count
+        if count:
+            self.reported[(station.station_id, "traffic")].add(day)
         cid = campaign_for("traffic", station.city, day)
         if cid is None:
             return
@@ -172,6 +193,8 @@ class Truth:
                                  "key_conflict": len(self.key_conflicts)},
             "unknown_station_names": sorted(self.unknown_names),
             "key_conflicts": self.key_conflicts,
+            "coverage": self.coverage(),
+            "files": self.files,
             # record numbers that more than one station used (for different records)
             "shared_record_numbers": {
                 rt: sum(len(stations) > 1 for stations in numbers.values())

@@ -30,6 +30,14 @@ FIELDS: dict[str, dict[str, str]] = {
     },
 }
 
+# Personal data among the fields: never published in the clear (keyed hash or left out); the
+# quality tables replace them in rejected rows' raw values (pipelines/pii.py: redact_values).
+PII_FIELDS: dict[str, tuple[str, ...]] = {
+    "inspections": ("officer", "contact_phone"),
+    "disputes": ("party_name", "party_id_number", "party_phone"),
+    "traffic": ("plate", "party_name", "party_id_number"),
+}
+
 SQL_TYPES = {
     "key": "VARCHAR", "text": "VARCHAR", "station": "VARCHAR", "date": "DATE",
     "optional_date": "DATE", "timestamp": "TIMESTAMP", "count": "BIGINT",
@@ -48,6 +56,13 @@ REFERENCE_COLUMNS = {
     "city": "VARCHAR", "province": "VARCHAR", "unit_type": "VARCHAR",
     "model_station_level": "VARCHAR", "model_station_year": "INTEGER", "alias": "VARCHAR",
     "_source_path": "VARCHAR",
+}
+
+# raw/reference/reporting*.csv: which stations are expected to report which record types, and
+# from / until when (empty station_id or record_type: every station / every type)
+REPORTING_COLUMNS = {
+    "station_id": "VARCHAR", "record_type": "VARCHAR", "expected_from": "DATE",
+    "expected_to": "DATE", "deadline_hours": "INTEGER", "_source_path": "VARCHAR",
 }
 
 LEDGER_COLUMNS = {
@@ -94,6 +109,7 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
     for record_type in FIELDS:
         _create(conn, f"landing.{record_type}", landing_columns(record_type))
     _create(conn, "landing.reference_stations", REFERENCE_COLUMNS)
+    _create(conn, "landing.reference_reporting", REPORTING_COLUMNS)
     _create(conn, "ops.file_ledger", LEDGER_COLUMNS)
     _create(conn, "ops.quarantine", QUARANTINE_COLUMNS)
     _migrate_ledger(conn)

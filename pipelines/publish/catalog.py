@@ -1,5 +1,6 @@
 """The BI catalog: a small DuckDB file, readable by DuckDB 1.x, with one view per published
-table in schema `marts` over one snapshot's Parquet files, plus `meta.publish_info`."""
+table in its schema (`marts`, `quality`) over one snapshot's Parquet files, plus
+`meta.publish_info`."""
 
 from __future__ import annotations
 
@@ -20,6 +21,11 @@ STORAGE_NUMBER = 64
 MAX_1X_STORAGE_NUMBER = 68  # the newest storage number DuckDB 1.5 reads
 
 
+def schema_of(info: dict[str, Any]) -> str:
+    """The catalog schema of a manifest table (manifests before schemas: marts)."""
+    return info.get("schema") or "marts"
+
+
 def _comment(text: str | None) -> str:
     return lit(text) if text else "NULL"
 
@@ -31,7 +37,9 @@ def build_catalog(path: Path, manifest: dict[str, Any], snapshot_dir: Path) -> N
     conn = duckdb.connect(":memory:")
     try:
         conn.execute(f"ATTACH {lit(str(path))} AS cat (STORAGE_VERSION '{STORAGE_VERSION}')")
-        conn.execute("CREATE SCHEMA cat.marts")
+        for schema in sorted({schema_of(info) for info in manifest["tables"].values()}
+                             | {"marts"}):
+            conn.execute(f"CREATE SCHEMA cat.{q(schema)}")
         conn.execute("CREATE SCHEMA cat.meta")
         conn.execute(
             "CREATE TABLE cat.meta.publish_info AS SELECT "
@@ -51,7 +59,7 @@ def build_catalog(path: Path, manifest: dict[str, Any], snapshot_dir: Path) -> N
                     cols.append(f"CAST({q(name)} AS {typ}) AS {q(name)}")
                 else:
                     cols.append(q(name))
-            view = f"cat.marts.{q(table)}"
+            view = f"cat.{q(schema_of(info))}.{q(table)}"
             conn.execute(f"CREATE VIEW {view} AS SELECT {', '.join(cols)} "
                          f"FROM {parquet_relation(files)}")
             description = info.get("description") or ""
@@ -113,9 +121,11 @@ def verify_catalog(path: Path, manifest: dict[str, Any]) -> None:
         if version != manifest["version"]:
             raise RuntimeError(f"{path}: catalog says {version}, expected {manifest['version']}")
         for table, info in manifest["tables"].items():
-            n = conn.execute(f"SELECT count(*) FROM cat.marts.{q(table)}").fetchone()[0]
+            schema = schema_of(info)
+            n = conn.execute(f"SELECT count(*) FROM cat.{q(schema)}.{q(table)}").fetchone()[0]
             if n != info["rows"]:
-                raise RuntimeError(f"{path}: marts.{table} has {n} rows, manifest {info['rows']}")
+                raise RuntimeError(f"{path}: {schema}.{table} has {n} rows, manifest "
+                                   f"{info['rows']}")
     finally:
         conn.close()
 

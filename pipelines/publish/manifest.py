@@ -103,6 +103,7 @@ def build_latest(published_dir: Path, manifest: dict[str, Any], *, action: str, 
         "catalog": str(published_dir.resolve() / CATALOG_NAME),
         "tables": {
             name: {
+                "schema": info.get("schema", "marts"),
                 "rows": info["rows"],
                 "content_sha256": info["content_sha256"],
                 "partitioned_by": info.get("partitioned_by"),

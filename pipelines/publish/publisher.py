@@ -33,7 +33,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines.publish.catalog import build_catalog, catalog_info
+from pipelines.publish.catalog import build_catalog, catalog_info, schema_of
 from pipelines.publish.fsutil import (
     clear_tmp,
     fsync_dir,
@@ -176,6 +176,8 @@ def _same_content(current: dict[str, Any], plans: list[TablePlan],
         return False
     for plan in plans:
         info = tables[plan.table]
+        if schema_of(info) != plan.schema:
+            return False
         described = docs.get(plan.table, {})
         comments = described.get("columns", {})
         if info.get("content_sha256") != hashes[plan.table][1]:
@@ -337,6 +339,7 @@ def _write_snapshot(conn: duckdb.DuckDBPyConnection, plans: list[TablePlan],
                  plan.table, len(written), len(reused))
         described = docs.get(plan.table, {})
         tables[plan.table] = {
+            "schema": plan.schema,
             "rows": rows,
             "content_sha256": digest(plan.columns, whole),
             "description": described.get("description") or None,
@@ -372,6 +375,9 @@ def publish(
     names = list(dict.fromkeys(tables))
     if not names:
         raise ValueError("no tables to publish")
+    bare = [n.split(".", 1)[-1] for n in names]
+    if len(set(bare)) != len(bare):
+        raise ValueError(f"table names repeat across schemas: {names}")
     published_dir = Path(published_dir).resolve()
     catalog_path = published_dir / CATALOG_NAME
     latest_path = published_dir / LATEST_NAME
@@ -403,7 +409,8 @@ def publish(
             for p in plans:
                 whole = combine(parts[p.table].values())
                 hashes[p.table] = (whole[0], digest(p.columns, whole))
-            docs = dbt_descriptions(Path(dbt_manifest) if dbt_manifest else None, names)
+            docs = dbt_descriptions(Path(dbt_manifest) if dbt_manifest else None,
+                                    [p.table for p in plans])
             current, current_dir = None, None
             if latest is not None:
                 current = read_manifest(published_dir, latest["version"])

@@ -51,6 +51,7 @@ class TablePlan:
     partition_source: str | None  # date column the month partition is derived from
     partition_column: str | None  # folder key, e.g. "month"
     write_casts: dict[str, str] = field(default_factory=dict)  # column -> type in Parquet
+    schema: str = "marts"  # the schema its catalog view is in (the source schema)
 
     @property
     def schema_text(self) -> str:
@@ -67,6 +68,10 @@ def plan_table(
     source_schema: str,
     partition_by: Mapping[str, str | None] | None = None,
 ) -> TablePlan:
+    """`table` is a name in `source_schema`, or `schema.name` for a table of another schema
+    (published in the catalog under that schema; names are unique across schemas)."""
+    if "." in table:
+        source_schema, table = table.split(".", 1)
     relation = f"{q(source_schema)}.{q(table)}"
     # `_`-prefixed columns are the models' incremental bookkeeping, not data: not published
     columns = [c for c in describe(conn, relation) if not c[0].startswith("_")]
@@ -85,7 +90,7 @@ def plan_table(
     if source is not None:
         part_col = "month" if "month" not in names else "_publish_month"
     return TablePlan(table, relation, columns, source, part_col,
-                     _wide_integer_casts(conn, relation, columns))
+                     _wide_integer_casts(conn, relation, columns), source_schema)
 
 
 def _wide_integer_casts(conn: duckdb.DuckDBPyConnection, relation: str,

@@ -4,8 +4,10 @@ Layout of the folder (all of it data, none of it generated at run time):
 
 - ``<table>.json``: the great-expectations suite of one published table (GE 1.x suite JSON
   without ids). ``meta.table`` names the table and ``meta.checks`` maps every named check to
-  its description. Each expectation's ``meta`` holds ``check`` (the named check it belongs to),
-  ``blocking`` (a failure of this expectation is ERROR severity and stops the publish),
+  its description; ``meta.schema`` is the table's schema (default ``marts``; ``quality`` for
+  the data-quality tables). Each expectation's ``meta`` holds ``check`` (the named check it
+  belongs to), ``blocking`` (a failure of this expectation is ERROR severity and stops the
+  publish),
   ``batch`` (``rows``: the table streamed in Arrow record batches, or the name of an aggregate
   batch in the sibling YAML) and ``label`` (a short name shown in metadata and the report).
 - ``<table>.batches.yml``: how the batches are read: ``rows`` (the SELECT streamed for the
@@ -60,12 +62,13 @@ class SuiteError(ValueError):
 
 @dataclass(frozen=True)
 class CheckSpec:
-    """One named check: a Dagster asset check on ``marts.<table>``."""
+    """One named check: a Dagster asset check on ``<schema>.<table>``."""
 
     name: str
     table: str
     blocking: bool
     description: str
+    schema: str = "marts"
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,12 @@ class Suite:
     parameters: dict[str, str] = field(default_factory=dict)
     batches: dict[str, Batch] = field(default_factory=dict)
     rows_since: str | None = None
+    schema: str = "marts"  # where the table is (and is published): marts or quality
+
+    @property
+    def qualified(self) -> str:
+        """The name publish takes: bare for marts, schema.table otherwise."""
+        return self.table if self.schema == "marts" else f"{self.schema}.{self.table}"
 
     def specs(self) -> list[CheckSpec]:
         return [
@@ -116,6 +125,7 @@ class Suite:
                 table=self.table,
                 blocking=any(e.blocking for e in self.expectations if e.check == name),
                 description=description,
+                schema=self.schema,
             )
             for name, description in self.descriptions.items()
         ]
@@ -148,6 +158,7 @@ def load_suite(path: Path) -> Suite:
     data = json.loads(path.read_text(encoding="utf-8"))
     meta = data.get("meta") or {}
     table = meta.get("table") or path.stem
+    schema = meta.get("schema") or "marts"
     checks: dict[str, str] = dict(meta.get("checks") or {})
     expectations = [_expectation(table, e, checks) for e in data.get("expectations", [])]
     side = path.with_name(path.stem + BATCHES_SUFFIX)
@@ -172,11 +183,12 @@ def load_suite(path: Path) -> Suite:
         path=path,
         descriptions=checks,
         expectations=expectations,
-        rows_sql=extra.get("rows") or f"SELECT * FROM marts.{table}",
+        rows_sql=extra.get("rows") or f"SELECT * FROM {schema}.{table}",
         key=tuple(extra.get("key") or ()),
         parameters=dict(extra.get("parameters") or {}),
         batches=batches,
         rows_since=extra.get("rows_since"),
+        schema=schema,
     )
     for e in expectations:
         if e.batch != ROWS and e.batch not in batches:

@@ -64,6 +64,7 @@ def test_truth_json_matches_return_value_and_contract(corpus):
     assert json.loads((out / "truth.json").read_text(encoding="utf-8")) == truth
     assert set(truth) == {"params", "landing", "facts", "model_quarantine",
                           "unknown_station_names", "key_conflicts", "shared_record_numbers",
+                          "coverage", "files",
                           "pii_values", "mart_campaign_inspections", "mart_campaign_disputes",
                           "mart_campaign_traffic"}
     for rt in ("inspections", "disputes", "traffic"):

@@ -19,7 +19,9 @@ from pipelines.validation import (
 from pipelines.validation.suites import dump_json
 from tests.validation.conftest import QUIET, SUITES
 
-PUBLISHED = {"dim_station", "dim_campaign", "dim_venue_type", "dim_violation_type",
+PUBLISHED = {"mart_reporting_coverage", "mart_reporting_coverage_rollup", "file_ledger",
+             "quarantine", "unknown_values", "station_scorecard",
+             "dim_station", "dim_campaign", "dim_venue_type", "dim_violation_type",
              "fct_inspections", "fct_disputes", "fct_traffic_violations", "mart_station_daily",
              "mart_campaign_inspections", "mart_campaign_disputes", "mart_campaign_traffic"}
 
@@ -179,7 +181,10 @@ def test_reconciliation_shows_observed_and_expected_fact_rows(db):
 def test_completeness_warns_then_blocks_past_its_threshold(db):
     # station 横河 sends no traffic on the last two days of the window
     break_db(db, "DELETE FROM marts.fct_traffic_violations WHERE unit_id = 'NB_CX_HENGHE' "
-                 "AND occurred_at >= TIMESTAMP '2022-07-09'")
+                 "AND occurred_at >= TIMESTAMP '2022-07-09'",
+             "UPDATE marts.mart_reporting_coverage SET status = 'MISSING', records = 0 "
+             "WHERE station_id = 'NB_CX_HENGHE' AND record_type = 'traffic' "
+             "AND day >= DATE '2022-07-09'")
     warn = run(db, tables=["fct_traffic_violations"])[("fct_traffic_violations", "completeness")]
     assert not warn.passed and not warn.blocking
     observed = warn.observed["no missing station-day"]

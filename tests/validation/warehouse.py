@@ -54,9 +54,15 @@ CREATE TABLE marts.fct_traffic_violations (ticket_id VARCHAR, unit_id VARCHAR,
     source_file VARCHAR, exported_at TIMESTAMP, ticket_key VARCHAR);
 CREATE TABLE intermediate.int_rejected_rows (record_type VARCHAR, source_path VARCHAR,
     file_sha256 VARCHAR, sheet VARCHAR, line_number INTEGER, reason_code VARCHAR,
-    message VARCHAR, raw_values JSON, record_id VARCHAR, record_key VARCHAR);
+    message VARCHAR, raw_values JSON, record_id VARCHAR, record_key VARCHAR,
+    station_text VARCHAR, station_id VARCHAR);
 CREATE TABLE intermediate.int_station_lookup (station_match VARCHAR, station_id VARCHAR);
+CREATE TABLE intermediate.int_reporting_expectations (station_id VARCHAR, record_type VARCHAR,
+    expected_from DATE, expected_to DATE, deadline_hours INTEGER);
 CREATE TABLE ops.file_ledger (path VARCHAR, sha256 VARCHAR, status VARCHAR);
+CREATE TABLE ops.quarantine (stage VARCHAR, source_path VARCHAR, file_sha256 VARCHAR,
+    reason_code VARCHAR);
+CREATE SCHEMA quality;
 """
 
 LANDING = {
@@ -197,6 +203,84 @@ GROUP BY GROUPING SETS ((campaign_id, code, station_name), (campaign_id, code, b
 """
 
 
+# every station expected every day of the facts, each station-day reported (the facts)
+COVERAGE = """
+CREATE TABLE marts.mart_reporting_coverage AS
+WITH facts AS (
+    SELECT station_id, inspected_on AS day, 'inspections' AS record_type, count(*) AS n
+    FROM marts.fct_inspections GROUP BY ALL
+    UNION ALL SELECT station_id, reported_on, 'disputes', count(*) FROM marts.fct_disputes
+    GROUP BY ALL
+    UNION ALL SELECT unit_id, occurred_at::DATE, 'traffic', count(*)
+    FROM marts.fct_traffic_violations GROUP BY ALL),
+grid AS (
+    SELECT s.*, t.record_type, d.day
+    FROM marts.dim_station s,
+         (SELECT unnest(['inspections', 'disputes', 'traffic']) AS record_type) t,
+         (SELECT DISTINCT inspected_on AS day FROM marts.fct_inspections) d)
+SELECT g.station_id, g.station_name, g.bureau_name, g.city, g.province, g.day,
+       g.record_type, CASE WHEN f.n > 0 THEN 'REPORTED' ELSE 'MISSING' END AS status,
+       CASE WHEN f.n > 0 THEN 1 ELSE 0 END::BIGINT AS files_received,
+       coalesce(f.n, 0)::BIGINT AS records, coalesce(f.n, 0)::BIGINT AS rows_landed,
+       0::BIGINT AS rows_quarantined, 0::BIGINT AS rows_held_back,
+       TIMESTAMP '2022-07-11 08:00' AS first_arrival_at,
+       TIMESTAMP '2022-07-11 08:00' AS last_arrival_at, false AS is_late
+FROM grid g LEFT JOIN facts f USING (station_id, day, record_type);
+
+CREATE TABLE marts.mart_reporting_coverage_rollup AS
+SELECT CASE WHEN grouping(bureau_name) = 0 THEN 'bureau'
+            WHEN grouping(city) = 0 THEN 'city' ELSE 'province' END AS level,
+       coalesce(bureau_name, city, province) AS unit_name, day, record_type,
+       count(*)::BIGINT AS stations_expected,
+       count(*) FILTER (WHERE records > 0)::BIGINT AS stations_with_records,
+       count(*) FILTER (WHERE status = 'MISSING')::BIGINT AS stations_missing,
+       0::BIGINT AS stations_no_records, 0::BIGINT AS stations_partial,
+       0::BIGINT AS stations_late, sum(records)::BIGINT AS records,
+       sum(rows_landed)::BIGINT AS rows_landed, sum(rows_quarantined)::BIGINT AS rows_quarantined,
+       sum(rows_held_back)::BIGINT AS rows_held_back,
+       round(count(*) FILTER (WHERE status <> 'MISSING') / count(*), 6)::DECIMAL(9,6)
+           AS coverage_rate
+FROM marts.mart_reporting_coverage
+GROUP BY GROUPING SETS ((day, record_type, bureau_name), (day, record_type, city),
+                        (day, record_type, province))
+"""
+
+# the quality tables of the ledger and rejects above
+QUALITY = """;
+CREATE TABLE quality.file_ledger AS
+SELECT md5(path || sha256)[:24] AS file_version_id, path, split_part(path, '/', 1) AS record_type,
+       NULL::VARCHAR AS station_id, status, true AS is_current, 10::BIGINT AS rows_read,
+       9::BIGINT AS rows_landed, 1::BIGINT AS rows_quarantined, 2::BIGINT AS lines_skipped,
+       NULL::VARCHAR AS reason, NULL::VARCHAR AS superseded_by,
+       TIMESTAMP '2022-07-11 08:00' AS first_seen_at
+FROM ops.file_ledger;
+
+CREATE TABLE quality.quarantine AS
+SELECT 'model:' || record_type || ':' || record_id AS quarantine_id, 'model' AS stage,
+       record_type, source_path AS file, sheet, line_number, station_id,
+       NULL::DATE AS record_date, reason_code, message, raw_values::VARCHAR AS raw_values
+FROM intermediate.int_rejected_rows;
+
+CREATE TABLE quality.unknown_values AS
+SELECT record_type, 'station' AS dimension, station_text AS raw_value, count(*)::BIGINT AS records,
+       string_agg(source_path, '; ') AS files,
+       'dbt_project/seeds/station_aliases.csv or raw/reference/stations*.csv' AS add_to
+FROM intermediate.int_rejected_rows GROUP BY ALL;
+
+CREATE TABLE quality.station_scorecard AS
+SELECT station_id, station_name, date_trunc('month', day)::DATE AS month, 3::BIGINT AS files,
+       0::BIGINT AS failed_files, sum(rows_landed)::BIGINT AS rows_landed,
+       0::BIGINT AS rows_quarantined, 0::BIGINT AS rows_held_back,
+       0::DECIMAL(9,6) AS quarantine_rate, count(*)::BIGINT AS expected_station_days,
+       count(*) FILTER (WHERE status <> 'MISSING')::BIGINT AS reported_station_days,
+       count(*) FILTER (WHERE status = 'MISSING')::BIGINT AS missing_station_days,
+       0::BIGINT AS late_station_days,
+       round(count(*) FILTER (WHERE status <> 'MISSING') / count(*), 6)::DECIMAL(9,6)
+           AS coverage_rate
+FROM marts.mart_reporting_coverage GROUP BY ALL
+"""
+
+
 def _landing_table(conn: duckdb.DuckDBPyConnection, record_type: str) -> None:
     key, date_col, station_col = LANDING[record_type]
     date_type = "TIMESTAMP" if date_col == "occurred_at" else "DATE"
@@ -303,9 +387,9 @@ def build(path: Path) -> Path:
             _staging_table(conn, record_type)
             conn.execute(
                 "INSERT INTO intermediate.int_rejected_rows VALUES (?, ?, 'new', NULL, 999, "
-                "'unknown_station', 'no station 某某所', '{}', ?, ?)",
+                "'unknown_station', 'no station 某某所', '{}', ?, ?, '某某所', NULL)",
                 [record_type, f"{record_type}/new.csv", rejected, f"?某某所:{rejected}"])
-        for statement in filter(str.strip, MARTS.split(";\n")):
+        for statement in filter(str.strip, (MARTS + COVERAGE + QUALITY).split(";\n")):
             conn.execute(statement)
     finally:
         conn.close()

@@ -77,6 +77,11 @@ select
     follow_up_visits,
     party_key,
     station_text,
+    source_text,
+    dispute_type_text,
+    risk_level_text,
+    status_text,
+    mediation_result_text,
     (station_problem is not null or code_problem is not null
         or conflict_problem is not null) as is_rejected,
     station_problem,

@@ -78,6 +78,7 @@ select
     unit_text,
     violation_text,
     violation_code_text,
+    action_text,
     (station_problem is not null or code_problem is not null
         or conflict_problem is not null) as is_rejected,
     station_problem,

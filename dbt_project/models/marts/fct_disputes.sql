@@ -1,4 +1,6 @@
-{#- One row per dispute (latest export of each record: station + dispute_id), accepted rows. -#}
+{#- One row per dispute (latest export of each record: station + dispute_id), accepted rows.
+    A view over the accepted records of its incremental int_ model: always exactly the
+    current resolution, and no third copy of every record in the working database. -#}
 {{ config(materialized='view') }}
 
 select

@@ -1,5 +1,7 @@
 {#- One row per inspection visit (latest export of each record: station + inspection_id),
-    accepted rows only. -#}
+    accepted rows only.
+    A view over the accepted records of its incremental int_ model: always exactly the
+    current resolution, and no third copy of every record in the working database. -#}
 {{ config(materialized='view') }}
 
 select

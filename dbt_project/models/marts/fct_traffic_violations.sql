@@ -1,5 +1,7 @@
 {#- One row per ticket or recorded warning (latest export of each record: unit + ticket_id),
-    accepted rows. -#}
+    accepted rows.
+    A view over the accepted records of its incremental int_ model: always exactly the
+    current resolution, and no third copy of every record in the working database. -#}
 {{ config(materialized='view') }}
 
 select

@@ -1,4 +1,8 @@
-{#- Campaign dispute figures per (campaign, level, unit, source), plus the rollup ALL. -#}
+{#- Campaign dispute figures per (campaign, level, unit, source), plus the rollup ALL.
+    Incremental per campaign (delete+insert on campaign_id): a campaign is recomputed from
+    all its fact rows when the fingerprint of its facts changed (macro campaign_fingerprints);
+    a campaign left without fact rows is deleted by the post-hook. BI reads is_rollup to sum
+    safely (docs: campaign_mart_sums). -#}
 
 {{ config(materialized='incremental', unique_key='campaign_id',
           incremental_strategy='delete+insert', on_schema_change='fail',
@@ -41,6 +45,7 @@ select
     a.level,
     a.unit_name,
     a.source_code,
+    a.source_code in ('ALL', 'ALL_NINE_SMALL') as is_rollup,
     cast(case a.source_code when 'ALL' then '全部' else l.label_zh end as varchar)
         as source_label,
     a.disputes_found,

@@ -1,6 +1,10 @@
 {#- Campaign inspection figures per (campaign, level, unit, venue type), plus the rollups
     ALL_NINE_SMALL (the nine small venues together) and ALL. Only rows with at least one fact
-    row. Recomputed from fct_inspections on every build (see the YAML for the cost). -#}
+    row.
+    Incremental per campaign (delete+insert on campaign_id): a campaign is recomputed from
+    all its fact rows when the fingerprint of its facts changed (macro campaign_fingerprints);
+    a campaign left without fact rows is deleted by the post-hook. BI reads is_rollup to sum
+    safely (docs: campaign_mart_sums). -#}
 
 {{ config(materialized='incremental', unique_key='campaign_id',
           incremental_strategy='delete+insert', on_schema_change='fail',
@@ -52,6 +56,7 @@ select
     a.level,
     a.unit_name,
     a.venue_type_code,
+    a.venue_type_code in ('ALL', 'ALL_NINE_SMALL') as is_rollup,
     cast(case a.venue_type_code
         when 'ALL_NINE_SMALL' then '九小场所'
         when 'ALL' then '全部'

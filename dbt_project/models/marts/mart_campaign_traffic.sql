@@ -1,4 +1,8 @@
-{#- Campaign traffic enforcement per (campaign, level, unit, violation type), plus ALL. -#}
+{#- Campaign traffic enforcement per (campaign, level, unit, violation type), plus ALL.
+    Incremental per campaign (delete+insert on campaign_id): a campaign is recomputed from
+    all its fact rows when the fingerprint of its facts changed (macro campaign_fingerprints);
+    a campaign left without fact rows is deleted by the post-hook. BI reads is_rollup to sum
+    safely (docs: campaign_mart_sums). -#}
 
 {{ config(materialized='incremental', unique_key='campaign_id',
           incremental_strategy='delete+insert', on_schema_change='fail',
@@ -38,6 +42,7 @@ select
     a.level,
     a.unit_name,
     a.violation_code,
+    a.violation_code in ('ALL', 'ALL_NINE_SMALL') as is_rollup,
     cast(case a.violation_code when 'ALL' then '全部' else v.label_zh end as varchar)
         as violation_label,
     a.violations,
