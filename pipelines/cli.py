@@ -69,7 +69,25 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     except PublishError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"catalog now points at snapshot {version}")
+    print(f"catalog now points at snapshot {version}, pinned: nightly runs still land, build "
+          f"and validate but do not publish until `warehouse release`")
+    return 0
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    from pipelines.publish import PublishError, release
+
+    settings = load_settings()
+    try:
+        pin = release(settings.published_dir)
+    except PublishError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if pin is None:
+        print("nothing is pinned: nightly runs publish as usual")
+    else:
+        print(f"released the pin on version {pin.get('version')} (set by a rollback at "
+              f"{pin.get('at')}); BI reads it until the next run publishes a new version")
     return 0
 
 
@@ -97,9 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=1)
     gen.add_argument("--scenario", choices=["yuncheng-2022"])
     gen.set_defaults(func=cmd_generate)
-    rb = sub.add_parser("rollback", help="point the catalog back at a kept snapshot")
+    rb = sub.add_parser("rollback", help="point the catalog back at a kept snapshot and pin it")
     rb.add_argument("version", nargs="?")
     rb.set_defaults(func=cmd_rollback)
+    sub.add_parser("release", help="remove a rollback's pin: the next run publishes again"
+                   ).set_defaults(func=cmd_release)
     dev = sub.add_parser("dev", help="the Dagster UI with this code location")
     dev.add_argument("rest", nargs=argparse.REMAINDER)
     dev.set_defaults(func=cmd_dev)

@@ -10,7 +10,9 @@ from pipelines.publish.publisher import (
     UnknownVersionError,
     current_version,
     list_snapshots,
+    pinned,
     publish,
+    release,
     rollback,
 )
 
@@ -24,8 +26,10 @@ __all__ = [
     "current_version",
     "dbt_descriptions",
     "list_snapshots",
+    "pinned",
     "publish",
     "read_latest",
+    "release",
     "rollback",
     "storage_number",
     "storage_tag",

@@ -40,5 +40,6 @@ def test_status_on_a_new_home(tmp_path):
 
 def test_parser_knows_every_command():
     parser = build_parser()
-    for argv in (["run"], ["status"], ["generate", "--out", "x"], ["rollback"], ["dev"]):
+    for argv in (["run"], ["status"], ["generate", "--out", "x"], ["rollback"], ["release"],
+                 ["dev"]):
         assert parser.parse_args(argv).func
