@@ -108,3 +108,17 @@ def test_a_warning_does_not_stop_the_publish(suites, home, monkeypatch):
     warned = evaluations(result)[("fct_disputes", "dates_ordered")]
     assert not warned.passed and warned.severity == dg.AssetCheckSeverity.WARN
     assert warned.metadata["failing_sample"].value[0]["dispute_id"] == "D0004"
+
+
+def test_the_ui_declares_warn_only_checks_as_warnings():
+    """Issue 16 item 4: an asset check is declared blocking only when it can stop the publish:
+    completeness (a warning in the suites, blocking only past its threshold) is two checks in
+    the UI: `completeness` (warning) and `completeness_blocking` (blocking)."""
+    declared = {(spec.asset_key.path[-1], spec.name): spec.blocking
+                for spec in build_checks(SUITES).check_specs}
+    for fact in ("fct_inspections", "fct_disputes", "fct_traffic_violations"):
+        assert declared[(fact, "completeness")] is False
+        assert declared[(fact, "completeness_blocking")] is True
+        assert declared[(fact, "freshness")] is False
+        assert declared[(fact, "keys_unique_not_null")] is True
+    assert declared == {(s.table, s.name): s.blocking for s in check_specs(SUITES)}
