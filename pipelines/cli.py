@@ -6,19 +6,44 @@ import argparse
 import os
 import shutil
 import sys
+import uuid
 from pathlib import Path
 
+from pipelines import runstate
 from pipelines.settings import REPO_ROOT, ConfigError, Settings, load_settings, raw_export_files
 
 
+class InstanceError(RuntimeError):
+    """The Dagster instance under WAREHOUSE_HOME/dagster cannot be opened."""
+
+
 def prepare_instance(settings: Settings) -> None:
-    """Point DAGSTER_HOME at WAREHOUSE_HOME/dagster, with the repo's dagster.yaml in it."""
+    """Point DAGSTER_HOME at WAREHOUSE_HOME/dagster, with the repo's dagster.yaml in it, and
+    create the instance's storages there once, under a lock: two processes creating the sqlite
+    schemas of a fresh home at the same time break them (issue 14)."""
     settings.ensure_dirs()
-    target = settings.dagster_home / "dagster.yaml"
-    source = REPO_ROOT / "dagster.yaml"
-    if not target.exists() or target.read_bytes() != source.read_bytes():
-        shutil.copyfile(source, target)
     os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
+    with runstate.instance_init_lock(settings.dagster_home):
+        target = settings.dagster_home / "dagster.yaml"
+        source = REPO_ROOT / "dagster.yaml"
+        if not target.exists() or target.read_bytes() != source.read_bytes():
+            tmp = target.with_name(f".dagster.yaml.{os.getpid()}.tmp")
+            shutil.copyfile(source, tmp)
+            os.replace(tmp, target)  # a reader sees the old or the new file, never half
+        from dagster import DagsterInstance
+
+        try:
+            with DagsterInstance.get() as instance:  # creates or migrates the storages
+                instance.get_runs(limit=1)
+                instance.all_instigator_state()
+        except Exception as exc:
+            if runstate.is_disk_full(exc):
+                raise
+            raise InstanceError(
+                f"the Dagster instance in {settings.dagster_home} cannot be opened "
+                f"({type(exc).__name__}: {str(exc).strip().splitlines()[0]}). It holds only "
+                f"Dagster's run history: move it aside (mv {settings.dagster_home} "
+                f"{settings.dagster_home}.broken) and run again.") from exc
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -26,16 +51,34 @@ def cmd_run(args: argparse.Namespace) -> int:
     if next(raw_export_files(settings.raw_dir), None) is None:
         print(f"nothing to load: no files under {settings.raw_dir}")
         return 0
-    prepare_instance(settings)
-    from dagster import DagsterInstance
+    run_id = str(uuid.uuid4())
+    settings.ensure_dirs()
 
-    from pipelines.definitions import defs
-    from pipelines.summary import run_summary
+    def waiting(holder: runstate.Holder | None) -> None:
+        print(f"{runstate.busy_message(holder)}; waiting for it to finish "
+              f"(--no-wait exits instead)", flush=True)
 
-    job = defs.resolve_job_def("nightly_refresh")
-    with DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
-    summary, ok = run_summary(settings, result)
+    try:
+        lock = runstate.acquire_writer(settings.home, run_id=run_id, command="warehouse run",
+                                       wait=not args.no_wait, on_wait=waiting)
+    except runstate.LockBusy as busy:
+        print(f"{busy}; not starting another one (--no-wait). Try again when it has "
+              f"finished, or run without --no-wait to wait for it.", file=sys.stderr)
+        return runstate.EX_TEMPFAIL
+    # The writer lock is held from before the Dagster instance is created until the summary
+    # is computed: the next refresh cannot lock the database the summary reads.
+    with lock:
+        prepare_instance(settings)
+        from dagster import DagsterInstance
+
+        from pipelines.definitions import defs
+        from pipelines.summary import run_summary
+
+        job = defs.resolve_job_def("nightly_refresh")
+        with DagsterInstance.get() as instance:
+            result = job.execute_in_process(instance=instance, run_id=run_id,
+                                            raise_on_error=False)
+        summary, ok = run_summary(settings, result)
     print(summary)
     return 0 if (result.success and ok) else 1
 
@@ -102,9 +145,11 @@ def cmd_dev(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="warehouse", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="run the nightly job on WAREHOUSE_RAW_DIR").set_defaults(
-        func=cmd_run
-    )
+    run = sub.add_parser("run", help="run the nightly job on WAREHOUSE_RAW_DIR")
+    run.add_argument("--no-wait", action="store_true",
+                     help="if another refresh is running, exit at once (code 75) instead of "
+                          "waiting for it")
+    run.set_defaults(func=cmd_run)
     sub.add_parser("status", help="ledger summary and last publish").set_defaults(
         func=cmd_status
     )
@@ -133,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except InstanceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
 
 import dagster as dg
 import duckdb
 from dagster_dbt import DbtCliResource
 from pydantic import PrivateAttr
 
+from pipelines import runstate
 from pipelines.settings import Settings, load_settings
 
 
@@ -26,7 +25,7 @@ class WarehouseResource(dg.ConfigurableResource):
     keep_snapshots: int = 14
     memory_limit: str = "2GB"  # DuckDB buffer pool of this process's connections
     landing_threads: int = 2  # shards of raw files landing at once
-    _lock_file: IO[Any] | None = PrivateAttr(default=None)
+    _lock: runstate.WriterLock | None = PrivateAttr(default=None)
 
     @property
     def raw_path(self) -> Path:
@@ -53,21 +52,26 @@ class WarehouseResource(dg.ConfigurableResource):
         return self.home_path / "tmp"
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        # One refresh at a time, whoever starts it (CLI, UI, schedule, sensor): the lock is
-        # held for the whole run; a second run waits here instead of failing on DuckDB's lock.
-        self.home_path.mkdir(parents=True, exist_ok=True)
-        self._lock_file = open(self.home_path / ".writer.lock", "w")  # noqa: SIM115
-        try:
-            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            context.log.info("another refresh holds the writer lock; waiting for it")
-            fcntl.flock(self._lock_file, fcntl.LOCK_EX)
+        # One refresh at a time, whoever starts it. `warehouse run` takes the writer lock itself
+        # before it creates the Dagster instance and keeps it until its summary is printed:
+        # then this process holds it already (flock from a second descriptor would wait for
+        # ourselves). A run from the UI, the schedule or the sensor takes it here and waits
+        # for a running refresh instead of failing on DuckDB's lock.
+        self._lock = None
+        if runstate.held_here(self.home_path):
+            return
+
+        def waiting(holder: runstate.Holder | None) -> None:
+            context.log.info(f"{runstate.busy_message(holder)}; waiting for it to finish")
+
+        run_id = context.dagster_run.run_id if context.dagster_run else None
+        self._lock = runstate.acquire_writer(self.home_path, run_id=run_id, command="dagster",
+                                             on_wait=waiting)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        lock_file = self._lock_file
-        if lock_file is not None:
-            fcntl.flock(lock_file, fcntl.LOCK_UN)
-            lock_file.close()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
