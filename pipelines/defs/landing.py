@@ -1,10 +1,15 @@
 """Landing assets: every raw export lands in DuckDB or in quarantine, with a ledger row."""
 
 # No `from __future__ import annotations`: Dagster checks the `context` annotation as a class.
+import inspect
+import time
+
 import dagster as dg
 
 from pipelines.defs.resources import WarehouseResource
 from pipelines.landing import ensure_schema, land_record_types, land_reference_stations
+from pipelines.progress import LANDING_PROGRESS_EVERY_S
+from pipelines.runlog import progress_message
 from pipelines.settings import RECORD_TYPES
 
 REFERENCE_KEY = dg.AssetKey(["landing", "reference_stations"])
@@ -13,6 +18,27 @@ LEDGER_KEY = dg.AssetKey(["ops", "file_ledger"])
 
 def landing_key(record_type: str) -> dg.AssetKey:
     return dg.AssetKey(["landing", record_type])
+
+
+class LandingProgress:
+    """The `progress(done, total)` callback landing calls after each file: logs "files done /
+    files to do" at the start, then at most every LANDING_PROGRESS_EVERY_S seconds, and at the
+    end (landing threads call it concurrently; one log line at a time is enough)."""
+
+    def __init__(self, log, every_s: float = LANDING_PROGRESS_EVERY_S, clock=time.monotonic):
+        self.log, self.every_s, self.clock = log, every_s, clock
+        self.last: float | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        now = self.clock()
+        if self.last is not None and done < total and now - self.last < self.every_s:
+            return
+        self.last = now
+        self.log.info(progress_message("landing", done, total, "files"))
+
+
+def _accepts_progress() -> bool:
+    return "progress" in inspect.signature(land_record_types).parameters
 
 
 @dg.multi_asset(
@@ -44,6 +70,7 @@ def landing_key(record_type: str) -> dg.AssetKey:
 def land_raw_exports(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Land new and changed files; a broken file fails alone and is reported, never raised."""
     totals: dict[str, int] = {}
+    options = {"progress": LandingProgress(context.log)} if _accepts_progress() else {}
     with warehouse.connect() as conn:
         ensure_schema(conn)
         stations = land_reference_stations(conn, warehouse.raw_path)
@@ -51,7 +78,8 @@ def land_raw_exports(context: dg.AssetExecutionContext, warehouse: WarehouseReso
             asset_key=REFERENCE_KEY, metadata={"rows": dg.MetadataValue.int(stations)}
         )
         results = land_record_types(
-            conn, warehouse.raw_path, RECORD_TYPES, context.run_id, warehouse.landing_threads
+            conn, warehouse.raw_path, RECORD_TYPES, context.run_id, warehouse.landing_threads,
+            **options,
         )
         for record_type, result in results.items():
             for path, message in result.failures:

@@ -69,9 +69,26 @@ class WarehouseResource(dg.ConfigurableResource):
                                              on_wait=waiting)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        if self._lock is not None:
-            self._lock.release()
-            self._lock = None
+        try:
+            self.write_status_snapshot(context.dagster_run.run_id if context.dagster_run
+                                       else None)
+        except Exception as exc:  # the status file is a convenience: never fail a run for it
+            context.log.warning(f"status snapshot not written: {exc}")
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
+
+    def write_status_snapshot(self, run_id: str | None) -> None:
+        """The ledger and quarantine as `warehouse status` shows them, written while the writer
+        lock is still held (status reads it when a later refresh holds the lock)."""
+        from pipelines import opsview
+
+        if not self.duckdb_path.exists():
+            return
+        with opsview.connect_readonly(self.duckdb_path) as conn:
+            snapshot = opsview.snapshot(conn, run_id)
+        runstate.write_status(self.home_path, snapshot)
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -92,6 +109,8 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
     # dbt runs as a subprocess that inherits this environment: its profile and PII UDF read
     # the same variables, so both sides always agree on the paths and the key.
     os.environ.update(settings.dbt_env())
+    # dbt's output lands in log files and the UI's captured stdout: no colour codes there
+    os.environ.setdefault("DBT_USE_COLORS", "false")
     return {
         "warehouse": WarehouseResource(
             raw_dir=str(settings.raw_dir),

@@ -1,0 +1,70 @@
+"""`warehouse run` on the committed sample, as an operator sees it (issue 16 item 3): one line per
+stage then the summary, well under 60 lines, no colour codes in a pipe, the PII-key warning once,
+the full Dagster and dbt logs in WAREHOUSE_HOME/logs/<run id>.log; a second run on the same
+files says that there is nothing new to publish, and --verbose streams the full logs."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+WAREHOUSE = Path(sys.executable).with_name("warehouse")
+REPO = Path(__file__).resolve().parents[2]
+ANSI = re.compile(r"\x1b\[")
+
+
+def _run(args, raw: Path, home: Path):
+    env = {k: v for k, v in os.environ.items() if k != "WAREHOUSE_PII_KEY"}
+    env.update(WAREHOUSE_RAW_DIR=str(raw), WAREHOUSE_HOME=str(home))
+    return subprocess.run([str(WAREHOUSE), *args], capture_output=True, text=True, env=env,
+                          timeout=600)
+
+
+def test_sample_run_prints_stages_and_summary_and_logs_everything(tmp_path):
+    raw, home = tmp_path / "raw", tmp_path / "home"
+    shutil.copytree(REPO / "raw", raw)
+    first = _run(["run"], raw, home)
+    assert first.returncode == 0, first.stdout + first.stderr
+    out = first.stdout
+    lines = out.splitlines()
+    assert len(lines) < 60, out
+    assert not ANSI.search(out + first.stderr)
+    assert first.stderr.count("WAREHOUSE_PII_KEY not set") == 1, first.stderr
+    assert "Traceback" not in out + first.stderr
+    # one line per stage, in order, with counts and a time
+    stages = [line.split()[0] for line in lines if re.match(r"^(landing|dbt|quarantine|checks|"
+                                                            r"publish)\s", line)]
+    assert [s for i, s in enumerate(stages) if s not in stages[:i]] == [
+        "landing", "dbt", "quarantine", "checks", "publish"]
+    assert re.search(r"^landing\s+40 files: 32 loaded, 5 failed, 3 duplicate, 0 unchanged; "
+                     r"rows: 188 read, 167 landed, 21 quarantined \(\d+\.\d s\)$", out, re.M), out
+    assert re.search(r"^checks\s+(\d+) checks: ", out, re.M)
+    # the summary: the same check count as the stage line and the HTML report
+    stage_count = re.search(r"^checks\s+(\d+ checks: [^(]+) \(", out, re.M).group(1)
+    assert f"checks: {stage_count};" in out
+    run_id = re.search(r"^run (\S+): succeeded with failures \(5 file\(s\) set aside\)$", out,
+                       re.M).group(1)
+    report = (home / "reports" / run_id / "report.html").read_text(encoding="utf-8")
+    assert stage_count in report
+    log = home / "logs" / f"{run_id}.log"
+    assert f"full log: {log}" in out
+    text = log.read_text(encoding="utf-8")
+    assert "STEP_START" in text and "ASSET_CHECK_EVALUATION" in text  # Dagster, every event
+    assert re.search(r"\d+ of \d+ START sql", text)  # dbt, every node
+    assert not ANSI.search(text)
+    assert len(text.splitlines()) > 10 * len(lines)
+    version = re.search(r"^published: version (\S+) ", out, re.M).group(1)
+
+    second = _run(["run", "--verbose"], raw, home)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert f"published: nothing new to publish; BI still reads version {version}" in \
+        second.stdout
+    assert "STEP_START" in second.stdout and re.search(r"\d+ of \d+ START sql", second.stdout)
+    assert not ANSI.search(second.stdout)
