@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import itertools
 import json
 import re
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -290,7 +291,8 @@ def land_record_type(conn: duckdb.DuckDBPyConnection, raw_dir: Path, record_type
 
 def land_record_types(conn: duckdb.DuckDBPyConnection, raw_dir: Path,
                       record_types: tuple[str, ...], run_id: str,
-                      threads: int = 1) -> dict[str, LandingResult]:
+                      threads: int = 1, progress: Callable[[int, int], None] | None = None
+                      ) -> dict[str, LandingResult]:
     """Land every record type; never raises for a bad file.
 
     Re-examining quarantine and deciding what each file is (new, unchanged, a duplicate of a
@@ -298,7 +300,9 @@ def land_record_types(conn: duckdb.DuckDBPyConnection, raw_dir: Path,
     files then land in shards (runs of consecutive files of one type, see _shards), `threads`
     at a time, each on its own cursor (its own transactions; they only append to the landing,
     ledger and quarantine tables, which never conflicts in DuckDB): one shard's Python reading
-    overlaps another's DuckDB typing and commits, and the biggest type uses every thread."""
+    overlaps another's DuckDB typing and commits, and the biggest type uses every thread.
+    `progress(files done, files to do)` is called once planned and after each file (from the
+    landing threads: it must be thread-safe)."""
     from pipelines.landing.reexamine import reexamine
 
     raw_dir = Path(raw_dir)
@@ -312,10 +316,14 @@ def land_record_types(conn: duckdb.DuckDBPyConnection, raw_dir: Path,
         result.seconds = time.monotonic() - started
         results[record_type] = result
     plans = _plan(conn, raw_dir, record_types, run_id)
+    total, counter = sum(len(p) for p in plans.values()), itertools.count(1)
+    tick = (lambda: progress(next(counter), total)) if progress else (lambda: None)
+    if progress:
+        progress(0, total)
 
     if threads <= 1 or sum(s.kind == "land" for p in plans.values() for s in p) < 2:
         for record_type in record_types:
-            _land_planned(conn, raw_dir, mapping, plans[record_type], results[record_type])
+            _land_planned(conn, raw_dir, mapping, plans[record_type], results[record_type], tick)
         return results
 
     units = _shards(plans, threads)
@@ -327,7 +335,7 @@ def land_record_types(conn: duckdb.DuckDBPyConnection, raw_dir: Path,
         started = time.monotonic()
         with conn.cursor() as cursor:
             create_macros(cursor, mapping)  # temporary macros belong to one connection
-            _land_planned(cursor, raw_dir, mapping, steps, result)
+            _land_planned(cursor, raw_dir, mapping, steps, result, tick)
         done[index] = (result, started, time.monotonic())
 
     # biggest first, so the longest unit does not start last
@@ -416,7 +424,8 @@ def _plan(conn: duckdb.DuckDBPyConnection, raw_dir: Path, record_types: tuple[st
 
 
 def _land_planned(conn: duckdb.DuckDBPyConnection, raw_dir: Path, mapping: Mapping,
-                  steps: list[_Step], result: LandingResult) -> None:
+                  steps: list[_Step], result: LandingResult,
+                  tick: Callable[[], None] = lambda: None) -> None:
     started = time.monotonic()
     lander = _Lander(conn, raw_dir, result.record_type, mapping, result)
     for step in steps:
@@ -430,5 +439,6 @@ def _land_planned(conn: duckdb.DuckDBPyConnection, raw_dir: Path, mapping: Mappi
             result.files_duplicate += 1
         else:
             lander.land(step.row, step.fp)
+        tick()
     lander.flush_done()
     result.seconds += time.monotonic() - started

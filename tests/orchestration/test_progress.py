@@ -1,10 +1,43 @@
-"""Landing progress: the landing asset logs files done / files to do every few seconds for
-`warehouse run` (from landing's optional `progress` callback, when landing offers it)."""
+"""Landing progress: the landing library reports files done / files to do through the optional
+`progress` callback; the landing asset logs it every few seconds for `warehouse run`."""
 
 from __future__ import annotations
 
+import shutil
+import threading
+from pathlib import Path
+
+import duckdb
+
 from pipelines.defs.landing import LandingProgress
+from pipelines.landing import ensure_schema, land_record_types
 from pipelines.runlog import parse_progress, progress_message
+from pipelines.settings import RECORD_TYPES
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_land_record_types_reports_every_file_done(tmp_path):
+    raw = tmp_path / "raw"
+    shutil.copytree(REPO / "raw", raw)
+    files = sum(1 for rt in RECORD_TYPES for p in (raw / rt).rglob("*") if p.is_file())
+    calls: list[tuple[int, int]] = []
+    lock = threading.Lock()
+
+    def progress(done: int, total: int) -> None:
+        with lock:
+            calls.append((done, total))
+
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
+        ensure_schema(conn)
+        land_record_types(conn, raw, RECORD_TYPES, "run-1", threads=2, progress=progress)
+        again: list[tuple[int, int]] = []
+        land_record_types(conn, raw, RECORD_TYPES, "run-2", progress=lambda d, t:
+                          again.append((d, t)))
+    assert calls[0] == (0, files)
+    assert sorted(d for d, _ in calls) == list(range(files + 1))
+    assert {t for _, t in calls} == {files}
+    assert again[0] == (0, files) and again[-1] == (files, files)  # unchanged files count too
 
 
 class _Log:
