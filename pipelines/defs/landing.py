@@ -6,6 +6,7 @@ import time
 
 import dagster as dg
 
+from pipelines import runstate
 from pipelines.defs.resources import WarehouseResource
 from pipelines.landing import ensure_schema, land_record_types, land_reference_stations
 from pipelines.progress import LANDING_PROGRESS_EVERY_S
@@ -70,6 +71,9 @@ def _accepts_progress() -> bool:
 def land_raw_exports(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Land new and changed files; a broken file fails alone and is reported, never raised."""
     totals: dict[str, int] = {}
+    # what the drop zone looked like when landing began: the file sensor compares with it, so
+    # a UI started later launches no refresh for files this run has already seen
+    fingerprint, files = runstate.raw_dir_fingerprint(warehouse.raw_path)
     options = {"progress": LandingProgress(context.log)} if _accepts_progress() else {}
     with warehouse.connect() as conn:
         ensure_schema(conn)
@@ -89,4 +93,8 @@ def land_raw_exports(context: dg.AssetExecutionContext, warehouse: WarehouseReso
                 if isinstance(value, int):
                     totals[key] = totals.get(key, 0) + value
             yield dg.MaterializeResult(asset_key=landing_key(record_type), metadata=meta)
+    try:
+        runstate.record_raw_fingerprint(warehouse.home_path, fingerprint, files, context.run_id)
+    except OSError as exc:  # the sensor may then request one refresh too many: no harm
+        context.log.warning(f"raw-dir fingerprint not recorded: {exc}")
     yield dg.MaterializeResult(asset_key=LEDGER_KEY, metadata=totals)
