@@ -26,7 +26,7 @@ print("instance ok")
 """
 
 PROCESSES = 4
-ROUNDS = 3
+ROUNDS = 2
 
 
 def test_processes_racing_on_a_fresh_home_all_get_a_working_instance(tmp_path):
