@@ -8,7 +8,7 @@ SCALE  ?= small
 # warehouse fixture).
 TEST_WORKERS ?= 2
 
-.PHONY: install run test dev lint bench clean
+.PHONY: install run test test-slow dev lint bench clean
 
 # DuckDB 1.x beside the venv (not in it): the tests open the BI catalog with it, as Superset
 # (duckdb < 2) would.
@@ -26,8 +26,13 @@ install: $(STAMP)
 run: install
 	$(BIN)/warehouse run
 
+# `make test` is what CI runs: everything but the tests marked slow (the full-disk fault test
+# on a tmpfs, several runs each); `make test-slow` runs those.
 test: install
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"
+
+test-slow: install
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile -m slow
 
 dev: install
 	$(BIN)/warehouse dev

@@ -63,6 +63,11 @@ class Settings:
         return self.home / "tmp"
 
     @property
+    def logs_dir(self) -> Path:
+        """One full log per run: logs/<run id>.log (pipelines/runlog.py)."""
+        return self.home / "logs"
+
+    @property
     def dbt_target_dir(self) -> Path:
         """dbt's manifest, run results and partial-parse state for this warehouse (not the repo's
         dbt_project/target: two warehouses on one machine must not share it)."""
@@ -73,7 +78,8 @@ class Settings:
         return self.home / "dbt" / "logs"
 
     def ensure_dirs(self) -> None:
-        for d in (self.home, self.dagster_home, self.published_dir, self.reports_dir, self.tmp_dir):
+        for d in (self.home, self.dagster_home, self.published_dir, self.reports_dir, self.tmp_dir,
+                  self.logs_dir):
             d.mkdir(parents=True, exist_ok=True)
 
     def dbt_env(self) -> dict[str, str]:
@@ -100,7 +106,11 @@ def _path(var: str, default: str) -> Path:
     return Path(os.environ.get(var) or default).expanduser().resolve()
 
 
+_warned_dev_key = False
+
+
 def load_settings() -> Settings:
+    global _warned_dev_key
     environment = os.environ.get("WAREHOUSE_ENV", "dev")
     pii_key = os.environ.get("WAREHOUSE_PII_KEY", "")
     if not pii_key:
@@ -108,7 +118,9 @@ def load_settings() -> Settings:
             raise ConfigError(
                 "WAREHOUSE_PII_KEY is not set: a production run refuses to start without it"
             )
-        log.warning("WAREHOUSE_PII_KEY not set: using the documented development key")
+        if not _warned_dev_key:  # once per process, however often the settings are read
+            log.warning("WAREHOUSE_PII_KEY not set: using the documented development key")
+            _warned_dev_key = True
         pii_key = DEV_PII_KEY
     return Settings(
         raw_dir=_path("WAREHOUSE_RAW_DIR", "raw"),

@@ -20,6 +20,12 @@ import dagster as dg
 from pipelines.defs.resources import WarehouseResource
 from pipelines.publish.manifest import read_latest
 from pipelines.validation import check_specs, row_watermarks, run_checks, write_report
+from pipelines.validation.report import (
+    dbt_test_results,
+    describe_expected,
+    describe_observed,
+    failure_text,
+)
 
 ERROR, WARN = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
 # The checks read ops.quarantine's sync too (the same key as pipelines/defs/quarantine.py);
@@ -52,6 +58,25 @@ def validated_through(warehouse: WarehouseResource) -> dict[str, Any] | None:
         return None
 
 
+def landing_facts(conn, run_id: str) -> dict[str, Any]:
+    """What the report's landing section shows (pipelines.opsview)."""
+    from pipelines import opsview
+
+    return {"failures": opsview.file_failures(conn),
+            "quarantine": opsview.quarantine_by_reason(conn),
+            "quarantine_run": opsview.quarantine_by_reason(conn, run_id),
+            "coverage_gaps": opsview.coverage_gaps(conn)}
+
+
+def check_summary(meta: dict[str, Any]) -> str:
+    """One line of text for the UI: what failed (observed vs expected), or what was seen."""
+    if not meta["passed"]:
+        return failure_text(meta, limit=3)
+    return "; ".join(f"{label}: {describe_observed(meta['observed'].get(label))} (expected "
+                     f"{describe_expected(expected)})"
+                     for label, expected in list(meta["expected"].items())[:3])
+
+
 def build_checks(suites_dir: Path) -> dg.AssetChecksDefinition:
     specs = [
         dg.AssetCheckSpec(
@@ -73,27 +98,34 @@ def build_checks(suites_dir: Path) -> dg.AssetChecksDefinition:
         with warehouse.connect(read_only=True) as conn:
             marks = row_watermarks(conn, suites_dir)
             outcomes = run_checks(conn, suites_dir, validated_through=since)
+            landing = landing_facts(conn, run_id)
         path = outcomes_path(warehouse, run_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         watermarks_path(warehouse, run_id).write_text(json.dumps(marks, indent=1))
         path.write_text(
             json.dumps([o.as_metadata() for o in outcomes], ensure_ascii=False, indent=1)
         )
-        report = write_report(outcomes, warehouse.reports_dir, run_id)
+        dbt_tests = dbt_test_results(warehouse.home_path / "dbt" / "target" / "run_results.json")
+        report = write_report(outcomes, warehouse.reports_dir, run_id, landing=landing,
+                              dbt_tests=dbt_tests)
         context.log.info(f"validation report: {report}")
         for outcome in outcomes:
             meta = outcome.as_metadata()
             metadata = {
+                "severity": "blocking" if meta["blocking"] else "warning",
+                "summary": dg.MetadataValue.text(check_summary(meta)),
                 "observed": dg.MetadataValue.json(meta["observed"]),
                 "expected": dg.MetadataValue.json(meta["expected"]),
                 "failing_sample": dg.MetadataValue.json(meta["failing_sample"]),
                 "report": dg.MetadataValue.path(str(report)),
                 "rows_scope": meta["rows_scope"],
             }
+            if meta["failed"]:
+                metadata["failed_expectations"] = dg.MetadataValue.json(meta["failed"])
             if meta["errors"]:
                 metadata["errors"] = dg.MetadataValue.json(meta["errors"])
-            # A failed check is ERROR (blocks the publish) only when a blocking expectation of
-            # it failed; e.g. completeness warns below its threshold and blocks above it.
+            # Each check has one severity, the one its spec declares (blocking=True only for
+            # checks that stop the publish): a mixed check of the suites is split in two.
             yield dg.AssetCheckResult(
                 asset_key=dg.AssetKey([schemas[outcome.table], outcome.table]),
                 check_name=outcome.name,

@@ -1,6 +1,7 @@
 """dbt models, seeds and tests as Dagster assets and asset checks."""
 
 # No `from __future__ import annotations`: Dagster checks the `context` annotation as a class.
+import json
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -18,10 +19,24 @@ def _newest_source_mtime(project_dir: Path) -> float:
     return max((p.stat().st_mtime for p in paths if p.is_file()), default=0.0)
 
 
+def _readable(manifest: Path) -> bool:
+    """A whole manifest (a run that hit a full disk can leave dbt's files cut short)."""
+    try:
+        with open(manifest, "rb") as fh:
+            json.load(fh)
+        return True
+    except (OSError, ValueError):
+        return False
+
+
 def ensure_manifest(project: DbtProject, target_dir: Path) -> Path:
-    """Parse once per code change, not per asset or per run."""
+    """Parse once per code change, not per asset or per run; again when the manifest (or
+    dbt's partial-parse state beside it) was left broken, e.g. by a full disk."""
     manifest = target_dir / "manifest.json"
-    if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(
+    broken = manifest.exists() and not _readable(manifest)
+    if broken:
+        (target_dir / "partial_parse.msgpack").unlink(missing_ok=True)
+    if broken or not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(
         project.project_dir
     ):
         dbt = Path(sys.executable).with_name("dbt")

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
 
 import dagster as dg
 import duckdb
 from dagster_dbt import DbtCliResource
 from pydantic import PrivateAttr
 
+from pipelines import runstate
 from pipelines.landing.limits import Limits
 from pipelines.settings import Settings, load_settings
 
@@ -34,7 +33,7 @@ class WarehouseResource(dg.ConfigurableResource):
     max_file_seconds: float = Limits.max_seconds
     max_field_chars: int = Limits.max_field_chars
     settle_seconds: float = Limits.settle_seconds
-    _lock_file: IO[Any] | None = PrivateAttr(default=None)
+    _lock: runstate.WriterLock | None = PrivateAttr(default=None)
 
     @property
     def landing_limits(self) -> Limits:
@@ -68,21 +67,43 @@ class WarehouseResource(dg.ConfigurableResource):
         return self.home_path / "tmp"
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        # One refresh at a time, whoever starts it (CLI, UI, schedule, sensor): the lock is
-        # held for the whole run; a second run waits here instead of failing on DuckDB's lock.
-        self.home_path.mkdir(parents=True, exist_ok=True)
-        self._lock_file = open(self.home_path / ".writer.lock", "w")  # noqa: SIM115
-        try:
-            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            context.log.info("another refresh holds the writer lock; waiting for it")
-            fcntl.flock(self._lock_file, fcntl.LOCK_EX)
+        # One refresh at a time, whoever starts it. `warehouse run` takes the writer lock itself
+        # before it creates the Dagster instance and keeps it until its summary is printed:
+        # then this process holds it already (flock from a second descriptor would wait for
+        # ourselves). A run from the UI, the schedule or the sensor takes it here and waits
+        # for a running refresh instead of failing on DuckDB's lock.
+        self._lock = None
+        if runstate.held_here(self.home_path):
+            return
+
+        def waiting(holder: runstate.Holder | None) -> None:
+            context.log.info(f"{runstate.busy_message(holder)}; waiting for it to finish")
+
+        run_id = context.dagster_run.run_id if context.dagster_run else None
+        self._lock = runstate.acquire_writer(self.home_path, run_id=run_id, command="dagster",
+                                             on_wait=waiting)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        lock_file = self._lock_file
-        if lock_file is not None:
-            fcntl.flock(lock_file, fcntl.LOCK_UN)
-            lock_file.close()
+        try:
+            self.write_status_snapshot(context.dagster_run.run_id if context.dagster_run
+                                       else None)
+        except Exception as exc:  # the status file is a convenience: never fail a run for it
+            context.log.warning(f"status snapshot not written: {exc}")
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
+
+    def write_status_snapshot(self, run_id: str | None) -> None:
+        """The ledger and quarantine as `warehouse status` shows them, written while the writer
+        lock is still held (status reads it when a later refresh holds the lock)."""
+        from pipelines import opsview
+
+        if not self.duckdb_path.exists():
+            return
+        with opsview.connect_readonly(self.duckdb_path) as conn:
+            snapshot = opsview.snapshot(conn, run_id)
+        runstate.write_status(self.home_path, snapshot)
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -103,6 +124,8 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
     # dbt runs as a subprocess that inherits this environment: its profile and PII UDF read
     # the same variables, so both sides always agree on the paths and the key.
     os.environ.update(settings.dbt_env())
+    # dbt's output lands in log files and the UI's captured stdout: no colour codes there
+    os.environ.setdefault("DBT_USE_COLORS", "false")
     return {
         "warehouse": WarehouseResource(
             raw_dir=str(settings.raw_dir),

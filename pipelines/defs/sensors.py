@@ -1,26 +1,20 @@
-"""Request a refresh when files under the raw dir appear or change (path, size, mtime)."""
+"""Request a refresh when files under the raw dir appear or change (path, size, mtime).
+
+The sensor's cursor is the fingerprint it last requested a run for; each run's landing records
+the fingerprint it saw (WAREHOUSE_HOME/last_raw.json). A fingerprint equal to either is not
+new: starting the UI (the cursor is empty then) launches no refresh when no raw file changed
+since the last run, whoever started that run (`warehouse run`, the schedule, the UI).
+"""
 
 from __future__ import annotations
-
-import hashlib
-from pathlib import Path
 
 import dagster as dg
 
 from pipelines.defs.jobs import nightly_refresh
-from pipelines.settings import load_settings, raw_export_files
+from pipelines.runstate import last_raw_fingerprint, raw_dir_fingerprint
+from pipelines.settings import load_settings
 
-
-def raw_dir_fingerprint(raw_dir: Path) -> tuple[str, int]:
-    """A digest of every export's (relative path, size, mtime), and the file count."""
-    digest = hashlib.sha256()
-    count = 0
-    for path in raw_export_files(raw_dir):
-        stat = path.stat()
-        entry = f"{path.relative_to(raw_dir).as_posix()}\t{stat.st_size}\t{stat.st_mtime_ns}\n"
-        digest.update(entry.encode())
-        count += 1
-    return digest.hexdigest(), count
+__all__ = ["raw_dir_fingerprint", "raw_files_sensor"]
 
 
 @dg.sensor(
@@ -30,11 +24,15 @@ def raw_dir_fingerprint(raw_dir: Path) -> tuple[str, int]:
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def raw_files_sensor(context: dg.SensorEvaluationContext):
-    raw_dir = load_settings().raw_dir
+    settings = load_settings()
+    raw_dir = settings.raw_dir
     fingerprint, count = raw_dir_fingerprint(raw_dir)
     if count == 0:
         return dg.SkipReason(f"no files under {raw_dir}")
     if fingerprint == context.cursor:
         return dg.SkipReason("no new or changed files")
+    if fingerprint == last_raw_fingerprint(settings.home):
+        context.update_cursor(fingerprint)
+        return dg.SkipReason("no raw file changed since the last run")
     context.update_cursor(fingerprint)
     return dg.RunRequest(run_key=fingerprint, tags={"trigger": "raw_files_sensor"})

@@ -10,9 +10,11 @@ transaction (and one typing pass) for throughput; a file larger than a batch get
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -258,7 +260,9 @@ def land_record_type(conn: duckdb.DuckDBPyConnection, raw_dir: Path, record_type
 
 def land_record_types(conn: duckdb.DuckDBPyConnection, raw_dir: Path,
                       record_types: tuple[str, ...], run_id: str, threads: int = 1,
-                      limits: Limits | None = None) -> dict[str, LandingResult]:
+                      limits: Limits | None = None,
+                      progress: Callable[[int, int], None] | None = None
+                      ) -> dict[str, LandingResult]:
     """Land every record type; never raises for a bad file.
 
     Re-examining quarantine and deciding what each file is (plan.py) happen first, in order, on
@@ -267,7 +271,9 @@ def land_record_types(conn: duckdb.DuckDBPyConnection, raw_dir: Path,
     _shards), `threads` at a time, each on its own cursor (its own transactions; they append to
     the landing tables and touch distinct ledger rows, which never conflicts in DuckDB): one
     shard's Python reading overlaps another's DuckDB typing and commits, and the biggest type
-    uses every thread. Files whose bytes are also at another path land last (_candidates)."""
+    uses every thread. Files whose bytes are also at another path land last (_candidates).
+    `progress(files done, files to do)` is called once planned and after each file (from the
+    landing threads: it must be thread-safe)."""
     from pipelines.landing.reexamine import reexamine
 
     raw_dir = Path(raw_dir)
@@ -282,14 +288,19 @@ def land_record_types(conn: duckdb.DuckDBPyConnection, raw_dir: Path,
         result.seconds = time.monotonic() - started
         results[record_type] = result
     plan = make_plan(conn, raw_dir, record_types, limits)
+    counter = itertools.count(1)
+    tick = (lambda: progress(next(counter), len(plan.steps))) if progress else (lambda: None)
+    if progress:
+        progress(0, len(plan.steps))
     results[UNSORTED] = LandingResult(UNSORTED, mapping_version=mapping.version)
-    _record_unread(conn, plan.steps, results, run_id)
+    _record_unread(conn, plan.steps, results, run_id, tick)
     plans = {rt: [s for s in plan.of("land") if s.record_type == rt] for rt in record_types}
 
     def land_steps(cursor, record_type: str, steps: list[Step], result: LandingResult):
         lander = _Lander(cursor, record_type, mapping, result, limits, run_id)
         for step in steps:
             lander.land(step)
+            tick()
         lander.flush_done()
 
     if threads <= 1 or sum(len(p) for p in plans.values()) < 2:
@@ -299,17 +310,20 @@ def land_record_types(conn: duckdb.DuckDBPyConnection, raw_dir: Path,
             results[record_type].seconds += time.monotonic() - started
     else:
         _land_threaded(conn, plans, mapping, results, threads, land_steps)
-    _candidates(conn, plan.of("candidate"), mapping, results, limits, run_id, land_steps)
+    _candidates(conn, plan.of("candidate"), results, run_id, land_steps, tick)
     if not any(getattr(results[UNSORTED], k) for k in LandingResult.COUNTS):
         del results[UNSORTED]
     return results
 
 
 def _record_unread(conn: duckdb.DuckDBPyConnection, steps: list[Step],
-                   results: dict[str, LandingResult], run_id: str) -> None:
+                   results: dict[str, LandingResult], run_id: str,
+                   tick: Callable[[], None]) -> None:
     """What the plan decided without landing rows: each in its own transaction."""
     now = utcnow()
     for step in steps:
+        if step.kind not in ("land", "candidate"):
+            tick()
         result = results[step.record_type or UNSORTED]
         if step.kind == "unchanged":
             result.files_unchanged += 1
@@ -339,9 +353,9 @@ def _record_unread(conn: duckdb.DuckDBPyConnection, steps: list[Step],
             result.files_ignored += 1
 
 
-def _candidates(conn: duckdb.DuckDBPyConnection, steps: list[Step], mapping: Mapping,
-                results: dict[str, LandingResult], limits: Limits, run_id: str,
-                land_steps) -> None:
+def _candidates(conn: duckdb.DuckDBPyConnection, steps: list[Step],
+                results: dict[str, LandingResult], run_id: str, land_steps,
+                tick: Callable[[], None]) -> None:
     """Files whose bytes are loaded at another path, or were shared with an earlier file of
     this run, decided now that this run's landing is committed: a duplicate of a version
     that counts, or else landed themselves (the original failed, or was replaced)."""
@@ -350,9 +364,10 @@ def _candidates(conn: duckdb.DuckDBPyConnection, steps: list[Step], mapping: Map
         result = results[step.record_type]
         original = state.loaded_sha.get(step.sha256)
         if original is None or original.path == step.rel:
-            land_steps(conn, step.record_type, [step], result)
+            land_steps(conn, step.record_type, [step], result)  # ticks
             state = ledger_state(conn)
             continue
+        tick()
         known = state.latest.get(step.rel)
         if known is not None and known.status == "duplicate" and \
                 known.sha256 == step.sha256 and known.duplicate_of == original.file_version_id:

@@ -17,7 +17,9 @@ from pipelines.publish.publisher import (
     UnknownVersionError,
     current_version,
     list_snapshots,
+    pinned,
     publish,
+    release,
     rollback,
 )
 
@@ -35,8 +37,10 @@ __all__ = [
     "dbt_descriptions",
     "is_listed",
     "list_snapshots",
+    "pinned",
     "publish",
     "read_latest",
+    "release",
     "rollback",
     "staging_dir",
     "storage_number",

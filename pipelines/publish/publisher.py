@@ -57,6 +57,7 @@ from pipelines.publish.manifest import (
     snapshots_dir,
     write_latest,
 )
+from pipelines.publish.pin import read_pin, remove_pin, write_pin
 from pipelines.publish.retention import (
     committed_versions,
     prune,
@@ -100,10 +101,11 @@ class PublishResult:
     catalog_path: Path
     latest_path: Path
     row_counts: dict[str, int]
-    reason: str  # "published" | "run already published" | "content unchanged"
+    reason: str  # "published" | "run already published" | "content unchanged" | "pinned"
     snapshot_dir: Path | None = None
     manifest_path: Path | None = None
     pruned: list[str] = field(default_factory=list)
+    pin: dict[str, Any] | None = None  # the rollback's pin that kept this run from publishing
 
 
 def _now() -> str:
@@ -385,7 +387,7 @@ def publish(
         try:
             latest = _prepare(published_dir)
 
-            def unchanged(reason: str) -> PublishResult:
+            def unchanged(reason: str, pin: dict[str, Any] | None = None) -> PublishResult:
                 # nothing written: report what BI sees now (the current snapshot)
                 version = latest["version"]
                 manifest = read_manifest(published_dir, version)
@@ -394,7 +396,12 @@ def publish(
                     version=version, changed=False,
                     catalog_path=catalog_path, latest_path=latest_path,
                     row_counts={t: i["rows"] for t, i in manifest["tables"].items()},
-                    reason=reason, snapshot_dir=snap, manifest_path=snap / MANIFEST_NAME)
+                    reason=reason, snapshot_dir=snap, manifest_path=snap / MANIFEST_NAME,
+                    pin=pin)
+
+            pin = read_pin(published_dir)
+            if pin is not None and latest is not None:
+                return unchanged("pinned", pin)  # a rollback holds BI here until a release
 
             done = run_version(latest, run_id)
             if done is not None and done in snapshot_versions(published_dir):
@@ -456,9 +463,11 @@ def publish(
             clear_tmp(published_dir, remove_dir=True)
 
 
-def rollback(published_dir: Path | str, version: str | None = None) -> str:
+def rollback(published_dir: Path | str, version: str | None = None, *, pin: bool = True
+             ) -> str:
     """Point latest.json and the catalog at a kept snapshot (None: the one before the current
-    version). Returns the version now current."""
+    version) and, unless pin=False, pin it there: publish() then publishes nothing until
+    release(). Returns the version now current."""
     published_dir = Path(published_dir).resolve()
     with publish_lock(published_dir):
         try:
@@ -480,9 +489,30 @@ def rollback(published_dir: Path | str, version: str | None = None) -> str:
             if target != current:
                 _point_pointers(published_dir, read_manifest(published_dir, target), latest,
                                 "rollback")
+            if pin:
+                write_pin(published_dir, {"version": target, "at": _now(), "action": "rollback",
+                                          "previous_version": current})
             return target
         finally:
             clear_tmp(published_dir, remove_dir=True)
+
+
+def release(published_dir: Path | str) -> dict[str, Any] | None:
+    """Remove a rollback's pin: the next publish() publishes again when its content differs
+    from what BI reads. Returns the pin removed (None: nothing was pinned)."""
+    published_dir = Path(published_dir).resolve()
+    if not published_dir.exists():
+        return None
+    with publish_lock(published_dir):
+        try:
+            return remove_pin(published_dir)
+        finally:
+            clear_tmp(published_dir, remove_dir=True)
+
+
+def pinned(published_dir: Path | str) -> dict[str, Any] | None:
+    """The rollback pin in force, if any."""
+    return read_pin(Path(published_dir))
 
 
 def current_version(published_dir: Path | str) -> str | None:
@@ -498,4 +528,5 @@ def list_snapshots(published_dir: Path | str) -> list[str]:
 
 
 __all__ = ["DEFAULT_KEEP", "PublishError", "PublishResult", "PublishStateError",
-           "UnknownVersionError", "current_version", "list_snapshots", "publish", "rollback"]
+           "UnknownVersionError", "current_version", "list_snapshots", "pinned", "publish",
+           "release", "rollback"]

@@ -37,6 +37,7 @@ from pipelines.validation import screening
 from pipelines.validation.suites import (
     ROWS,
     Batch,
+    CheckSpec,
     Expectation,
     Suite,
     load_suites,
@@ -63,8 +64,8 @@ class CheckOutcome:
     name: str
     description: str
     passed: bool
-    # True when this outcome stops the publish (failed with ERROR severity); for a passed check,
-    # whether the check can block at all.
+    # the check's one severity: a failure of a blocking check stops the publish (ERROR), a
+    # failure of any other check is a warning (WARN). Never depends on the data.
     blocking: bool
     observed: dict[str, Any] = field(default_factory=dict)
     expected: dict[str, Any] = field(default_factory=dict)
@@ -72,6 +73,8 @@ class CheckOutcome:
     errors: list[str] = field(default_factory=list)
     # which rows the row-level expectations read: "all rows", or those above a stamp
     rows_scope: str = "all rows"
+    # labels of the expectations that failed (observed/expected hold every expectation)
+    failed: list[str] = field(default_factory=list)
 
     @property
     def severity(self) -> str:
@@ -90,6 +93,7 @@ class CheckOutcome:
             "failing_sample": self.failing_sample,
             "errors": self.errors,
             "rows_scope": self.rows_scope,
+            "failed": self.failed,
         })
 
 
@@ -445,7 +449,7 @@ class _TableRun:
                 self.run_rows(expectations)
             else:
                 self.run_batch(self.suite.batches[name], expectations)
-        return [self._outcome(spec.name, spec.description) for spec in self.suite.specs()]
+        return [self._outcome(spec) for spec in self.suite.specs()]
 
     # -- outcome -------------------------------------------------------------------------------
     def _expected(self, e: Expectation) -> dict[str, Any]:
@@ -481,8 +485,9 @@ class _TableRun:
             observed["rows"] = tally.unexpected_rows  # e.g. reconciliation: level, metric, totals
         return observed
 
-    def _outcome(self, name: str, description: str) -> CheckOutcome:
-        tallies = [t for t in self.tallies.values() if t.expectation.check == name]
+    def _outcome(self, spec: CheckSpec) -> CheckOutcome:
+        tallies = [t for t in self.tallies.values()
+                   if self.suite.check_of(t.expectation) == spec.name]
         failed = [t for t in tallies if not t.success]
         sample: list[dict[str, Any]] = []
         for t in failed:
@@ -497,15 +502,16 @@ class _TableRun:
                         for t in tallies)
         return CheckOutcome(
             table=self.suite.table,
-            name=name,
-            description=description,
+            name=spec.name,
+            description=spec.description,
             passed=not failed,
-            blocking=any(t.expectation.blocking for t in (failed or tallies)),
+            blocking=spec.blocking,
             observed={t.expectation.label: self._observed(t) for t in tallies},
             expected={t.expectation.label: self._expected(t.expectation) for t in tallies},
             failing_sample=sample[: self.sample_rows],
             errors=[err for t in tallies for err in t.errors],
             rows_scope=self.rows_scope if uses_rows else "aggregate",
+            failed=[t.expectation.label for t in failed],
         )
 
     def _screens(self, e: Expectation) -> bool:

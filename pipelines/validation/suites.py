@@ -37,6 +37,9 @@ from typing import Any
 import yaml
 
 SUITE_SUFFIX = ".json"
+# A named check whose expectations mix severities becomes two checks: the warning part keeps
+# the name, the blocking part gets this suffix (one severity per check, shown truthfully).
+BLOCKING_SUFFIX = "_blocking"
 BATCHES_SUFFIX = ".batches.yml"
 PARAMETERS_FILE = "parameters.yml"
 ROWS = "rows"
@@ -62,13 +65,16 @@ class SuiteError(ValueError):
 
 @dataclass(frozen=True)
 class CheckSpec:
-    """One named check: a Dagster asset check on ``<schema>.<table>``."""
+    """One check: a Dagster asset check on ``<schema>.<table>``, of one severity
+    (``blocking``: a failure stops the publish; else it is a warning)."""
 
     name: str
     table: str
     blocking: bool
     description: str
     schema: str = "marts"
+    # the named check of the suite file it comes from (differs for a `_blocking` part)
+    suite_check: str = ""
 
 
 @dataclass(frozen=True)
@@ -118,17 +124,46 @@ class Suite:
         """The name publish takes: bare for marts, schema.table otherwise."""
         return self.table if self.schema == "marts" else f"{self.schema}.{self.table}"
 
+    def mixed_checks(self) -> set[str]:
+        """Named checks whose expectations are partly blocking, partly warnings."""
+        kinds: dict[str, set[bool]] = {}
+        for e in self.expectations:
+            kinds.setdefault(e.check, set()).add(e.blocking)
+        return {name for name, found in kinds.items() if len(found) > 1}
+
+    def check_of(self, expectation: Expectation) -> str:
+        """The check (Dagster asset check) an expectation counts in."""
+        if expectation.blocking and expectation.check in self.mixed_checks():
+            return expectation.check + BLOCKING_SUFFIX
+        return expectation.check
+
     def specs(self) -> list[CheckSpec]:
-        return [
-            CheckSpec(
-                name=name,
-                table=self.table,
-                blocking=any(e.blocking for e in self.expectations if e.check == name),
-                description=description,
+        """One spec per named check of one severity. A named check mixing severities (e.g.
+        completeness: a warning for any missing station-day, blocking past a threshold) is
+        split: ``<name>`` holds its warnings, ``<name>_blocking`` its blocking expectations,
+        so the Dagster UI, the report and the terminal never call a warning blocking."""
+        mixed = self.mixed_checks()
+        specs = []
+        for name, description in self.descriptions.items():
+            members = [e for e in self.expectations if e.check == name]
+            if name not in mixed:
+                specs.append(CheckSpec(name=name, table=self.table,
+                                       blocking=any(e.blocking for e in members),
+                                       description=description, suite_check=name,
+                                       schema=self.schema))
+                continue
+            blocking_labels = "; ".join(e.label for e in members if e.blocking)
+            specs.append(CheckSpec(
+                name=name, table=self.table, blocking=False, suite_check=name,
                 schema=self.schema,
-            )
-            for name, description in self.descriptions.items()
-        ]
+                description=f"{description} (Warning only; its blocking part is the check "
+                            f"{name}{BLOCKING_SUFFIX}.)"))
+            specs.append(CheckSpec(
+                name=name + BLOCKING_SUFFIX, table=self.table, blocking=True, suite_check=name,
+                schema=self.schema,
+                description=f"Blocks the publish unless: {blocking_labels}. The blocking part "
+                            f"of {name}: {description}"))
+        return specs
 
 
 def dump_json(data: Any) -> str:
@@ -199,6 +234,9 @@ def load_suite(path: Path) -> Suite:
     for name in checks:
         if not any(e.check == name for e in expectations):
             raise SuiteError(f"{table}: check {name!r} has no expectation")
+        if name + BLOCKING_SUFFIX in checks and name in suite.mixed_checks():
+            raise SuiteError(f"{table}: check {name!r} mixes severities and "
+                             f"{name + BLOCKING_SUFFIX!r} is taken by another check")
     return suite
 
 

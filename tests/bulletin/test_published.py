@@ -20,7 +20,7 @@ from pipelines.bulletin.batch import write_version_bulletins
 from pipelines.bulletin.reader import CatalogUnavailable, open_catalog
 from pipelines.defs import bulletin as bulletin_defs
 from pipelines.defs.resources import WarehouseResource
-from pipelines.publish import attach_bulletins, rollback, staging_dir
+from pipelines.publish import attach_bulletins, release, rollback, staging_dir
 from pipelines.summary import _bulletin_lines
 from tests.bulletin.catalog_fixture import make_published
 from tests.publish.helpers import tree_digest
@@ -157,6 +157,7 @@ def test_bulletins_follow_their_version_through_publish_rollback_and_pruning(tmp
     # a dead writer's staging folder, and the bulletins of pruned snapshots, are removed
     dead = published / "bulletins" / f".staging-{second}-999999999"
     dead.mkdir()
+    assert release(published)["version"] == first  # the rollback pinned it: unpin to publish
     make_published(tmp_path, run_id="run-3", keep=1, extra=True)  # differs from the first
     kept = _versions(published)
     assert len(kept) == 1

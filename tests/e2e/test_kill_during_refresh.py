@@ -30,8 +30,9 @@ WAREHOUSE = Path(sys.executable).with_name("warehouse")
 
 
 def _start_and_kill_during(wh, marker: str, after_s: float, timeout_s: float = 240) -> list[str]:
-    """Start `warehouse run`, wait for a log line containing marker, then SIGKILL the group."""
-    proc = subprocess.Popen([str(WAREHOUSE), "run"], env={**os.environ, **wh.env()},
+    """Start `warehouse run --verbose` (dbt's log lines reach stdout only with --verbose), wait
+    for a log line containing marker, then SIGKILL the group."""
+    proc = subprocess.Popen([str(WAREHOUSE), "run", "--verbose"], env={**os.environ, **wh.env()},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
     lines: list[str] = []

@@ -92,7 +92,7 @@ def test_failed_blocking_check_publishes_nothing_and_is_named(sample_warehouse, 
     finally:
         del wh.extra_env["WAREHOUSE_EXPECTATIONS_DIR"]
     assert not ok and not result.success
-    assert "FAILED CHECK marts/fct_inspections:schema_contract (error)" in summary, summary
+    assert "FAILED CHECK marts/fct_inspections:schema_contract (blocking): " in summary, summary
     assert "published: NOTHING this run" in summary, summary
     assert wh.published_tree_digest() == before
     # the new files did land: the next good run publishes them

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipelines.cli import build_parser
+from pipelines.cli import build_parser, dev_command
 
 WAREHOUSE = Path(sys.executable).with_name("warehouse")
 
@@ -38,7 +38,43 @@ def test_status_on_a_new_home(tmp_path):
     assert "no run yet" in out.stdout and "published: nothing yet" in out.stdout
 
 
+def test_versions_and_quarantine_on_a_new_home(tmp_path):
+    home = str(tmp_path / "home")
+    versions = _run(["versions"], WAREHOUSE_HOME=home)
+    assert versions.returncode == 0 and "no published version yet" in versions.stdout
+    quarantine = _run(["quarantine"], WAREHOUSE_HOME=home)
+    assert quarantine.returncode == 0 and "no run yet" in quarantine.stdout
+    release = _run(["release"], WAREHOUSE_HOME=home)
+    assert release.returncode == 0 and "nothing is pinned" in release.stdout
+
+
 def test_parser_knows_every_command():
     parser = build_parser()
-    for argv in (["run"], ["status"], ["generate", "--out", "x"], ["rollback"], ["dev"]):
+    for argv in (["run"], ["run", "--no-wait", "--verbose"], ["status"], ["quarantine"],
+                 ["quarantine", "--reason", "bad_date", "--station", "古林", "--file", "a.csv",
+                  "--limit", "5"],
+                 ["versions"], ["generate", "--out", "x"], ["rollback"], ["release"], ["dev"]):
         assert parser.parse_args(argv).func
+
+
+def test_dev_help_documents_port_and_host():
+    out = _run(["dev", "--help"])
+    assert out.returncode == 0, out.stderr
+    for option in ("--port", "--host", "--log-level", "dagster dev"):
+        assert option in out.stdout, option
+
+
+def test_dev_passes_its_options_to_dagster_dev():
+    args = build_parser().parse_args(["dev", "--port", "3001", "--host", "0.0.0.0", "--",
+                                      "--live-data-poll-rate", "5000"])
+    command = dev_command(args)
+    assert Path(command[0]).name == "dagster"
+    assert command[1:] == ["dev", "-m", "pipelines.definitions", "--port", "3001", "--host",
+                           "0.0.0.0", "--live-data-poll-rate", "5000"]
+    plain = dev_command(build_parser().parse_args(["dev"]))
+    assert plain[1:] == ["dev", "-m", "pipelines.definitions"]
+
+
+def test_run_help_documents_no_wait_and_verbose():
+    out = _run(["run", "--help"])
+    assert "--no-wait" in out.stdout and "--verbose" in out.stdout

@@ -53,3 +53,52 @@ def test_asset_publishes_then_a_failed_blocking_check_changes_nothing(tmp_path, 
     assert not result.success
     assert "keys_unique" in str(result.get_step_failure_events()[0].step_failure_data.error)
     assert tree_digest(published, skip_tmp=False) == before
+
+
+def test_pinned_by_a_rollback_then_released_as_the_summary_tells_it(tmp_path, monkeypatch):
+    """Issue 16 item 6: after `warehouse rollback` the nightly publish step publishes nothing
+    and says BI stays on the pinned version; after `warehouse release` it publishes again; a
+    night without new content says there is nothing new to publish."""
+    from pipelines.publish import release, rollback
+    from pipelines.settings import load_settings
+    from pipelines.summary import run_summary, status_report, versions_report
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("WAREHOUSE_HOME", str(home))
+    monkeypatch.setenv("WAREHOUSE_PII_KEY", "asset-test")
+    settings = load_settings()
+    ok = [{"name": "keys_unique", "blocking": True, "passed": True}]
+    make_source(home / "warehouse.duckdb", seed=0)
+    first = run_asset(home, ok, monkeypatch, tmp_path)
+    v1 = first.get_asset_materialization_events()[0].materialization.metadata["version"].value
+    make_source(home / "warehouse.duckdb", seed=1)
+    run_asset(home, ok, monkeypatch, tmp_path)
+    published = home / "published"
+    assert rollback(published) == v1
+
+    make_source(home / "warehouse.duckdb", seed=2)  # a new night's data
+    before = tree_digest(published, skip_tmp=False)
+    pinned = run_asset(home, ok, monkeypatch, tmp_path)
+    assert pinned.success
+    meta = pinned.get_asset_materialization_events()[0].materialization.metadata
+    assert (meta["changed"].value, meta["reason"].value, meta["version"].value) == (
+        False, "pinned", v1)
+    assert tree_digest(published, skip_tmp=False) == before
+    summary, good = run_summary(settings, pinned)
+    assert good
+    assert f"published: NOTHING this run: BI stays on version {v1}, pinned by a rollback" \
+        in summary, summary
+    assert "PINNED to version" in status_report(settings)
+    versions = versions_report(settings)
+    assert f"* {v1} PINNED" in versions and "rollback" in versions, versions
+
+    assert release(published)["version"] == v1
+    fresh = run_asset(home, ok, monkeypatch, tmp_path)
+    v3 = fresh.get_asset_materialization_events()[0].materialization.metadata["version"].value
+    assert v3 != v1
+    summary, good = run_summary(settings, fresh)
+    assert good and f"published: version {v3} " in summary
+    again = run_asset(home, ok, monkeypatch, tmp_path)
+    summary, good = run_summary(settings, again)
+    assert good and f"published: nothing new to publish; BI still reads version {v3}" in summary

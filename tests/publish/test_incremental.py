@@ -11,9 +11,15 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.publish import publish, rollback, snapshot
+from pipelines.publish import publish, release, rollback, snapshot
 from pipelines.publish.snapshot import content_hash, describe
-from tests.publish.helpers import TABLES, catalog_differences, check_consistent, make_source
+from tests.publish.helpers import (
+    TABLES,
+    catalog_differences,
+    check_consistent,
+    make_source,
+    tree_digest,
+)
 
 FCT = "fct_events"
 
@@ -171,8 +177,16 @@ def test_rollback_to_the_first_snapshot(two_nights, tmp_path):
     assert check_consistent(published) == two_nights["first"].version
     assert catalog_equals_source(published / "catalog.duckdb", original)
     assert not catalog_equals_source(published / "catalog.duckdb", two_nights["source"])
-    # a publish after the rollback links from the rolled-back-to snapshot
-    back = run(two_nights["source"], published, "run-3")
+    # the rollback pins: the next night publishes nothing, BI stays on the first snapshot
+    before = tree_digest(published)
+    held = run(two_nights["source"], published, "run-3")
+    assert (held.changed, held.reason, held.version) == (
+        False, "pinned", two_nights["first"].version)
+    assert held.pin["version"] == two_nights["first"].version
+    assert tree_digest(published) == before
+    # after a release, a publish links from the rolled-back-to snapshot
+    assert release(published)["version"] == two_nights["first"].version
+    back = run(two_nights["source"], published, "run-4")
     assert back.changed
     assert catalog_equals_source(back.catalog_path, two_nights["source"])
     old = files_of(two_nights["first"], FCT)[month_dir("2024-01")]

@@ -14,7 +14,9 @@ from pipelines.publish import (
     PublishError,
     UnknownVersionError,
     list_snapshots,
+    pinned,
     publish,
+    release,
     rollback,
     storage_number,
     storage_tag,
@@ -214,15 +216,43 @@ def test_rollback(env):
         rollback(env["tmp"] / "empty")
 
 
+def test_a_rollback_pins_until_released(env):
+    """Issue 16: after a rollback the next nights publish nothing (BI stays on the rolled-back
+    version, published/ unchanged) until an operator releases the pin."""
+    v1 = run_publish(env, "run-1").version
+    run_publish(env, "run-2", seed=1)
+    published = env["published"]
+    assert pinned(published) is None
+    assert rollback(published) == v1
+    pin = pinned(published)
+    assert pin["version"] == v1 and pin["action"] == "rollback"
+    before = tree_digest(published)
+    for night, seed in (("run-3", 3), ("run-4", 1)):  # new content, then the same as run-2's
+        held = run_publish(env, night, seed=seed)
+        assert (held.changed, held.reason, held.version) == (False, "pinned", v1)
+        assert held.pin == pin
+        assert tree_digest(published) == before
+        assert check_consistent(published) == v1
+    assert release(published) == pin
+    assert pinned(published) is None and release(published) is None
+    after = run_publish(env, "run-5", seed=5)
+    assert after.changed and after.version != v1
+    assert check_consistent(published) == after.version
+    # rollback(pin=False) points back without pinning
+    assert rollback(published, v1, pin=False) == v1
+    assert pinned(published) is None
+
+
 def test_retention_keeps_last_n_and_referenced(env):
     published = env["published"]
     versions = [run_publish(env, f"run-{i}", seed=i, keep=2).version for i in range(4)]
     assert list_snapshots(published) == versions[-2:]
-    # a rolled-back-to snapshot is kept although older than the newest `keep`
+    # a rolled-back-to snapshot is kept although older than the newest `keep`, pinned or not
     assert rollback(published, versions[2]) == versions[2]
     latest = json.loads((published / "latest.json").read_text())
     assert prune(published, latest, keep=1) == []
     assert list_snapshots(published) == versions[2:]
+    release(published)
     newer = run_publish(env, "run-9", seed=9, keep=1).version
     assert list_snapshots(published) == [newer]
     # leftovers of killed runs: temp folders and never-committed snapshot folders go away

@@ -108,3 +108,33 @@ def test_a_warning_does_not_stop_the_publish(suites, home, monkeypatch):
     warned = evaluations(result)[("fct_disputes", "dates_ordered")]
     assert not warned.passed and warned.severity == dg.AssetCheckSeverity.WARN
     assert warned.metadata["failing_sample"].value[0]["dispute_key"] == "NB_HS_GULIN:D0004"
+
+
+def test_the_ui_declares_warn_only_checks_as_warnings_and_counts_like_the_report(
+        suites, home, monkeypatch):
+    """Issue 16 item 4: an asset check is declared blocking only when it can stop the publish:
+    completeness (a warning in the suites, blocking only past its threshold) is two checks in
+    the UI: `completeness` (warning) and `completeness_blocking` (blocking)."""
+    from pipelines.validation.report import check_counts
+
+    declared = {(spec.asset_key.path[-1], spec.name): spec.blocking
+                for spec in build_checks(SUITES).check_specs}
+    for fact in ("fct_inspections", "fct_disputes", "fct_traffic_violations"):
+        assert declared[(fact, "completeness")] is False
+        assert declared[(fact, "completeness_blocking")] is True
+        assert declared[(fact, "freshness")] is False
+        assert declared[(fact, "keys_unique_not_null")] is True
+    assert declared == {(s.table, s.name): s.blocking for s in check_specs(SUITES)}
+
+    with duckdb.connect(str(home / "warehouse.duckdb")) as conn:
+        conn.execute("UPDATE marts.fct_disputes SET resolved_on = reported_on - 3 "
+                     "WHERE dispute_id = 'D0004'")
+    result, _ran = materialize(suites, home, monkeypatch)
+    evals = list(evaluations(result).values())
+    stored = json.loads((home / "reports" / result.run_id / "checks.json").read_text())
+    ui = check_counts({"passed": e.passed, "blocking": e.severity == dg.AssetCheckSeverity.ERROR}
+                      for e in evals)
+    assert ui == check_counts(stored) and ui["warnings"] == 1 and ui["blocking"] == 0
+    warned = evaluations(result)[("fct_disputes", "dates_ordered")]
+    assert warned.metadata["severity"].value == "warning"
+    assert "resolved_on" in warned.metadata["summary"].value

@@ -54,7 +54,10 @@ def test_suite_files_are_canonical_and_cover_every_published_table():
     specs = {(s.table, s.name): s for s in check_specs(SUITES)}
     for fact in ("fct_inspections", "fct_disputes", "fct_traffic_violations"):
         assert specs[(fact, "reconciliation")].blocking
-        assert specs[(fact, "completeness")].blocking  # past its threshold
+        # completeness mixes severities in its suite: a warning part and a blocking part
+        assert not specs[(fact, "completeness")].blocking
+        assert specs[(fact, "completeness_blocking")].blocking
+        assert specs[(fact, "completeness_blocking")].suite_check == "completeness"
         assert not specs[(fact, "volume_vs_trailing_median")].blocking
         assert not specs[(fact, "freshness")].blocking
 
@@ -193,11 +196,18 @@ def test_completeness_warns_then_blocks_past_its_threshold(db):
     assert observed["batch"]["received_station_days"] == 19
     assert {(r["station_name"], r["missing_day"]) for r in warn.failing_sample} == {
         ("横河派出所", "2022-07-09"), ("横河派出所", "2022-07-10")}
-    blocked = run(db, tables=["fct_traffic_violations"],
-                  WAREHOUSE_COMPLETENESS_BLOCKING_RATIO="0.05")[
-        ("fct_traffic_violations", "completeness")]
-    assert not blocked.passed and blocked.blocking
-    assert blocked.expected["missing share within the blocking threshold"]["max_value"] == 0.05
+    assert warn.failed == ["no missing station-day"]
+    # past the threshold the blocking part fails too; the warning part stays a warning
+    both = run(db, tables=["fct_traffic_violations"], WAREHOUSE_COMPLETENESS_BLOCKING_RATIO="0.05")
+    blocked = both[("fct_traffic_violations", "completeness_blocking")]
+    assert not blocked.passed and blocked.blocking and blocked.severity == "ERROR"
+    assert blocked.expected == {
+        "missing share within the blocking threshold": {"min_value": 0, "max_value": 0.05}}
+    still_warn = both[("fct_traffic_violations", "completeness")]
+    assert not still_warn.passed and not still_warn.blocking and still_warn.severity == "WARN"
+    # under the default ratio (1.0) the blocking part passes
+    assert run(db, tables=["fct_traffic_violations"])[
+        ("fct_traffic_violations", "completeness_blocking")].passed
 
 
 def test_volume_flags_a_station_day_far_from_its_trailing_median(db):

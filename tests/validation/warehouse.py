@@ -11,6 +11,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.landing.schema import LEDGER_COLUMNS, QUARANTINE_COLUMNS
+
 STATIONS = [
     # station_id, station_name, bureau_name, city, province
     ("NB_HS_GULIN", "古林派出所", "宁波市公安局海曙分局", "宁波市", "浙江省"),
@@ -59,9 +61,6 @@ CREATE TABLE intermediate.int_rejected_rows (record_type VARCHAR, source_path VA
 CREATE TABLE intermediate.int_station_lookup (station_match VARCHAR, station_id VARCHAR);
 CREATE TABLE intermediate.int_reporting_expectations (station_id VARCHAR, record_type VARCHAR,
     expected_from DATE, expected_to DATE, deadline_hours INTEGER);
-CREATE TABLE ops.file_ledger (path VARCHAR, sha256 VARCHAR, status VARCHAR);
-CREATE TABLE ops.quarantine (stage VARCHAR, source_path VARCHAR, file_sha256 VARCHAR,
-    reason_code VARCHAR);
 CREATE SCHEMA quality;
 """
 
@@ -308,6 +307,9 @@ def build(path: Path) -> Path:
     try:
         for statement in filter(str.strip, SCHEMA.split(";")):
             conn.execute(statement)
+        for table, columns in (("file_ledger", LEDGER_COLUMNS), ("quarantine", QUARANTINE_COLUMNS)):
+            body = ", ".join(f"{name} {kind}" for name, kind in columns.items())
+            conn.execute(f"CREATE TABLE ops.{table} ({body})")  # the real ops tables
         conn.executemany("INSERT INTO marts.dim_station VALUES (?, ?, ?, ?, ?, NULL, NULL)",
                          STATIONS)
         conn.execute("INSERT INTO marts.dim_campaign VALUES ('SUMMER_100D_2022', '百日行动', "
@@ -318,8 +320,8 @@ def build(path: Path) -> Path:
                          [(v, f"标签{v}") for v in VIOLATIONS])
         for record_type in LANDING:
             _landing_table(conn, record_type)
-            conn.execute("INSERT INTO ops.file_ledger VALUES (?, 'old', 'loaded'), "
-                         "(?, 'new', 'loaded')",
+            conn.execute("INSERT INTO ops.file_ledger (path, sha256, status) "
+                         "VALUES (?, 'old', 'loaded'), (?, 'new', 'loaded')",
                          [f"{record_type}/old.csv", f"{record_type}/new.csv"])
         conn.executemany("INSERT INTO intermediate.int_station_lookup VALUES (lower(?), ?)",
                          [(name, sid) for sid, name, *_ in STATIONS])
