@@ -12,7 +12,8 @@ from tests.e2e.test_ground_truth import FACTS, assert_marts_equal_truth
 pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.parametrize(("seed", "stations", "days"), [(11, 4, 4), (3, 6, 3)])
+@pytest.mark.parametrize(("seed", "stations", "days"),
+                         [(11, 4, 4), pytest.param(3, 6, 3, marks=pytest.mark.slow)])
 def test_generated_corpus_publishes_exactly_its_truth(tmp_path, seed, stations, days):
     raw = tmp_path / "raw"
     generate_corpus(raw, stations=stations, days=days, seed=seed)

@@ -125,12 +125,13 @@ def one_corpus(tmp_path_factory):
     return tmp / "corpus", published_content(wh)
 
 
-# Each example runs the job once per night (~15 s): two examples here, one per thread count;
+# Each example runs the job once per night: one example per thread count;
 # WAREHOUSE_PROPERTY_EXAMPLES raises the number for a longer search.
 EXAMPLES = int(os.environ.get("WAREHOUSE_PROPERTY_EXAMPLES", "1"))
 
 
-@pytest.mark.parametrize("threads", [1, 2])
+# the two-thread split runs in `make test-slow`
+@pytest.mark.parametrize("threads", [1, pytest.param(2, marks=pytest.mark.slow)])
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture,
                                  HealthCheck.too_slow])

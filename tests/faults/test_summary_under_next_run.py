@@ -16,6 +16,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from tests.faults.conftest import env_for, finish, no_traceback, start, wait_for, writer_lock_held
 
 NEXT_REFRESH = """
@@ -33,6 +35,7 @@ with open(home + "/.writer.lock", "a+") as lock:
 """
 
 
+@pytest.mark.slow  # a whole run beside a waiting one: `make test-slow`
 def test_the_summary_is_printed_although_the_next_refresh_is_waiting(tmp_path, small_corpus):
     raw = tmp_path / "raw"
     shutil.copytree(small_corpus, raw)
