@@ -40,8 +40,13 @@ dev: install
 lint: install
 	$(BIN)/ruff check pipelines tests bench
 
+# SCALE=sweep: one night on 1x, 3x and 10x a city year of history (bench/sweep.py)
 bench: install
+ifeq ($(SCALE),sweep)
+	$(BIN)/python bench/sweep.py
+else
 	$(BIN)/python bench/run.py --scale $(SCALE)
+endif
 
 clean:
 	rm -rf warehouse dbt_project/target dbt_project/logs test-artifacts
