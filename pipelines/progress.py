@@ -216,7 +216,8 @@ class StageProgress:
             written = _meta_value(metadata, "written") or []
             failed = _meta_value(metadata, "failed") or []
             reason = _meta_value(metadata, "reason")
-            text = reason if reason else f"{len(written)} written"
+            text = f"{len(written)} {reason or 'written'}" if reason in (
+                None, "written", "already written") else str(reason)
             return text + (f", {len(failed)} FAILED" if failed else "")
         return "done"
 

@@ -75,6 +75,9 @@ def test_sample_run_prints_stages_and_summary_and_logs_everything(tmp_path, monk
     assert not ANSI.search(text)
     assert len(text.splitlines()) > 10 * len(lines)
     assert re.search(r"^published: version \S+ \(catalog ", out, re.M), out
+    # the bulletins stage line and the summary give the same count
+    staged = re.search(r"^bulletins\s+(\d+) written \(\d+\.\d s\)$", out, re.M)
+    assert staged and f"bulletins: {staged.group(1)} written in " in out, out
 
     # a UI started now (its file sensor has no cursor yet) launches no refresh: the run's
     # landing recorded what the drop zone looked like
