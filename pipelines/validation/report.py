@@ -146,13 +146,14 @@ def failure_text(meta: Mapping[str, Any], limit: int = 1, brief: bool = True) ->
 # -- dbt's tests --------------------------------------------------------------------------------
 
 def dbt_test_results(run_results: Path) -> dict[str, Any] | None:
-    """dbt tests of the last `dbt build` (target/run_results.json): counts by status and the
-    names of those that did not pass. Each is also an asset check in the Dagster UI."""
+    """dbt tests of the last `dbt build` (target/run_results.json), data tests and unit
+    tests: counts by status and the names of those that did not pass."""
     try:
         data = json.loads(Path(run_results).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    tests = [r for r in data.get("results", []) if str(r.get("unique_id", "")).startswith("test.")]
+    tests = [r for r in data.get("results", [])
+             if str(r.get("unique_id", "")).startswith(("test.", "unit_test."))]
     by_status: dict[str, int] = {}
     for r in tests:
         by_status[r.get("status", "?")] = by_status.get(r.get("status", "?"), 0) + 1
