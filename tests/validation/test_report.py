@@ -118,7 +118,8 @@ def test_report_of_a_real_dbt_run_results_file(tmp_path):
                     '{"unique_id": "model.p.m", "status": "success"}]}')
     results = dbt_test_results(path)
     # data tests and unit tests: dbt's tests, counted apart from the suites' checks
-    assert dbt_tests_text(results) == "3 dbt tests: 2 passed, 1 warnings"
+    assert dbt_tests_text(results) == \
+        "2 dbt tests: 1 passed, 1 warnings; 1 dbt unit tests: 1 passed"
     assert results["not_passed"][0]["test"] == "b"
     shutil.rmtree(tmp_path)
     assert dbt_test_results(path) is None
