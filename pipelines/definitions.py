@@ -30,7 +30,7 @@ def build_defs(settings: Settings | None = None) -> dg.Definitions:
             build_publish_asset(settings.expectations_dir, settings.dbt_target_dir),
             published_bulletins,
         ],
-        asset_checks=[build_checks(settings.expectations_dir)],
+        asset_checks=[build_checks(settings.expectations_dir, settings)],
         jobs=[nightly_refresh],
         schedules=[nightly_schedule],
         sensors=[raw_files_sensor],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +19,11 @@ RAW_FOLDERS = (*RECORD_TYPES, "reference")
 
 # Documented in the README: only for development, never for production figures.
 DEV_PII_KEY = "dev-only-pii-key-not-for-production"
+# The variables overriding thresholds of the validation suites (expectations/parameters.yml
+# names which threshold each overrides).
+CHECK_THRESHOLD_ENV = ("WAREHOUSE_COMPLETENESS_WINDOW_DAYS",
+                       "WAREHOUSE_COMPLETENESS_BLOCKING_RATIO", "WAREHOUSE_VOLUME_MIN_RATIO",
+                       "WAREHOUSE_VOLUME_MAX_RATIO", "WAREHOUSE_FRESHNESS_MAX_AGE_DAYS")
 
 
 class ConfigError(RuntimeError):
@@ -41,6 +46,13 @@ class Settings:
     landing_threads: int = 2
     # what one raw file may cost, and how long a fresh file is watched (pipelines/landing)
     landing_limits: Limits = field(default_factory=Limits)
+    # the validation suites (pipelines/validation): rows per streamed record batch, failing
+    # rows kept per check, every row checked (not only rows written since the published run),
+    # and the threshold overrides set (variable of CHECK_THRESHOLD_ENV -> its text)
+    validation_batch_rows: int = 500_000
+    validation_sample_rows: int = 20
+    validation_full: bool = False
+    check_thresholds: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def duckdb_path(self) -> Path:
@@ -133,7 +145,24 @@ def load_settings() -> Settings:
         duckdb_memory_limit=os.environ.get("WAREHOUSE_DUCKDB_MEMORY_LIMIT", "2GB"),
         landing_threads=int(os.environ.get("WAREHOUSE_LANDING_THREADS", "2")),
         landing_limits=_limits(),
+        validation_batch_rows=_positive_int("WAREHOUSE_VALIDATION_BATCH_ROWS", 500_000),
+        validation_sample_rows=_positive_int("WAREHOUSE_VALIDATION_SAMPLE_ROWS", 20),
+        validation_full=os.environ.get("WAREHOUSE_VALIDATION_FULL", "").strip()
+        in ("1", "true", "yes"),
+        check_thresholds={name: os.environ[name].strip() for name in CHECK_THRESHOLD_ENV
+                          if os.environ.get(name, "").strip()},
     )
+
+
+def _positive_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    try:
+        value = int(raw) if raw else default
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} is not a number") from exc
+    if value < 1:
+        raise ConfigError(f"{name}={raw!r} must be at least 1")
+    return value
 
 
 def _limits() -> Limits:

@@ -1,3 +1,10 @@
+{#- The physical row id of a staging row (DuckDB's rowid): the narrow ranking joins back to the
+    full-width row by it. A unit test's input is no table and has no rowid: it overrides this
+    macro with a column unique across its fixture rows. -#}
+{% macro stg_rowid(alias) -%}
+    {{ alias }}.rowid
+{%- endmacro %}
+
 {#- Version resolution of an int_ model, as CTEs over its stg_ model (one row per landed
     export row). A record is (station, record number): record numbers are unique only within
     the station (or traffic unit) that issued them. The station is the resolved station_id
@@ -39,7 +46,7 @@ numbers as (
 ),
 versions as (
     select
-        s.rowid as stg_rowid,
+        {{ stg_rowid('s') }} as stg_rowid,
         s.{{ number }} as number,
         coalesce(lk.station_id, '?' || coalesce(s.{{ station_match }}, '')) as scope,
         lk.station_id,
@@ -72,7 +79,7 @@ batch as not materialized (
         r.landed_versions,
         r.last_landed_at
     from {{ stg }} s
-    join ranked r on s.rowid = r.stg_rowid and r.version_rank = 1
+    join ranked r on {{ stg_rowid('s') }} = r.stg_rowid and r.version_rank = 1
 ),
 gone as (
     {%- if is_incremental() %}

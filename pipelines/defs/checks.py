@@ -3,6 +3,10 @@
 Each named check in the suites becomes one asset check. The outcomes are also written to the
 run's report folder, which the publish asset reads again before it publishes anything.
 
+The SQL of the aggregate checks is dbt's: the check models (dbt_project/models/checks) as the
+`dbt build` of this run compiled them into the warehouse's dbt target folder
+(pipelines/validation/compiled.py).
+
 Row-level expectations of the fact tables read only the rows written since the run behind the
 published snapshot (its watermarks.json: that run's checks all passed, or it would not have
 published); aggregate checks read whole tables. WAREHOUSE_VALIDATION_FULL=1 reads every row.
@@ -11,7 +15,6 @@ published); aggregate checks read whole tables. WAREHOUSE_VALIDATION_FULL=1 read
 # No `from __future__ import annotations`: Dagster checks the `context` annotation as a class,
 # a string annotation fails the definition.
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +22,9 @@ import dagster as dg
 
 from pipelines.defs.resources import WarehouseResource
 from pipelines.publish.manifest import read_latest
+from pipelines.settings import Settings, load_settings
 from pipelines.validation import check_specs, row_watermarks, run_checks, write_report
+from pipelines.validation.compiled import load_compiled
 from pipelines.validation.report import (
     dbt_test_results,
     describe_expected,
@@ -41,9 +46,15 @@ def watermarks_path(warehouse: WarehouseResource, run_id: str) -> Path:
     return warehouse.reports_dir / run_id / "watermarks.json"
 
 
-def validated_through(warehouse: WarehouseResource) -> dict[str, Any] | None:
-    """The row stamps validated by the run whose snapshot is published now (None: read all)."""
-    if os.environ.get("WAREHOUSE_VALIDATION_FULL", "").strip() in ("1", "true", "yes"):
+def dbt_target(warehouse: WarehouseResource) -> Path:
+    """The warehouse's dbt target folder (Settings.dbt_target_dir): manifest, run results."""
+    return warehouse.home_path / "dbt" / "target"
+
+
+def validated_through(warehouse: WarehouseResource, full: bool = False) -> dict[str, Any] | None:
+    """The row stamps validated by the run whose snapshot is published now (None: read all,
+    as with ``full``: WAREHOUSE_VALIDATION_FULL)."""
+    if full:
         return None
     try:
         latest = read_latest(warehouse.published_dir)
@@ -77,7 +88,11 @@ def check_summary(meta: dict[str, Any]) -> str:
                      for label, expected in list(meta["expected"].items())[:3])
 
 
-def build_checks(suites_dir: Path) -> dg.AssetChecksDefinition:
+def build_checks(suites_dir: Path, settings: Settings | None = None
+                 ) -> dg.AssetChecksDefinition:
+    """The asset checks of the suites in ``suites_dir``; ``settings`` (default:
+    load_settings()) gives the validation knobs and the dbt project."""
+    settings = settings or load_settings()
     specs = [
         dg.AssetCheckSpec(
             name=spec.name,
@@ -94,10 +109,14 @@ def build_checks(suites_dir: Path) -> dg.AssetChecksDefinition:
     @dg.multi_asset_check(specs=specs, name="validate_marts", can_subset=False)
     def validate_marts(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
         run_id = context.run.run_id  # (AssetCheckExecutionContext has no .run_id)
-        since = validated_through(warehouse)
+        since = validated_through(warehouse, full=settings.validation_full)
+        compiled = load_compiled(dbt_target(warehouse), settings.dbt_project_dir, env={
+            "WAREHOUSE_HOME": str(warehouse.home_path), "WAREHOUSE_PII_KEY": settings.pii_key})
+        context.log.info(f"check SQL compiled by dbt: {compiled.manifest}")
         with warehouse.connect(read_only=True) as conn:
-            marks = row_watermarks(conn, suites_dir)
-            outcomes = run_checks(conn, suites_dir, validated_through=since)
+            marks = row_watermarks(conn, suites_dir, compiled)
+            outcomes = run_checks(conn, suites_dir, compiled, settings=settings,
+                                  validated_through=since)
             landing = landing_facts(conn, run_id)
         path = outcomes_path(warehouse, run_id)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -105,7 +124,7 @@ def build_checks(suites_dir: Path) -> dg.AssetChecksDefinition:
         path.write_text(
             json.dumps([o.as_metadata() for o in outcomes], ensure_ascii=False, indent=1)
         )
-        dbt_tests = dbt_test_results(warehouse.home_path / "dbt" / "target" / "run_results.json")
+        dbt_tests = dbt_test_results(dbt_target(warehouse) / "run_results.json")
         report = write_report(outcomes, warehouse.reports_dir, run_id, landing=landing,
                               dbt_tests=dbt_tests)
         context.log.info(f"validation report: {report}")

@@ -145,30 +145,36 @@ def failure_text(meta: Mapping[str, Any], limit: int = 1, brief: bool = True) ->
 
 # -- dbt's tests --------------------------------------------------------------------------------
 
+def _by_status(results: list[Mapping[str, Any]]) -> dict[str, int]:
+    by_status: dict[str, int] = {}
+    for r in results:
+        by_status[r.get("status", "?")] = by_status.get(r.get("status", "?"), 0) + 1
+    return by_status
+
+
 def dbt_test_results(run_results: Path) -> dict[str, Any] | None:
-    """dbt tests of the last `dbt build` (target/run_results.json): counts by status and the
-    names of those that did not pass. Each is also an asset check in the Dagster UI."""
+    """dbt's tests of the last `dbt build` (target/run_results.json): data tests (each also an
+    asset check in the Dagster UI) and unit tests, counts by status and the names of those
+    that did not pass."""
     try:
         data = json.loads(Path(run_results).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    tests = [r for r in data.get("results", []) if str(r.get("unique_id", "")).startswith("test.")]
-    by_status: dict[str, int] = {}
-    for r in tests:
-        by_status[r.get("status", "?")] = by_status.get(r.get("status", "?"), 0) + 1
+    results = data.get("results", [])
+    tests = [r for r in results if str(r.get("unique_id", "")).startswith("test.")]
+    units = [r for r in results if str(r.get("unique_id", "")).startswith("unit_test.")]
     failed = [{"test": r["unique_id"].split(".")[-1], "status": r.get("status"),
                "failures": r.get("failures"), "message": r.get("message")}
-              for r in tests if r.get("status") not in ("pass", "success")]
-    return {"tests": len(tests), "by_status": by_status, "not_passed": failed,
+              for r in tests + units if r.get("status") not in ("pass", "success")]
+    return {"tests": len(tests), "by_status": _by_status(tests),
+            "unit_tests": len(units), "unit_by_status": _by_status(units),
+            "not_passed": failed,
             "generated_at": (data.get("metadata") or {}).get("generated_at")}
 
 
-def dbt_tests_text(results: Mapping[str, Any] | None) -> str:
-    if not results:
-        return "dbt tests: no results"
-    by = results["by_status"]
+def _status_text(count: int, what: str, by: Mapping[str, int]) -> str:
     passed = by.get("pass", 0) + by.get("success", 0)
-    text = f"{results['tests']:,} dbt tests: {passed:,} passed"
+    text = f"{count:,} {what}: {passed:,} passed"
     if by.get("warn"):
         text += f", {by['warn']:,} warnings"
     failed = by.get("fail", 0) + by.get("error", 0)
@@ -176,6 +182,17 @@ def dbt_tests_text(results: Mapping[str, Any] | None) -> str:
         text += f", {failed:,} FAILED"
     if by.get("skipped"):
         text += f", {by['skipped']:,} skipped"
+    return text
+
+
+def dbt_tests_text(results: Mapping[str, Any] | None) -> str:
+    """'225 dbt tests: 225 passed; 3 dbt unit tests: 3 passed'."""
+    if not results:
+        return "dbt tests: no results"
+    text = _status_text(results["tests"], "dbt tests", results["by_status"])
+    if results.get("unit_tests"):
+        text += "; " + _status_text(results["unit_tests"], "dbt unit tests",
+                                    results["unit_by_status"])
     return text
 
 

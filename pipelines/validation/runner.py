@@ -5,8 +5,10 @@ GE's SQL datasource returns empty results on DuckDB, so nothing here hands GE a 
 - row-level expectations (``batch: rows``) run on the table streamed as Arrow record batches
   of at most ``WAREHOUSE_VALIDATION_BATCH_ROWS`` rows, only the columns they need; results
   (element and unexpected counts, failing rows) are added up over the batches;
-- aggregate expectations run on the small frame a named SQL batch computes inside DuckDB
-  (duplicates, reconciliation totals, completeness, volume, freshness, the column list).
+- aggregate expectations run on the small frame a batch computes inside DuckDB
+  (reconciliation totals, rates against counts, completeness, volume, freshness): the
+  compiled SQL of the dbt check model the batch names (compiled.py), with the thresholds of
+  parameters.yml bound as parameters.
 
 Incremental row checks: a suite whose rows carry a batch stamp (``rows_since`` in its YAML) can
 be given the stamp up to which its rows were already validated (``validated_through``, from the
@@ -32,11 +34,13 @@ from typing import Any
 
 import duckdb
 
+from pipelines.settings import Settings, load_settings
 from pipelines.sqltext import ident, literal
 from pipelines.validation import screening
+from pipelines.validation.compiled import CompiledSql, CompiledSqlError
 from pipelines.validation.suites import (
     ROWS,
-    Batch,
+    CheckBatch,
     CheckSpec,
     Expectation,
     Suite,
@@ -44,16 +48,9 @@ from pipelines.validation.suites import (
     load_thresholds,
 )
 
-DEFAULT_BATCH_ROWS = 500_000
-DEFAULT_SAMPLE_ROWS = 20
 MAX_AGGREGATE_ROWS = 50_000
 SHOWN_BATCH_ROWS = 5
 _SQL_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
-
-
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    return int(raw) if raw else default
 
 
 @dataclass
@@ -259,11 +256,19 @@ def _sql_params(sql: str, values: Mapping[str, Any]) -> dict[str, Any]:
 _SQL_TYPE = re.compile(r"^[A-Z][A-Z0-9_ ]*(\(\d+(, ?\d+)?\))?$")
 
 
+def rows_sql(suite: Suite, compiled: CompiledSql) -> str:
+    """The SELECT the row-level expectations (and the screen, and the watermark) read: the
+    table's own relation, or the check model the suite's YAML names for its rows."""
+    if suite.rows_model:
+        return compiled.sql(suite.rows_model)
+    return f"SELECT * FROM {compiled.relation(suite.table)}"
+
+
 class _TableRun:
-    def __init__(self, conn: duckdb.DuckDBPyConnection, suite: Suite, ge: _GreatExpectations,
-                 thresholds: Mapping[str, Any], batch_rows: int, sample_rows: int,
-                 since: Mapping[str, Any] | None = None) -> None:
-        self.conn, self.suite, self.ge = conn, suite, ge
+    def __init__(self, conn: duckdb.DuckDBPyConnection, suite: Suite, compiled: CompiledSql,
+                 ge: _GreatExpectations, thresholds: Mapping[str, Any], batch_rows: int,
+                 sample_rows: int, since: Mapping[str, Any] | None = None) -> None:
+        self.conn, self.suite, self.compiled, self.ge = conn, suite, compiled, ge
         self.batch_rows, self.sample_rows = batch_rows, sample_rows
         self.since = since if suite.rows_since and since else None
         self.rows_scope = "all rows"
@@ -275,15 +280,12 @@ class _TableRun:
     def _relation(self, sql: str):
         return self.conn.sql(sql, params=_sql_params(sql, self.parameters) or None)
 
+    def _rows_sql(self) -> str:
+        return rows_sql(self.suite, self.compiled)
+
     def _load_parameters(self) -> None:
         wanted = set().union(*(e.parameter_names() for e in self.suite.expectations))
-        for name in sorted(wanted & set(self.suite.parameters)):
-            try:
-                rows = self._relation(self.suite.parameters[name]).fetchall()
-                self.parameters[name] = [jsonable(r[0]) for r in rows]
-            except (duckdb.Error, KeyError) as exc:
-                self.parameter_errors[name] = f"parameter {name}: {exc}"
-        for name in sorted(wanted - set(self.parameters) - set(self.parameter_errors)):
+        for name in sorted(wanted - set(self.parameters)):
             self.parameter_errors[name] = f"parameter {name} is not defined"
 
     def _fail(self, expectations: Iterable[Expectation], message: str) -> None:
@@ -330,9 +332,10 @@ class _TableRun:
         if not expectations:
             return
         try:
+            source = self._rows_sql()
             available = [d[0] for d in self._relation(
-                f"SELECT * FROM ({self.suite.rows_sql}) AS t LIMIT 0").description]
-        except (duckdb.Error, KeyError) as exc:
+                f"SELECT * FROM ({source}) AS t LIMIT 0").description]
+        except (duckdb.Error, KeyError, CompiledSqlError) as exc:
             self._fail(expectations, f"reading {self.suite.table}: {exc}")
             return
         runnable = []
@@ -346,7 +349,7 @@ class _TableRun:
             return
         key = [c for c in self.suite.key if c in available]
         needed = list(dict.fromkeys(key + [c for e in runnable for c in e.columns()]))
-        sql = (f"SELECT {', '.join(map(ident, needed))} FROM ({self.suite.rows_sql}) AS t")
+        sql = f"SELECT {', '.join(map(ident, needed))} FROM ({source}) AS t"
         since = self._since(available)
         if since:
             sql += f" WHERE {since}"
@@ -372,14 +375,15 @@ class _TableRun:
         return (f"{ident(self.suite.rows_since)} > CAST({literal(self.since['value'])} AS "
                 f"{self.since['type']})")
 
-    def run_screen(self, batch: Batch, expectations: list[Expectation]) -> None:
+    def run_screen(self, batch: CheckBatch, expectations: list[Expectation]) -> None:
         """The personal-data screen of the rows (screening.py) as the batch frame."""
         try:
+            source = self._rows_sql()
             available = [d[0] for d in self._relation(
-                f"SELECT * FROM ({self.suite.rows_sql}) AS t LIMIT 0").description]
-            summary, hits = screening.screen(self.conn, self.suite.rows_sql,
-                                             self._since(available), self.sample_rows)
-        except (duckdb.Error, KeyError) as exc:
+                f"SELECT * FROM ({source}) AS t LIMIT 0").description]
+            summary, hits = screening.screen(self.conn, source, self._since(available),
+                                             self.sample_rows)
+        except (duckdb.Error, KeyError, CompiledSqlError) as exc:
             self._fail(expectations, f"batch {batch.name}: {exc}")
             return
         results = self.ge.validate(_to_pandas(summary), expectations, self.parameters, ())
@@ -390,7 +394,7 @@ class _TableRun:
             if not success:
                 self.tallies[id(e)].sample = jsonable(hits)
 
-    def run_batch(self, batch: Batch, expectations: list[Expectation]) -> None:
+    def run_batch(self, batch: CheckBatch, expectations: list[Expectation]) -> None:
         expectations = self._usable(expectations)
         if not expectations:
             return
@@ -400,7 +404,8 @@ class _TableRun:
         import pyarrow as pa
 
         try:
-            reader = self._relation(batch.sql).to_arrow_reader(self.batch_rows)
+            reader = self._relation(self.compiled.sql(batch.model)).to_arrow_reader(
+                self.batch_rows)
             chunks, rows = [], 0
             for chunk in reader:  # never more than MAX_AGGREGATE_ROWS (+ one chunk) in memory
                 chunks.append(chunk)
@@ -408,7 +413,7 @@ class _TableRun:
                 if rows > MAX_AGGREGATE_ROWS:
                     break
             table = pa.Table.from_batches(chunks, schema=reader.schema)
-        except (duckdb.Error, KeyError) as exc:
+        except (duckdb.Error, KeyError, CompiledSqlError) as exc:
             self._fail(expectations, f"batch {batch.name}: {exc}")
             return
         if table.num_rows > MAX_AGGREGATE_ROWS:
@@ -429,11 +434,11 @@ class _TableRun:
                 self.tallies[id(e)].batch_rows = shown
         if batch.sample and not all(success for _, success, _, _ in results):
             try:
-                sample = self._relation(
-                    f"SELECT * FROM ({batch.sample}) AS s LIMIT {self.sample_rows}")
+                sample = self._relation(f"SELECT * FROM ({self.compiled.sql(batch.sample)}) "
+                                        f"AS s LIMIT {self.sample_rows}")
                 names = [d[0] for d in sample.description]
                 rows = [dict(zip(names, r, strict=True)) for r in sample.fetchall()]
-            except (duckdb.Error, KeyError) as exc:
+            except (duckdb.Error, KeyError, CompiledSqlError) as exc:
                 rows = [{"error": f"sample of {batch.name}: {exc}"}]
             for e, success, _, _ in results:
                 if not success:
@@ -519,7 +524,8 @@ class _TableRun:
         return batch is not None and batch.screen is not None
 
 
-def row_watermarks(conn: duckdb.DuckDBPyConnection, suites_dir: Path) -> dict[str, Any]:
+def row_watermarks(conn: duckdb.DuckDBPyConnection, suites_dir: Path,
+                   compiled: CompiledSql) -> dict[str, Any]:
     """Per table with ``rows_since``: the largest stamp now in its rows and the stamp's SQL
     type. Recorded by a run whose checks passed, it is the next run's ``validated_through``."""
     marks: dict[str, Any] = {}
@@ -530,26 +536,31 @@ def row_watermarks(conn: duckdb.DuckDBPyConnection, suites_dir: Path) -> dict[st
         try:
             value, kind = conn.execute(
                 f"SELECT CAST(max({column}) AS VARCHAR), typeof(max({column})) "
-                f"FROM ({suite.rows_sql}) AS t").fetchall()[0]
-        except duckdb.Error:  # no such table or column: the checks report it; nothing to record
-            continue
+                f"FROM ({rows_sql(suite, compiled)}) AS t").fetchall()[0]
+        except (duckdb.Error, CompiledSqlError):
+            continue  # no such table, column or model: the checks report it; nothing to record
         if value is not None:
             marks[suite.table] = {"column": suite.rows_since, "value": value, "type": kind}
     return marks
 
 
-def run_checks(conn: duckdb.DuckDBPyConnection, suites_dir: Path, *,
-               batch_rows: int | None = None, sample_rows: int | None = None,
-               environ: Mapping[str, str] | None = None,
+def run_checks(conn: duckdb.DuckDBPyConnection, suites_dir: Path, compiled: CompiledSql, *,
+               settings: Settings | None = None, batch_rows: int | None = None,
+               sample_rows: int | None = None, thresholds: Mapping[str, str] | None = None,
                tables: Iterable[str] | None = None,
                validated_through: Mapping[str, Any] | None = None) -> list[CheckOutcome]:
     """Every named check of every suite in ``suites_dir`` (or of ``tables`` only), evaluated on
-    ``conn``'s data. ``environ`` overrides os.environ for the thresholds (tests).
-    ``validated_through`` (``row_watermarks`` of an earlier run whose checks all passed):
-    row-level expectations of those tables read only rows stamped above it."""
-    batch_rows = batch_rows or _env_int("WAREHOUSE_VALIDATION_BATCH_ROWS", DEFAULT_BATCH_ROWS)
-    sample_rows = sample_rows or _env_int("WAREHOUSE_VALIDATION_SAMPLE_ROWS", DEFAULT_SAMPLE_ROWS)
-    thresholds = load_thresholds(suites_dir, environ)
+    ``conn``'s data with the SQL dbt compiled (``compiled``). Rows per record batch, failing
+    rows kept and threshold overrides (environment variable -> text) come from ``settings``
+    (default: load_settings()) unless given. ``validated_through`` (``row_watermarks`` of an
+    earlier run whose checks all passed): row-level expectations of those tables read only
+    rows stamped above it."""
+    if batch_rows is None or sample_rows is None or thresholds is None:
+        settings = settings or load_settings()
+        batch_rows = batch_rows or settings.validation_batch_rows
+        sample_rows = sample_rows or settings.validation_sample_rows
+        thresholds = settings.check_thresholds if thresholds is None else thresholds
+    thresholds_by_name = load_thresholds(suites_dir, thresholds)
     ge = _GreatExpectations(sample_rows)
     outcomes: list[CheckOutcome] = []
     wanted = set(tables) if tables is not None else None
@@ -560,6 +571,6 @@ def run_checks(conn: duckdb.DuckDBPyConnection, suites_dir: Path, *,
         if since is not None and (since.get("column") != suite.rows_since
                                   or not _SQL_TYPE.match(str(since.get("type", "")))):
             since = None  # recorded for another column or unreadable: validate every row
-        outcomes.extend(_TableRun(conn, suite, ge, thresholds, batch_rows, sample_rows,
-                                  since).run())
+        outcomes.extend(_TableRun(conn, suite, compiled, ge, thresholds_by_name, batch_rows,
+                                  sample_rows, since).run())
     return outcomes

@@ -1,34 +1,35 @@
 """The suite files in expectations/: loading, consistency rules and the canonical file format.
 
-Layout of the folder (all of it data, none of it generated at run time):
+Layout of the folder (all of it data, none of it generated at run time, no SQL: the SQL the
+suites run is dbt's, the check models of dbt_project/models/checks, see compiled.py):
 
 - ``<table>.json``: the great-expectations suite of one published table (GE 1.x suite JSON
-  without ids). ``meta.table`` names the table and ``meta.checks`` maps every named check to
-  its description; ``meta.schema`` is the table's schema (default ``marts``; ``quality`` for
-  the data-quality tables). Each expectation's ``meta`` holds ``check`` (the named check it
-  belongs to), ``blocking`` (a failure of this expectation is ERROR severity and stops the
-  publish),
-  ``batch`` (``rows``: the table streamed in Arrow record batches, or the name of an aggregate
-  batch in the sibling YAML) and ``label`` (a short name shown in metadata and the report).
-- ``<table>.batches.yml``: how the batches are read: ``rows`` (the SELECT streamed for the
-  row-level expectations), ``key`` (columns identifying a row in failing samples),
-  ``parameters`` (named one-column SQL queries whose values feed ``{"$PARAMETER": name}``)
-  and ``batches`` (named aggregate SQL computed in DuckDB: ``sql`` gives the small frame GE
-  validates, the optional ``sample`` lists the failing rows, the optional ``with`` is a list
-  of CTEs put in front of both, and ``key`` names the frame's identifying columns), or
-  ``screen: personal_data``: the frame is the personal-data screen of every text value of
-  ``rows`` (screening.py; incremental like the row-level expectations).
-  The optional ``rows_since`` names a column of ``rows`` that every (re)write of a row
-  raises (the models' batch stamp): given the value up to which rows were validated before,
-  the row-level expectations read only the rows above it (see runner.run_checks).
+  without ids). ``meta.table`` names the table (and its dbt model) and ``meta.checks`` maps
+  every named check to its description; ``meta.schema`` is the table's schema (default
+  ``marts``; ``quality`` for the data-quality tables). Each expectation's ``meta`` holds
+  ``check`` (the named check it belongs to), ``blocking`` (a failure of this expectation is
+  ERROR severity and stops the publish), ``batch`` (``rows``: the table streamed in Arrow
+  record batches, or the name of a batch in the sibling YAML) and ``label`` (a short name
+  shown in metadata and the report).
+- ``<table>.batches.yml``: how the batches are read: ``rows`` (optional: a check model whose
+  rows the row-level expectations stream instead of the table's own, e.g. with a computed
+  column), ``key`` (columns identifying a row in failing samples) and ``batches``: each names
+  the check ``model`` whose compiled SQL gives the small frame GE validates, the optional
+  ``sample`` model listing the failing rows and ``key`` (the frame's identifying columns), or
+  is ``screen: personal_data``: the frame is the personal-data screen of every text value of
+  the rows (screening.py; incremental like the row-level expectations).
+  The optional ``rows_since`` names a column of the rows that every (re)write of a row raises
+  (the models' batch stamp): given the value up to which rows were validated before, the
+  row-level expectations read only the rows above it (see runner.run_checks).
 - ``parameters.yml``: thresholds, each with its default and the environment variable that
-  overrides it; used as ``{"$PARAMETER": name}`` in expectations and ``$name`` in SQL.
+  overrides it (read by pipelines.settings); used as ``{"$PARAMETER": name}`` in expectations
+  and as ``$name`` (macro check_threshold) in the check models' SQL.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,9 +98,12 @@ class Expectation:
 
 
 @dataclass(frozen=True)
-class Batch:
+class CheckBatch:
+    """A named frame of a suite's aggregate expectations: the compiled SQL of a dbt check
+    model (``model``, its failing rows ``sample``), or the personal-data screen."""
+
     name: str
-    sql: str | None
+    model: str | None
     sample: str | None = None
     key: tuple[str, ...] = ()
     # 'personal_data': the frame is the screen of every text value of the rows (screening.py)
@@ -112,12 +116,18 @@ class Suite:
     path: Path
     descriptions: dict[str, str]
     expectations: list[Expectation]
-    rows_sql: str
     key: tuple[str, ...]
-    parameters: dict[str, str] = field(default_factory=dict)
-    batches: dict[str, Batch] = field(default_factory=dict)
+    batches: dict[str, CheckBatch] = field(default_factory=dict)
     rows_since: str | None = None
     schema: str = "marts"  # where the table is (and is published): marts or quality
+    # a check model whose rows the row-level expectations read (None: the table's own model)
+    rows_model: str | None = None
+
+    @property
+    def models(self) -> set[str]:
+        """The check models this suite reads."""
+        named = {self.rows_model} | {m for b in self.batches.values() for m in (b.model, b.sample)}
+        return {m for m in named if m}
 
     @property
     def qualified(self) -> str:
@@ -189,6 +199,20 @@ def _expectation(table: str, raw: Mapping[str, Any], checks: Mapping[str, str]) 
                        blocking=bool(meta["blocking"]), batch=meta["batch"], label=label)
 
 
+_MODEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _no_sql(name: str, extra: Mapping[str, Any]) -> None:
+    """A batches file names dbt models; SQL in it (the old layout) is refused."""
+    keys = set(extra) | {k for b in (extra.get("batches") or {}).values() for k in b}
+    models = [extra.get("rows")] + [b.get(k) for b in (extra.get("batches") or {}).values()
+                                    for k in ("model", "sample")]
+    if keys & {"parameters", "with", "sql"} or any(
+            m is not None and not _MODEL_NAME.match(str(m)) for m in models):
+        raise SuiteError(f"{name}: SQL belongs to the dbt check models "
+                         f"(dbt_project/models/checks); name a model instead")
+
+
 def load_suite(path: Path) -> Suite:
     data = json.loads(path.read_text(encoding="utf-8"))
     meta = data.get("meta") or {}
@@ -199,31 +223,28 @@ def load_suite(path: Path) -> Suite:
     side = path.with_name(path.stem + BATCHES_SUFFIX)
     extra = yaml.safe_load(side.read_text(encoding="utf-8")) if side.exists() else {}
     extra = extra or {}
+    _no_sql(side.name, extra)
     batches = {}
     for name, b in (extra.get("batches") or {}).items():
         if b.get("screen"):
-            if b["screen"] != "personal_data" or "sql" in b:
+            if b["screen"] != "personal_data" or "model" in b:
                 raise SuiteError(f"{table}: batch {name}: screen is 'personal_data', alone")
-            batches[name] = Batch(name=name, sql=None, screen=b["screen"])
+            batches[name] = CheckBatch(name=name, model=None, screen=b["screen"])
             continue
-        prefix = f"WITH {b['with'].strip()}\n" if b.get("with") else ""
-        batches[name] = Batch(
-            name=name,
-            sql=prefix + b["sql"],
-            sample=prefix + b["sample"] if b.get("sample") else None,
-            key=tuple(b.get("key") or ()),
-        )
+        if not b.get("model"):
+            raise SuiteError(f"{table}: batch {name} names no check model")
+        batches[name] = CheckBatch(name=name, model=b["model"], sample=b.get("sample"),
+                                   key=tuple(b.get("key") or ()))
     suite = Suite(
         table=table,
         path=path,
         descriptions=checks,
         expectations=expectations,
-        rows_sql=extra.get("rows") or f"SELECT * FROM {schema}.{table}",
         key=tuple(extra.get("key") or ()),
-        parameters=dict(extra.get("parameters") or {}),
         batches=batches,
         rows_since=extra.get("rows_since"),
         schema=schema,
+        rows_model=extra.get("rows"),
     )
     for e in expectations:
         if e.batch != ROWS and e.batch not in batches:
@@ -253,17 +274,19 @@ def check_specs(suites_dir: Path) -> list[CheckSpec]:
     return [spec for suite in load_suites(suites_dir) for spec in suite.specs()]
 
 
-def load_thresholds(suites_dir: Path, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """parameters.yml defaults, each overridden by its environment variable when set."""
-    environ = os.environ if environ is None else environ
+def load_thresholds(suites_dir: Path, overrides: Mapping[str, str] | None = None
+                    ) -> dict[str, Any]:
+    """parameters.yml defaults, each overridden by its environment variable's value in
+    ``overrides`` (Settings.check_thresholds: variable name -> text) when set there."""
+    overrides = overrides or {}
     path = Path(suites_dir) / PARAMETERS_FILE
     spec = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}) if path.exists() else {}
     values: dict[str, Any] = {}
     for name, entry in spec.items():
         value = entry.get("default")
         env = entry.get("env")
-        if env and environ.get(env, "").strip():
-            raw = environ[env].strip()
+        if env and str(overrides.get(env, "")).strip():
+            raw = str(overrides[env]).strip()
             try:
                 value = int(raw) if isinstance(value, int) and not isinstance(value, bool) \
                     else float(raw)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -31,7 +32,7 @@ class Warehouse:
     def path(self) -> Path:
         return self.home / "warehouse.duckdb"
 
-    def dbt(self, *args: str) -> subprocess.CompletedProcess:
+    def dbt(self, *args: str, succeed: bool = True) -> subprocess.CompletedProcess:
         env = {**os.environ, "WAREHOUSE_HOME": str(self.home),
                "WAREHOUSE_RAW_DIR": str(self.home / "raw"), "WAREHOUSE_PII_KEY": TEST_PII_KEY,
                "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
@@ -42,8 +43,16 @@ class Warehouse:
                "--target-path", str(self.home / "dbt_target"),
                "--log-path", str(self.home / "dbt_logs")]
         result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
-        assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout[-6000:]}"
+        if succeed:
+            assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout[-6000:]}"
+        else:
+            assert result.returncode != 0, f"{' '.join(args)} passed:\n{result.stdout[-6000:]}"
         return result
+
+    def run_results(self) -> dict[str, str]:
+        """unique_id -> status of the last dbt invocation."""
+        data = json.loads((self.home / "dbt_target" / "run_results.json").read_text())
+        return {r["unique_id"]: r["status"] for r in data["results"]}
 
     def query(self, sql: str, params: list | None = None) -> list[tuple]:
         with duckdb.connect(str(self.path), read_only=True) as conn:

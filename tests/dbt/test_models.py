@@ -7,6 +7,7 @@ incremental and alias tests work on copies of its DuckDB file.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from datetime import date
@@ -16,7 +17,9 @@ import duckdb
 import pytest
 
 from pipelines.pii import MissingPiiKeyError, Plugin, keyed_hash, normalise_text
-from tests.dbt.conftest import PROJECT_DIR, TEST_PII_KEY, Warehouse
+from pipelines.validation import check_specs
+from pipelines.validation.compiled import read_manifest
+from tests.dbt.conftest import PROJECT_DIR, REPO_ROOT, TEST_PII_KEY, Warehouse
 from tests.dbt.landing import INSPECTIONS_0710, LATER, PII_VALUES, land
 
 SUMMER = "SUMMER_100D_2022"
@@ -285,6 +288,92 @@ def test_published_columns_and_types(built):
     undocumented = built.query("SELECT table_name, column_name FROM duckdb_columns() "
                                "WHERE schema_name = 'marts' AND coalesce(comment, '') = ''")
     assert undocumented == []
+
+
+# ------------------------------------------------------------------ contracts, dbt's tests
+
+def test_every_published_model_has_an_enforced_contract(built):
+    """The published tables (those a suite guards) have `contract: enforced` with a type for
+    every column, in the order the table has them; the build compiled the check models."""
+    manifest = built.home / "dbt_target" / "manifest.json"
+    nodes = {n["name"]: n for n in json.loads(manifest.read_text())["nodes"].values()
+             if n["resource_type"] == "model"}
+    published = {spec.table for spec in check_specs(REPO_ROOT / "expectations")}
+    assert len(published) == 17
+    for name in published:
+        node = nodes[name]
+        assert node["config"]["contract"]["enforced"], name
+        columns = built.query("SELECT column_name, data_type FROM duckdb_columns() "
+                              "WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
+                              [node["schema"], name])
+        declared = [(c["name"], c["data_type"].upper().replace(",", ", ") if "decimal" in
+                     c["data_type"] else c["data_type"].upper())
+                    for c in node["columns"].values()]
+        assert [(c, t.replace(",", ", ") if t.startswith("DECIMAL") else t)
+                for c, t in columns] == declared, name
+    # `dbt build` compiled every check model the suites read (ephemeral: nothing was built)
+    compiled = read_manifest(manifest)
+    assert compiled.complete and len(compiled.checks) == 53
+    assert not built.query("SELECT table_name FROM duckdb_tables() "
+                           "WHERE table_name LIKE 'check\\_%' ESCAPE '\\'")
+
+
+def test_a_contract_rejects_a_wrong_type(built, tmp_path):
+    """A model whose SQL yields another type than its contract fails to build and leaves the
+    published table as it was: an INTEGER count in a (incremental) campaign mart, a DOUBLE
+    in a fact view."""
+    project = tmp_path / "dbt_project"
+    shutil.copytree(PROJECT_DIR, project,
+                    ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    mart = project / "models" / "marts" / "mart_campaign_traffic.sql"
+    text = mart.read_text(encoding="utf-8")
+    assert "cast(count(*) as bigint) as violations," in text
+    mart.write_text(text.replace("cast(count(*) as bigint) as violations,",
+                                 "cast(count(*) as integer) as violations,"), encoding="utf-8")
+    view = project / "models" / "marts" / "fct_inspections.sql"
+    text = view.read_text(encoding="utf-8")
+    view.write_text(text.replace("    i.hazards_found,\n",
+                                 "    cast(i.hazards_found as double) as hazards_found,\n"),
+                    encoding="utf-8")
+    wh = built.copy_to(tmp_path / "home", project_dir=project)
+    before = wh.query("SELECT * FROM marts.mart_campaign_traffic ORDER BY ALL")
+    result = wh.dbt("run", "--select", "mart_campaign_traffic", "fct_inspections",
+                    succeed=False)
+    assert result.stdout.count("This model has an enforced contract that failed") == 2
+    assert re.search(r"violations\s*\|\s*INTEGER\s*\|\s*BIGINT", result.stdout)
+    assert re.search(r"hazards_found\s*\|\s*DOUBLE\s*\|\s*BIGINT", result.stdout)
+    assert set(wh.run_results().values()) == {"error"}
+    assert wh.query("SELECT * FROM marts.mart_campaign_traffic ORDER BY ALL") == before
+    assert wh.query("SELECT data_type FROM duckdb_columns() WHERE table_name = "
+                    "'fct_inspections' AND column_name = 'hazards_found'") == [("BIGINT",)]
+
+
+def test_integrity_tests_and_unit_tests_fail(built, tmp_path):
+    """A repeated key fails its dbt test; a rate() that rounds in floating point fails the
+    unit test of the rounding (and only it)."""
+    project = tmp_path / "dbt_project"
+    shutil.copytree(PROJECT_DIR, project,
+                    ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    macros = project / "macros" / "warehouse.sql"
+    text = macros.read_text(encoding="utf-8")
+    start = text.index("{% macro rate(numerator, denominator) -%}")
+    end = text.index("{%- endmacro %}", start)
+    macros.write_text(text[:start] + "{% macro rate(numerator, denominator) -%}\n"
+                      "    case when ({{ denominator }}) > 0 then cast(round(({{ numerator }})"
+                      " / ({{ denominator }}), 6) as decimal(9, 6)) end\n" + text[end:],
+                      encoding="utf-8")
+    wh = built.copy_to(tmp_path / "home", project_dir=project)
+    with duckdb.connect(str(wh.path)) as conn:
+        conn.execute("INSERT INTO marts.dim_station SELECT * FROM marts.dim_station "
+                     "WHERE station_id = 'YC_YH_BEICHENG'")
+    wh.dbt("test", "--select", "dim_station", "test_type:unit", succeed=False)
+    results = wh.run_results()
+    failing = {uid.split(".")[2] for uid, status in results.items()
+               if status not in ("pass", "success")}
+    assert failing == {"unique_dim_station_station_id", "mart_station_daily"}, results
+    assert results["unit_test.campaign_metrics.mart_station_daily."
+                   "rates_round_half_up_in_integers"] == "fail"
+    assert sum(uid.startswith("unit_test.") for uid in results) == 3
 
 
 # ------------------------------------------------------------------ incremental, aliases

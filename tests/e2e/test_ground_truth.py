@@ -141,7 +141,7 @@ def test_rerun_on_unchanged_files_lands_nothing_and_publishes_the_same(second_ru
     scopes = {(c["table"], c["name"]): c["rows_scope"] for c in checks}
     for _, table in FACTS:
         since = first[table]["value"]
-        assert scopes[(table, "codes_in_dimension")] == f"rows with _resolved_at > {since}"
+        assert scopes[(table, "counts_non_negative")] == f"rows with _resolved_at > {since}"
         assert scopes[(table, "reconciliation")] == "aggregate"
     assert scopes[("mart_station_daily", "counts_non_negative")] == "all rows"
 

@@ -35,6 +35,8 @@ def test_definitions_load_with_every_piece(sample_warehouse):
                 "ops/quarantine", "marts/fct_inspections", "marts/mart_campaign_inspections",
                 "published/catalog"):
         assert key in keys, key
+    # the check models are ephemeral: compiled for the suites, never assets of their own
+    assert not [k for k in keys if k.split("/")[-1].startswith("check_")]
     checks = defs.resolve_asset_graph().asset_check_keys
     assert any(c.asset_key.to_user_string() == "marts/fct_inspections" for c in checks)
 
@@ -77,13 +79,15 @@ def test_failed_blocking_check_publishes_nothing_and_is_named(sample_warehouse, 
     generate_corpus(extra, stations=2, days=2, seed=23)
     shutil.copytree(extra / "traffic", wh.raw / "traffic" / "late_arrivals")
 
-    # a suite copy whose schema contract asks for a column the table does not have
+    # a suite copy whose expectation no row meets: hazards found at least a billion
     suites = tmp_path / "expectations"
     shutil.copytree(repo_root / "expectations", suites)
     path = suites / "fct_inspections.json"
     suite = json.loads(path.read_text())
-    contract = next(e for e in suite["expectations"] if e["meta"]["check"] == "schema_contract")
-    contract["kwargs"]["value_set"].append("no_such_column")
+    counts = next(e for e in suite["expectations"]
+                  if e["meta"]["check"] == "counts_non_negative"
+                  and e["kwargs"]["column"] == "hazards_found")
+    counts["kwargs"]["min_value"] = 10**9
     path.write_text(json.dumps(suite, ensure_ascii=False))
 
     wh.extra_env["WAREHOUSE_EXPECTATIONS_DIR"] = str(suites)
@@ -92,7 +96,8 @@ def test_failed_blocking_check_publishes_nothing_and_is_named(sample_warehouse, 
     finally:
         del wh.extra_env["WAREHOUSE_EXPECTATIONS_DIR"]
     assert not ok and not result.success
-    assert "FAILED CHECK marts/fct_inspections:schema_contract (blocking): " in summary, summary
+    assert "FAILED CHECK marts/fct_inspections:counts_non_negative (blocking): " in summary, \
+        summary
     assert "published: NOTHING this run" in summary, summary
     assert wh.published_tree_digest() == before
     # the new files did land: the next good run publishes them

@@ -13,7 +13,7 @@ import pytest
 from pipelines.defs.checks import QUARANTINE_KEY, build_checks, outcomes_path
 from pipelines.defs.resources import WarehouseResource
 from pipelines.validation import check_specs
-from tests.validation.conftest import SUITES
+from tests.validation.conftest import SUITES, install_manifest
 
 TABLES = ("dim_station", "fct_disputes")
 
@@ -31,10 +31,13 @@ def suites(tmp_path) -> Path:
 
 
 @pytest.fixture
-def home(db, tmp_path) -> Path:
+def home(db, check_manifest, tmp_path) -> Path:
+    """A warehouse home as the dbt step leaves it: the database and dbt's manifest with the
+    compiled check models."""
     home = tmp_path / "home"
     home.mkdir()
     shutil.move(db, home / "warehouse.duckdb")
+    install_manifest(check_manifest, home)
     return home
 
 
@@ -73,7 +76,7 @@ def test_passing_checks_let_the_publish_run(suites, home, monkeypatch):
     evals = evaluations(result)
     assert set(evals) == {(s.table, s.name) for s in check_specs(suites)}
     assert all(e.passed for e in evals.values())
-    report = Path(evals[("dim_station", "schema_contract")].metadata["report"].value)
+    report = Path(evals[("dim_station", "no_personal_data")].metadata["report"].value)
     assert report == home / "reports" / result.run_id / "report.html" and report.exists()
     stored = json.loads((home / "reports" / result.run_id / "checks.json").read_text())
     assert {(o["table"], o["name"]) for o in stored} == set(evals)
@@ -81,22 +84,22 @@ def test_passing_checks_let_the_publish_run(suites, home, monkeypatch):
 
 def test_a_failing_blocking_check_stops_the_publish(suites, home, monkeypatch):
     with duckdb.connect(str(home / "warehouse.duckdb")) as conn:
-        conn.execute("INSERT INTO marts.dim_station SELECT * FROM marts.dim_station "
-                     "WHERE station_id = 'NB_HS_GULIN'")
+        conn.execute("UPDATE marts.fct_disputes SET follow_up_visits = -1 "
+                     "WHERE dispute_id = 'D0003'")
     result, ran = materialize(suites, home, monkeypatch)
     assert ran == [], "the publish ran although a blocking check failed"
-    failed = evaluations(result)[("dim_station", "keys_unique_not_null")]
+    failed = evaluations(result)[("fct_disputes", "counts_non_negative")]
     assert not failed.passed and failed.severity == dg.AssetCheckSeverity.ERROR
-    assert failed.metadata["observed"].value["no duplicate key"]["value"] == 1
-    assert failed.metadata["expected"].value["no duplicate key"] == {"min_value": 0,
-                                                                     "max_value": 0}
-    assert failed.metadata["failing_sample"].value[0]["station_id"] == "NB_HS_GULIN"
+    assert failed.metadata["observed"].value["follow_up_visits >= 0"] == {"unexpected": 1,
+                                                                          "of": 30}
+    assert failed.metadata["expected"].value["follow_up_visits >= 0"] == {"min_value": 0}
+    assert failed.metadata["failing_sample"].value[0]["dispute_key"] == "NB_HS_GULIN:D0003"
     materialized = {m.asset_key for m in result.get_asset_materialization_events()}
     assert dg.AssetKey(["published", "catalog"]) not in materialized
     outcomes = json.loads(outcomes_path(
         WarehouseResource(raw_dir=str(home), home=str(home)), result.run_id).read_text())
     assert [o["name"] for o in outcomes if o["blocking"] and not o["passed"]] == [
-        "keys_unique_not_null"]
+        "counts_non_negative"]
 
 
 def test_a_warning_does_not_stop_the_publish(suites, home, monkeypatch):
@@ -123,7 +126,7 @@ def test_the_ui_declares_warn_only_checks_as_warnings_and_counts_like_the_report
         assert declared[(fact, "completeness")] is False
         assert declared[(fact, "completeness_blocking")] is True
         assert declared[(fact, "freshness")] is False
-        assert declared[(fact, "keys_unique_not_null")] is True
+        assert declared[(fact, "reconciliation")] is True
     assert declared == {(s.table, s.name): s.blocking for s in check_specs(SUITES)}
 
     with duckdb.connect(str(home / "warehouse.duckdb")) as conn:

@@ -21,11 +21,11 @@ from tests.validation.conftest import QUIET, SUITES
 from tests.validation.test_suites import break_db
 
 
-def _outcomes(db, **env):
+def _outcomes(db, compiled, **env):
     from pipelines.validation import run_checks
 
     with duckdb.connect(str(db), read_only=True) as conn:
-        return run_checks(conn, SUITES, environ={**QUIET, **env},
+        return run_checks(conn, SUITES, compiled, thresholds={**QUIET, **env},
                           tables=["fct_traffic_violations", "dim_station"])
 
 
@@ -41,16 +41,17 @@ def test_values_and_thresholds_read_as_text():
     assert describe_observed({"value": 2, "batch": {"a": 1}}, brief=True) == "2"
 
 
-def test_failures_and_warnings_come_first_as_text_with_a_landing_section(db, tmp_path):
+def test_failures_and_warnings_come_first_as_text_with_a_landing_section(db, compiled,
+                                                                        tmp_path):
     break_db(db,
-             "INSERT INTO marts.dim_station SELECT * FROM marts.dim_station "
-             "WHERE station_id = 'NB_HS_GULIN'",  # blocking: duplicate key
+             "UPDATE marts.dim_station SET station_name = '古林派出所 13812345678' "
+             "WHERE station_id = 'NB_HS_GULIN'",  # blocking: personal data
              "DELETE FROM marts.fct_traffic_violations WHERE unit_id = 'NB_CX_HENGHE' "
              "AND occurred_at >= TIMESTAMP '2022-07-09'",  # warning: completeness
              "UPDATE marts.mart_reporting_coverage SET status = 'MISSING', records = 0 "
              "WHERE station_id = 'NB_CX_HENGHE' AND record_type = 'traffic' "
              "AND day >= DATE '2022-07-09'")
-    outcomes = _outcomes(db)
+    outcomes = _outcomes(db, compiled)
     ops = build_ops(tmp_path / "w.duckdb")
     with duckdb.connect(str(ops), read_only=True) as conn:
         landing = landing_facts(conn, "run-24")
@@ -63,9 +64,9 @@ def test_failures_and_warnings_come_first_as_text_with_a_landing_section(db, tmp
     warnings = html.index("Warnings (")
     landing_at = html.index("id='landing'")
     passed = html.index("Passed checks (")
-    duplicate = html.index("dim_station · keys_unique_not_null")
+    personal = html.index("dim_station · no_personal_data")
     completeness = html.index("fct_traffic_violations · completeness <")
-    assert blocking < duplicate < warnings < completeness < landing_at < passed
+    assert blocking < personal < warnings < completeness < landing_at < passed
     section = html[blocking:landing_at]
     # observed and expected as words, not JSON
     assert "no missing station-day</td><td class='WARN'>WARN</td><td>2 (" in section
@@ -113,9 +114,12 @@ def test_report_of_a_real_dbt_run_results_file(tmp_path):
     path.write_text('{"metadata": {"generated_at": "x"}, "results": ['
                     '{"unique_id": "test.p.a", "status": "pass"},'
                     '{"unique_id": "test.p.b", "status": "warn", "failures": 2},'
+                    '{"unique_id": "unit_test.p.m.rates", "status": "pass"},'
                     '{"unique_id": "model.p.m", "status": "success"}]}')
     results = dbt_test_results(path)
-    assert dbt_tests_text(results) == "2 dbt tests: 1 passed, 1 warnings"
+    # data tests and unit tests: dbt's tests, counted apart from the suites' checks
+    assert dbt_tests_text(results) == \
+        "2 dbt tests: 1 passed, 1 warnings; 1 dbt unit tests: 1 passed"
     assert results["not_passed"][0]["test"] == "b"
     shutil.rmtree(tmp_path)
     assert dbt_test_results(path) is None

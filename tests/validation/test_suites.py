@@ -1,14 +1,18 @@
-"""The suites evaluate real data: valid data passes, each specific break fails its named check."""
+"""The suites evaluate real data: valid data passes, each specific break fails its named check,
+through the SQL dbt compiled from the check models (dbt_project/models/checks)."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 
+from pipelines.settings import CHECK_THRESHOLD_ENV, load_settings
 from pipelines.validation import (
     check_specs,
     load_suites,
@@ -16,8 +20,15 @@ from pipelines.validation import (
     run_checks,
     write_report,
 )
-from pipelines.validation.suites import dump_json
-from tests.validation.conftest import QUIET, SUITES
+from pipelines.validation.compiled import CHECKS_TARGET, load_compiled, read_manifest
+from pipelines.validation.suites import SuiteError, dump_json, load_suite
+from tests.validation.conftest import (
+    COMPILE_ENV,
+    PROJECT_DIR,
+    QUIET,
+    SUITES,
+    without_compiled_sql,
+)
 
 PUBLISHED = {"mart_reporting_coverage", "mart_reporting_coverage_rollup", "file_ledger",
              "quarantine", "unknown_values", "station_scorecard",
@@ -26,9 +37,15 @@ PUBLISHED = {"mart_reporting_coverage", "mart_reporting_coverage_rollup", "file_
              "mart_campaign_inspections", "mart_campaign_disputes", "mart_campaign_traffic"}
 
 
-def run(path: Path, tables=None, **env: str):
+# the checks of model integrity live in dbt (tests, contracts); none of them is in a suite
+DBT_KINDS = {"schema_contract", "keys_unique_not_null", "codes_in_dimension",
+             "hierarchy_complete", "canonical_codes_present"}
+
+
+def run(path: Path, compiled, tables=None, **env: str):
     with duckdb.connect(str(path), read_only=True) as conn:
-        outcomes = run_checks(conn, SUITES, environ={**QUIET, **env}, tables=tables)
+        outcomes = run_checks(conn, SUITES, compiled, thresholds={**QUIET, **env},
+                              tables=tables)
     return {(o.table, o.name): o for o in outcomes}
 
 
@@ -42,7 +59,7 @@ def failed(outcomes) -> set[tuple[str, str]]:
     return {key for key, o in outcomes.items() if not o.passed}
 
 
-def test_suite_files_are_canonical_and_cover_every_published_table():
+def test_suite_files_are_canonical_and_cover_every_published_table(compiled):
     suites = load_suites(SUITES)
     assert {s.table for s in suites} == PUBLISHED
     for suite in suites:
@@ -50,7 +67,14 @@ def test_suite_files_are_canonical_and_cover_every_published_table():
         assert text == dump_json(json.loads(text)), f"{suite.path.name} is not canonical"
         assert '"id"' not in text
         names = {spec.name for spec in suite.specs()}
-        assert {"schema_contract", "keys_unique_not_null"} <= names, suite.table
+        assert "no_personal_data" in names, suite.table
+        assert not names & DBT_KINDS, (suite.table, names & DBT_KINDS)
+        # every batch is a dbt check model (or the screen): no SQL in expectations/
+        batches = suite.path.with_name(f"{suite.table}.batches.yml").read_text(encoding="utf-8")
+        assert "select" not in batches.lower(), suite.table
+        for model in suite.models:
+            assert compiled.sql(model).strip(), model
+        assert suite.table in compiled.relations
     specs = {(s.table, s.name): s for s in check_specs(SUITES)}
     for fact in ("fct_inspections", "fct_disputes", "fct_traffic_violations"):
         assert specs[(fact, "reconciliation")].blocking
@@ -60,22 +84,41 @@ def test_suite_files_are_canonical_and_cover_every_published_table():
         assert specs[(fact, "completeness_blocking")].suite_check == "completeness"
         assert not specs[(fact, "volume_vs_trailing_median")].blocking
         assert not specs[(fact, "freshness")].blocking
+    # every check model is read by a suite
+    used = {m for suite in suites for m in suite.models}
+    assert used == set(compiled.checks)
 
 
-def test_valid_warehouse_passes_every_check_on_non_empty_batches(db, tmp_path):
-    outcomes = run(db)
+def test_thresholds_are_read_through_the_settings(monkeypatch):
+    spec = yaml.safe_load((SUITES / "parameters.yml").read_text(encoding="utf-8"))
+    assert sorted(entry["env"] for entry in spec.values()) == sorted(CHECK_THRESHOLD_ENV)
+    monkeypatch.setenv("WAREHOUSE_VOLUME_MAX_RATIO", " 3.5 ")
+    monkeypatch.setenv("WAREHOUSE_VALIDATION_BATCH_ROWS", "7")
+    monkeypatch.setenv("WAREHOUSE_VALIDATION_FULL", "1")
+    monkeypatch.delenv("WAREHOUSE_VOLUME_MIN_RATIO", raising=False)
+    settings = load_settings()
+    assert settings.check_thresholds.get("WAREHOUSE_VOLUME_MAX_RATIO") == "3.5"
+    assert "WAREHOUSE_VOLUME_MIN_RATIO" not in settings.check_thresholds
+    assert settings.validation_batch_rows == 7 and settings.validation_full
+
+
+def test_valid_warehouse_passes_every_check_on_non_empty_batches(db, compiled, tmp_path):
+    outcomes = run(db, compiled)
     assert failed(outcomes) == set(), {k: o.as_metadata() for k, o in outcomes.items()
                                       if not o.passed}
     assert len(outcomes) == len(check_specs(SUITES))
     # the batches held data: GE counted the rows it evaluated
-    codes = outcomes[("fct_inspections", "codes_in_dimension")].observed
-    assert codes["venue_type_code known"] == {"unexpected": 0, "of": 60}
+    counts = outcomes[("fct_inspections", "counts_non_negative")].observed
+    assert counts["hazards_found >= 0"] == {"unexpected": 0, "of": 60}
     recon = outcomes[("fct_inspections", "reconciliation")].observed
     assert recon["fact rows = landed records - rejected records"]["batch"] == {
         "landed_rows": 121, "staged_rows": 121, "landed_records": 61, "rejected_records": 1,
         "expected_fact_rows": 60, "fact_rows": 60}
     mart = outcomes[("mart_campaign_inspections", "reconciliation")].observed
-    assert mart["every row matches"]["of"] == 4 * 8  # levels x reconciled metrics
+    assert mart["every row matches"]["of"] == 4 * 9  # levels x (reconciled metrics + rows)
+    rates = outcomes[("mart_station_daily", "rates_match_counts")].observed
+    assert rates["rates equal numerator / denominator"]["batch"] == {
+        "rates_compared": 3 * 30, "rates_mismatched": 0}
     # the report lists every check and is JSON-able metadata throughout
     report = write_report(list(outcomes.values()), tmp_path / "reports", "run-1")
     assert report == tmp_path / "reports" / "run-1" / "report.html"
@@ -84,9 +127,9 @@ def test_valid_warehouse_passes_every_check_on_non_empty_batches(db, tmp_path):
     json.dumps([o.as_metadata() for o in outcomes.values()])
 
 
-def test_freshness_warns_on_historical_data_without_blocking(db):
-    outcome = run(db, tables=["fct_inspections"], WAREHOUSE_FRESHNESS_MAX_AGE_DAYS="2")[
-        ("fct_inspections", "freshness")]
+def test_freshness_warns_on_historical_data_without_blocking(db, compiled):
+    outcome = run(db, compiled, tables=["fct_inspections"],
+                  WAREHOUSE_FRESHNESS_MAX_AGE_DAYS="2")[("fct_inspections", "freshness")]
     assert not outcome.passed and not outcome.blocking
     meta = outcome.as_metadata()
     assert meta["observed"]["newest data date age in days"]["batch"]["newest_day"] == "2022-07-10"
@@ -95,69 +138,81 @@ def test_freshness_warns_on_historical_data_without_blocking(db):
 
 BREAKS = [
     pytest.param(
-        ["INSERT INTO marts.fct_inspections SELECT * FROM marts.fct_inspections "
-         "WHERE inspection_id = 'I0003'"],
-        "fct_inspections", "keys_unique_not_null", "no duplicate key", 1,
-        {"inspection_key": "NB_HS_GULIN:I0003", "copies": 2}, id="duplicate key"),
-    pytest.param(
-        ["UPDATE marts.fct_inspections SET venue_type_code = 'KARAOKE' "
-         "WHERE inspection_id = 'I0004'"],
-        "fct_inspections", "codes_in_dimension", "venue_type_code known",
-        {"unexpected": 1, "of": 60},
-        {"inspection_key": "NB_HS_GULIN:I0004", "venue_type_code": "KARAOKE"},
-        id="code missing from dim"),
+        ["UPDATE marts.fct_disputes SET follow_up_visits = -1 WHERE dispute_id = 'D0003'"],
+        "fct_disputes", "counts_non_negative", "follow_up_visits >= 0",
+        {"unexpected": 1, "of": 30}, {"dispute_key": "NB_HS_GULIN:D0003"},
+        set(), id="negative count"),
     pytest.param(
         ["UPDATE marts.mart_campaign_disputes SET resolution_rate = 1.5 "
          "WHERE level = 'city' AND unit_name = '运城市' AND source_code = 'ALL'"],
         "mart_campaign_disputes", "rates_in_unit_interval", "resolution_rate in [0, 1]",
         {"unexpected": 1, "of": 50}, {"unit_name": "运城市", "resolution_rate": 1.5},
-        id="rate 1.5"),
+        {"rates_match_counts"}, id="rate 1.5"),
     pytest.param(
         ["UPDATE marts.mart_campaign_disputes SET disputes_resolved = disputes_found + 1 "
          "WHERE level = 'province' AND unit_name = '浙江省' AND source_code = 'ALL'"],
         "mart_campaign_disputes", "of_which_le_total", "disputes_resolved <= disputes_found",
         {"unexpected": 1, "of": 50}, {"unit_name": "浙江省", "source_code": "ALL"},
-        id="resolved > found"),
+        {"rates_match_counts", "reconciliation"}, id="resolved > found"),
+    pytest.param(
+        # 866667 / 2000000 = 0.4333335 rounds half up to 0.433334; 0.433333 is within the
+        # 0.0000005 the suites allowed before, not what rate() gives (the counts no longer
+        # reconcile with the facts either)
+        ["UPDATE marts.mart_campaign_inspections SET hazards_rectified = 866667, "
+         "hazards_found = 2000000, rectification_rate = 0.433333 "
+         "WHERE level = 'province' AND unit_name = '浙江省' AND venue_type_code = 'ALL'"],
+        "mart_campaign_inspections", "rates_match_counts",
+        "rates equal numerator / denominator", 1,
+        {"rate": "rectification_rate", "unit_name": "浙江省", "expected": 0.433334},
+        {"reconciliation"}, id="rate rounded down"),
+    pytest.param(
+        # a rate where the denominator is 0 must be NULL (what dbt's rate_matches tested)
+        ["UPDATE marts.mart_station_daily SET mediation_success_rate = 0 "
+         "WHERE station_id = 'NB_HS_GULIN' AND day = DATE '2022-07-03'"],
+        "mart_station_daily", "rates_match_counts", "rates equal numerator / denominator", 1,
+        {"rate": "mediation_success_rate", "station_id": "NB_HS_GULIN", "denominator": 0},
+        set(), id="rate without denominator"),
     pytest.param(
         ["UPDATE marts.mart_campaign_inspections SET hazards_found = hazards_found + 7 "
          "WHERE level = 'bureau' AND unit_name = '慈溪市公安局' AND venue_type_code = 'ALL'"],
         "mart_campaign_inspections", "reconciliation", "every row matches",
-        {"unexpected": 1, "of": 32},
+        {"unexpected": 1, "of": 36},
         {"level": "bureau", "unit_name": "慈溪市公安局", "metric": "hazards_found"},
-        id="mart total != fact sum"),
+        {"rates_match_counts"}, id="mart total != fact sum"),
     pytest.param(
-        ["ALTER TABLE marts.fct_disputes DROP COLUMN risk_level_code"],
-        "fct_disputes", "schema_contract", "columns present",
-        {"missing": ["risk_level_code"], "present": 16}, {"missing": "risk_level_code"},
-        id="missing column"),
+        # a row no fact row stands behind, all its figures 0: only its presence tells
+        ["INSERT INTO marts.mart_campaign_traffic (campaign_id, level, unit_name, "
+         "violation_code, violations, fines_yuan) VALUES ('NO_FACTS', 'city', '宁波市', 'ALL', "
+         "0, 0)"],
+        "mart_campaign_traffic", "reconciliation", "every row matches",
+        {"unexpected": 1},
+        {"campaign_id": "NO_FACTS", "metric": "row_present", "mart_value": 1, "fact_value": 0},
+        set(), id="mart row without facts"),
     pytest.param(
         ["DELETE FROM marts.fct_traffic_violations WHERE ticket_id = 'T0005'"],
         "fct_traffic_violations", "reconciliation",
         "fact rows = landed records - rejected records", None,
-        {"ticket_key": "NB_HS_GULIN:T0005"}, id="fact row lost"),
+        {"ticket_key": "NB_HS_GULIN:T0005"}, {"volume_vs_trailing_median"}, id="fact row lost"),
     pytest.param(
         ["UPDATE marts.fct_traffic_violations SET road = '人民路 车主电话13812345678' "
          "WHERE ticket_id = 'T0007'"],
         "fct_traffic_violations", "no_personal_data", "no value with personal data", 1,
         {"column": "road", "rules": "mobile", "value_masked": "人民路 车主电话[手机号]"},
-        id="phone number in a published text"),
-    pytest.param(
-        ["ALTER TABLE marts.mart_campaign_traffic ALTER COLUMN violations TYPE HUGEINT"],
-        "mart_campaign_traffic", "schema_contract", "type of violations",
-        {"unexpected": 1, "of": 1}, {"column_name": "violations", "data_type": "HUGEINT"},
-        id="HUGEINT count"),
+        set(), id="phone number in a published text"),
 ]
 
 
-@pytest.mark.parametrize(("statements", "table", "check", "label", "observed", "sample_row"),
-                         BREAKS)
-def test_a_specific_break_fails_its_named_blocking_check(db, statements, table, check, label,
-                                                         observed, sample_row):
+@pytest.mark.parametrize(("statements", "table", "check", "label", "observed", "sample_row",
+                          "also"), BREAKS)
+def test_a_specific_break_fails_its_named_blocking_check(db, compiled, statements, table, check,
+                                                         label, observed, sample_row, also):
+    assert not run(db, compiled, tables=[table])[(table, check)].failed  # passes before
     break_db(db, *statements)
-    outcomes = run(db, tables=[table])
+    outcomes = run(db, compiled, tables=[table])
     outcome = outcomes[(table, check)]
     meta = outcome.as_metadata()
     assert not outcome.passed and outcome.blocking and meta["severity"] == "ERROR", meta
+    assert label in meta["failed"]
     got = meta["observed"][label]
     if isinstance(got, dict) and "value" in got and "batch" in got:
         got = got["value"]
@@ -168,11 +223,14 @@ def test_a_specific_break_fails_its_named_blocking_check(db, statements, table, 
     assert meta["expected"][label] is not None
     assert any(sample_row.items() <= row.items() for row in meta["failing_sample"]), \
         meta["failing_sample"]
+    # the other checks of the table pass but those the break also breaks: it is named, not a
+    # general failure
+    assert failed(outcomes) == {(table, c) for c in {check, *also}}
 
 
-def test_reconciliation_shows_observed_and_expected_fact_rows(db):
+def test_reconciliation_shows_observed_and_expected_fact_rows(db, compiled):
     break_db(db, "DELETE FROM marts.fct_traffic_violations WHERE ticket_id = 'T0005'")
-    meta = run(db, tables=["fct_traffic_violations"])[
+    meta = run(db, compiled, tables=["fct_traffic_violations"])[
         ("fct_traffic_violations", "reconciliation")].as_metadata()
     observed = meta["observed"]["fact rows = landed records - rejected records"]
     assert observed["batch"] == {"landed_rows": 61, "staged_rows": 61, "landed_records": 31,
@@ -181,14 +239,15 @@ def test_reconciliation_shows_observed_and_expected_fact_rows(db):
     assert meta["failing_sample"][0]["problem"].startswith("landed, not rejected, missing")
 
 
-def test_completeness_warns_then_blocks_past_its_threshold(db):
+def test_completeness_warns_then_blocks_past_its_threshold(db, compiled, monkeypatch):
     # station 横河 sends no traffic on the last two days of the window
     break_db(db, "DELETE FROM marts.fct_traffic_violations WHERE unit_id = 'NB_CX_HENGHE' "
                  "AND occurred_at >= TIMESTAMP '2022-07-09'",
              "UPDATE marts.mart_reporting_coverage SET status = 'MISSING', records = 0 "
              "WHERE station_id = 'NB_CX_HENGHE' AND record_type = 'traffic' "
              "AND day >= DATE '2022-07-09'")
-    warn = run(db, tables=["fct_traffic_violations"])[("fct_traffic_violations", "completeness")]
+    warn = run(db, compiled, tables=["fct_traffic_violations"])[
+        ("fct_traffic_violations", "completeness")]
     assert not warn.passed and not warn.blocking
     observed = warn.observed["no missing station-day"]
     assert observed["value"] == 2
@@ -197,8 +256,13 @@ def test_completeness_warns_then_blocks_past_its_threshold(db):
     assert {(r["station_name"], r["missing_day"]) for r in warn.failing_sample} == {
         ("横河派出所", "2022-07-09"), ("横河派出所", "2022-07-10")}
     assert warn.failed == ["no missing station-day"]
-    # past the threshold the blocking part fails too; the warning part stays a warning
-    both = run(db, tables=["fct_traffic_violations"], WAREHOUSE_COMPLETENESS_BLOCKING_RATIO="0.05")
+    # past the threshold (set in the environment, read by the settings) the blocking part
+    # fails too; the warning part stays a warning
+    for name, value in {**QUIET, "WAREHOUSE_COMPLETENESS_BLOCKING_RATIO": "0.05"}.items():
+        monkeypatch.setenv(name, value)
+    with duckdb.connect(str(db), read_only=True) as conn:
+        both = {(o.table, o.name): o for o in run_checks(
+            conn, SUITES, compiled, settings=load_settings(), tables=["fct_traffic_violations"])}
     blocked = both[("fct_traffic_violations", "completeness_blocking")]
     assert not blocked.passed and blocked.blocking and blocked.severity == "ERROR"
     assert blocked.expected == {
@@ -206,53 +270,100 @@ def test_completeness_warns_then_blocks_past_its_threshold(db):
     still_warn = both[("fct_traffic_violations", "completeness")]
     assert not still_warn.passed and not still_warn.blocking and still_warn.severity == "WARN"
     # under the default ratio (1.0) the blocking part passes
-    assert run(db, tables=["fct_traffic_violations"])[
+    assert run(db, compiled, tables=["fct_traffic_violations"])[
         ("fct_traffic_violations", "completeness_blocking")].passed
 
 
-def test_volume_flags_a_station_day_far_from_its_trailing_median(db):
+def test_volume_flags_a_station_day_far_from_its_trailing_median(db, compiled):
     break_db(db, "INSERT INTO marts.fct_inspections SELECT 'X' || i || inspection_id, * EXCLUDE "
                  "(inspection_id, i) FROM marts.fct_inspections, range(3) r(i) "
                  "WHERE station_id = 'YC_YH_BEICHENG' AND inspected_on = DATE '2022-07-10'")
-    outcome = run(db, tables=["fct_inspections"])[("fct_inspections", "volume_vs_trailing_median")]
+    outcome = run(db, compiled, tables=["fct_inspections"])[
+        ("fct_inspections", "volume_vs_trailing_median")]
     assert not outcome.passed and not outcome.blocking
     assert outcome.failing_sample[0]["station_id"] == "YC_YH_BEICHENG"
     assert outcome.failing_sample[0]["ratio"] == 4.0
 
 
-def test_a_missing_table_fails_with_the_error_not_an_exception(db):
+def test_a_missing_table_fails_with_the_error_not_an_exception(db, compiled):
     break_db(db, "DROP TABLE marts.mart_campaign_traffic")
-    outcomes = run(db, tables=["mart_campaign_traffic"])
+    outcomes = run(db, compiled, tables=["mart_campaign_traffic"])
     assert all(not o.passed and o.blocking for o in outcomes.values())
     assert any("mart_campaign_traffic" in e for o in outcomes.values() for e in o.errors)
 
 
-def test_rows_are_streamed_in_bounded_record_batches(db):
+def test_the_runner_runs_the_sql_dbt_compiled(db, check_manifest, tmp_path):
+    """The suites' SQL is the check models': change one in a copy of the dbt project and the
+    check sees the change. The warehouse's last manifest lacks compiled SQL (as `dbt parse`
+    leaves it), so the check models are compiled alone beside it, the manifest untouched."""
+    project = tmp_path / "dbt_project"
+    shutil.copytree(PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    (project / "models" / "checks" / "check_fct_inspections__key_conflicts.sql").write_text(
+        "select held_back_records + 7 as held_back_records\n"
+        "from ({{ check_key_conflicts('inspections') }})\n", encoding="utf-8")
+    home = tmp_path / "home"
+    target = home / "dbt" / "target"
+    parsed = without_compiled_sql(check_manifest, target / "manifest.json")
+    before = parsed.read_bytes()
+    compiled = load_compiled(target, project, env={**COMPILE_ENV, "WAREHOUSE_HOME": str(home)})
+    assert compiled.manifest == home / "dbt" / CHECKS_TARGET / "manifest.json"
+    assert compiled.complete and parsed.read_bytes() == before
+    outcome = run(db, compiled, tables=["fct_inspections"])[("fct_inspections", "key_conflicts")]
+    assert not outcome.passed and not outcome.blocking
+    assert outcome.observed["no record held back as a key conflict"]["value"] == 7
+    # without a project to compile, a check whose SQL was not compiled fails: never passes
+    incomplete = read_manifest(parsed)
+    assert not incomplete.complete
+    assert load_compiled(target) == incomplete
+    outcomes = run(db, incomplete, tables=["fct_inspections"])
+    reconciliation = outcomes[("fct_inspections", "reconciliation")]
+    assert not reconciliation.passed and reconciliation.blocking
+    assert any("not compiled" in e for e in reconciliation.errors)
+    # row-level expectations read the table's relation, named by the manifest: they still run
+    assert outcomes[("fct_inspections", "counts_non_negative")].passed
+
+
+def test_a_batches_file_with_sql_is_refused(tmp_path):
+    for name in ("fct_inspections.json", "fct_inspections.batches.yml"):
+        shutil.copy(SUITES / name, tmp_path / name)
+    path = tmp_path / "fct_inspections.batches.yml"
+    text = path.read_text(encoding="utf-8")
+    assert load_suite(tmp_path / "fct_inspections.json").batches["freshness"].model
+    path.write_text(text.replace("model: check_fct_inspections__freshness",
+                                 "sql: SELECT 1 AS age_days"), encoding="utf-8")
+    with pytest.raises(SuiteError, match="dbt check models"):
+        load_suite(tmp_path / "fct_inspections.json")
+    path.write_text(text + "rows: SELECT * FROM marts.fct_inspections\n", encoding="utf-8")
+    with pytest.raises(SuiteError, match="dbt check models"):
+        load_suite(tmp_path / "fct_inspections.json")
+
+
+def test_rows_are_streamed_in_bounded_record_batches(db, compiled):
     """Row-level results add up over batches: the same counts with 7-row batches."""
     break_db(db, "UPDATE marts.fct_inspections SET hazards_rectified = hazards_found + 1 "
                  "WHERE inspection_id IN ('I0001', 'I0102', 'I0209')")
     with duckdb.connect(str(db), read_only=True) as conn:
-        outcomes = run_checks(conn, SUITES, environ=QUIET, tables=["fct_inspections"],
-                              batch_rows=7)
+        outcomes = run_checks(conn, SUITES, compiled, thresholds=QUIET,
+                              tables=["fct_inspections"], batch_rows=7, sample_rows=20)
     outcome = next(o for o in outcomes if o.name == "of_which_le_total")
     assert outcome.observed["hazards_rectified <= hazards_found"] == {"unexpected": 3, "of": 60}
     assert sorted(r["inspection_key"].split(":")[1] for r in outcome.failing_sample) == [
         "I0001", "I0102", "I0209"]
 
 
-def test_the_ge_context_is_ephemeral_and_writes_nothing(db, tmp_path, monkeypatch):
+def test_the_ge_context_is_ephemeral_and_writes_nothing(db, compiled, tmp_path, monkeypatch):
     work = tmp_path / "cwd"
     work.mkdir()
     monkeypatch.chdir(work)
     monkeypatch.setenv("HOME", str(work))
     monkeypatch.delenv("GX_ANALYTICS_ENABLED", raising=False)
-    outcomes = run(db, tables=["dim_station"])
+    outcomes = run(db, compiled, tables=["dim_station"])
     assert outcomes and all(o.passed for o in outcomes.values())
     assert list(work.rglob("*")) == []
     assert os.environ["GX_ANALYTICS_ENABLED"] == "false"
 
 
-def test_row_checks_read_only_rows_stamped_after_the_validated_watermark(db):
+def test_row_checks_read_only_rows_stamped_after_the_validated_watermark(db, compiled):
     """With validated_through, row-level expectations skip rows validated before; aggregate
     checks and a run without it still read everything."""
     break_db(db, "ALTER TABLE marts.fct_inspections ADD COLUMN _resolved_at TIMESTAMP",
@@ -265,13 +376,15 @@ def test_row_checks_read_only_rows_stamped_after_the_validated_watermark(db):
              "_resolved_at = TIMESTAMP '2026-02-01 08:00:00.5' WHERE inspection_id = 'I0102'")
     since = {"column": "_resolved_at", "value": "2026-01-01 00:00:00", "type": "TIMESTAMP"}
     with duckdb.connect(str(db), read_only=True) as conn:
-        marks = row_watermarks(conn, SUITES)
-        partial = run_checks(conn, SUITES, environ=QUIET, tables=["fct_inspections"],
+        marks = row_watermarks(conn, SUITES, compiled)
+        partial = run_checks(conn, SUITES, compiled, thresholds=QUIET,
+                             tables=["fct_inspections"],
                              validated_through={"fct_inspections": since})
-        other_column = run_checks(conn, SUITES, environ=QUIET, tables=["fct_inspections"],
+        other_column = run_checks(conn, SUITES, compiled, thresholds=QUIET,
+                                  tables=["fct_inspections"],
                                   validated_through={"fct_inspections": {**since,
                                                                          "column": "x"}})
-        full = run_checks(conn, SUITES, environ=QUIET, tables=["fct_inspections"])
+        full = run_checks(conn, SUITES, compiled, thresholds=QUIET, tables=["fct_inspections"])
     assert marks["fct_inspections"] == {"column": "_resolved_at",
                                         "value": "2026-02-01 08:00:00.5", "type": "TIMESTAMP"}
     label = "hazards_rectified <= hazards_found"
@@ -288,7 +401,7 @@ def test_row_checks_read_only_rows_stamped_after_the_validated_watermark(db):
     assert dup.rows_scope == "aggregate"
 
 
-def test_batches_are_not_fingerprinted_by_great_expectations(db, monkeypatch):
+def test_batches_are_not_fingerprinted_by_great_expectations(db, compiled, monkeypatch):
     """GE hashes every DataFrame it is handed for a batch marker nobody reads (most of the row
     checks' time at city scale); the runner turns that off. Fails if a GE upgrade moves it."""
     import pandas as pd
@@ -297,5 +410,5 @@ def test_batches_are_not_fingerprinted_by_great_expectations(db, monkeypatch):
         raise AssertionError("great-expectations fingerprinted a batch")
 
     monkeypatch.setattr(pd.util, "hash_pandas_object", refuse)
-    outcomes = run(db, tables=["fct_inspections"])
+    outcomes = run(db, compiled, tables=["fct_inspections"])
     assert outcomes and all(o.passed and not o.errors for o in outcomes.values()), outcomes

@@ -1,6 +1,6 @@
 """A tiny warehouse.duckdb that satisfies every suite: dims, facts, marts, landing, rejects.
 
-The marts are computed here with GROUPING SETS (not the suites' UNPIVOT SQL), so the
+The marts are computed here with GROUPING SETS (not the check models' UNPIVOT SQL), so the
 reconciliation checks compare two independent computations.
 """
 
@@ -149,8 +149,9 @@ g AS (
 SELECT campaign_id, level, unit_name, code AS venue_type_code,
        venues_inspected::BIGINT AS venues_inspected,
        inspection_visits::BIGINT AS inspection_visits, hazards_found::BIGINT AS hazards_found,
-       hazards_rectified::BIGINT AS hazards_rectified, notices_issued::BIGINT AS notices_issued,
-       closures_ordered::BIGINT AS closures_ordered,
+       hazards_rectified::BIGINT AS hazards_rectified,
+       round(hazards_rectified / nullif(hazards_found, 0), 6)::DECIMAL(9,6) AS rectification_rate,
+       notices_issued::BIGINT AS notices_issued, closures_ordered::BIGINT AS closures_ordered,
        rental_households::BIGINT AS rental_households, rental_rooms::BIGINT AS rental_rooms
 FROM g;
 

@@ -1,0 +1,164 @@
+{#- The SQL the great-expectations suites of the fact tables validate (models/checks/, named by
+    expectations/fct_*.batches.yml). Each macro renders one frame: the small summary GE
+    validates (part='summary'), or the rows that explain a failure (part='sample', shown in
+    the report). Arguments name the record type's landing table, staging model, fact model,
+    key and record number. -#}
+
+{#- A threshold of expectations/parameters.yml: a DuckDB parameter ($name) that the
+    validation runner binds when it executes the compiled SQL, so an operator's override
+    (WAREHOUSE_COMPLETENESS_WINDOW_DAYS, ...) needs no rebuild. -#}
+{% macro check_threshold(name) -%}
+    ${{ name }}
+{%- endmacro %}
+
+{#- reconciliation: fact rows = distinct records landed (the versions that count) - records
+    whose latest version the models rejected; staged rows = landed rows of loaded versions. -#}
+{% macro check_fact_rows(record_type, fact_model, key_column, number, match_column,
+                         part='summary') -%}
+WITH current AS (  -- landed rows of the file versions that count (ledger status loaded)
+  SELECT l.{{ number }} FROM {{ source('landing', record_type) }} AS l
+  JOIN {{ source('ops', 'file_ledger') }} AS v
+    ON v.path = l._source_path AND v.sha256 = l._file_sha256 AND v.status = 'loaded'
+),
+landed AS (  -- distinct records (station, record number) staged from those rows
+  SELECT DISTINCT coalesce(lk.station_id, '?' || coalesce(s.{{ match_column }}, ''))
+      || ':' || s.{{ number }} AS k
+  FROM {{ ref('stg_' ~ record_type) }} AS s
+  LEFT JOIN {{ ref('int_station_lookup') }} AS lk ON lk.station_match = s.{{ match_column }}
+  WHERE s._is_current
+),
+rejected AS (  -- records whose latest version the models rejected
+  SELECT DISTINCT record_key AS k FROM {{ ref('int_rejected_rows') }}
+  WHERE record_type = '{{ record_type }}'
+),
+facts AS (SELECT {{ key_column }} AS k FROM {{ ref(fact_model) }})
+{% if part == 'sample' -%}
+SELECT k AS {{ key_column }}, 'landed, not rejected, missing from {{ fact_model }}' AS problem
+FROM (SELECT k FROM landed EXCEPT SELECT k FROM rejected EXCEPT SELECT k FROM facts)
+UNION ALL
+SELECT k, 'in {{ fact_model }} although its latest version was rejected'
+FROM (SELECT k FROM facts INTERSECT SELECT k FROM rejected)
+UNION ALL
+SELECT k, 'in {{ fact_model }}, never landed'
+FROM (SELECT k FROM facts EXCEPT SELECT k FROM landed)
+ORDER BY ALL
+{%- else -%}
+SELECT (SELECT count(*) FROM current) AS landed_rows,
+       (SELECT count(*) FROM {{ ref('stg_' ~ record_type) }} WHERE _is_current) AS staged_rows,
+       (SELECT count(*) FROM landed) AS landed_records,
+       (SELECT count(*) FROM rejected) AS rejected_records,
+       (SELECT count(*) FROM landed) - (SELECT count(*) FROM rejected)
+           AS expected_fact_rows,
+       (SELECT count(*) FROM facts) AS fact_rows
+{%- endif %}
+{%- endmacro %}
+
+{#- key_conflicts (warning): records held back as another station's record. -#}
+{% macro check_key_conflicts(record_type, part='summary') -%}
+{% if part == 'sample' -%}
+SELECT record_key, source_path, sheet, line_number, message
+FROM {{ ref('int_rejected_rows') }}
+WHERE record_type = '{{ record_type }}' AND reason_code = 'key_conflict'
+ORDER BY source_path, sheet, line_number
+{%- else -%}
+SELECT count(*) AS held_back_records FROM {{ ref('int_rejected_rows') }}
+WHERE record_type = '{{ record_type }}' AND reason_code = 'key_conflict'
+{%- endif %}
+{%- endmacro %}
+
+{#- completeness: MISSING station-days of the reporting calendar in the refresh window (the
+    completeness_window_days ending at the calendar's last day). -#}
+{% macro check_completeness(record_type, part='summary') -%}
+WITH calendar AS (  -- the expected station-days of the reporting calendar
+  SELECT station_id, station_name, day, status
+  FROM {{ ref('mart_reporting_coverage') }} WHERE record_type = '{{ record_type }}'
+),
+bounds AS (
+  SELECT max(day) AS last_day,
+         max(day) - ({{ check_threshold('completeness_window_days') }} - 1) AS first_day
+  FROM calendar
+),
+expected AS (
+  SELECT c.* FROM calendar AS c, bounds AS b
+  WHERE c.day BETWEEN b.first_day AND b.last_day
+),
+missing AS (SELECT * FROM expected WHERE status = 'MISSING')
+{% if part == 'sample' -%}
+SELECT station_id, station_name, day AS missing_day FROM missing
+ORDER BY day, station_id
+{%- else -%}
+SELECT (SELECT first_day FROM bounds) AS window_start,
+       (SELECT last_day FROM bounds) AS window_end,
+       (SELECT count(DISTINCT station_id) FROM expected) AS expected_stations,
+       (SELECT count(*) FROM expected) AS expected_station_days,
+       (SELECT count(*) FROM expected) - (SELECT count(*) FROM missing)
+           AS received_station_days,
+       (SELECT count(*) FROM missing) AS missing_station_days,
+       coalesce((SELECT count(*) FROM missing)
+                / nullif((SELECT count(*) FROM expected), 0), 0) AS missing_ratio
+{%- endif %}
+{%- endmacro %}
+
+{#- volume_vs_trailing_median (warning): station-days of the refresh window whose row count is
+    outside [volume_min_ratio, volume_max_ratio] x the station's trailing 7-day median. -#}
+{% macro check_volume(fact_model, station_column, day_expression, part='summary') -%}
+WITH daily AS (
+  SELECT {{ station_column }} AS station_id, {{ day_expression }} AS day, count(*) AS n
+  FROM {{ ref(fact_model) }} GROUP BY ALL
+),
+bounds AS (
+  SELECT max(day) AS last_day,
+         max(day) - ({{ check_threshold('completeness_window_days') }} - 1) AS first_day
+  FROM daily
+),
+stations AS (
+  SELECT DISTINCT d.station_id FROM daily AS d, bounds AS b
+  WHERE d.day BETWEEN b.first_day - 7 AND b.last_day
+),
+grid AS (
+  SELECT s.station_id, g.day FROM stations AS s,
+    (SELECT unnest(generate_series(first_day - 7, last_day, INTERVAL 1 DAY))::DATE AS day
+     FROM bounds) AS g
+),
+scored AS (
+  SELECT g.station_id, g.day, coalesce(d.n, 0) AS n,
+         median(coalesce(d.n, 0)) OVER (PARTITION BY g.station_id ORDER BY g.day
+             ROWS BETWEEN 7 PRECEDING AND 1 PRECEDING) AS trailing_median
+  FROM grid AS g LEFT JOIN daily AS d USING (station_id, day)
+),
+judged AS (
+  SELECT s.*, s.n / s.trailing_median AS ratio
+  FROM scored AS s, bounds AS b
+  WHERE s.day BETWEEN b.first_day AND b.last_day AND s.trailing_median > 0
+),
+flagged AS (
+  SELECT * FROM judged
+  WHERE ratio < {{ check_threshold('volume_min_ratio') }}
+     OR ratio > {{ check_threshold('volume_max_ratio') }}
+)
+{% if part == 'sample' -%}
+SELECT f.station_id, s.station_name, f.day, f.n AS rows_that_day,
+       f.trailing_median, round(f.ratio, 3) AS ratio
+FROM flagged AS f LEFT JOIN {{ ref('dim_station') }} AS s USING (station_id)
+ORDER BY f.day, f.station_id
+{%- else -%}
+SELECT (SELECT count(*) FROM judged) AS station_days_judged,
+       (SELECT count(*) FROM flagged) AS flagged_station_days,
+       (SELECT min(ratio) FROM judged) AS min_ratio,
+       (SELECT max(ratio) FROM judged) AS max_ratio
+{%- endif %}
+{%- endmacro %}
+
+{#- freshness (warning): days between the newest data day and the reporting calendar's last
+    expected day (today while a period is open). -#}
+{% macro check_freshness(record_type, fact_model, day_expression) -%}
+WITH expected AS (  -- the calendar's last expected day: today while a period is open
+  SELECT max(coalesce(expected_to, current_date)) AS through
+  FROM {{ ref('int_reporting_expectations') }} WHERE record_type = '{{ record_type }}'
+)
+SELECT max({{ day_expression }}) AS newest_day,
+       coalesce((SELECT through FROM expected), current_date) AS expected_through,
+       coalesce((SELECT through FROM expected), current_date) - max({{ day_expression }})
+           AS age_days
+FROM {{ ref(fact_model) }}
+{%- endmacro %}

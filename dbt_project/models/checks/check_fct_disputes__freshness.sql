@@ -1,0 +1,1 @@
+{{ check_freshness('disputes', 'fct_disputes', 'reported_on') }}

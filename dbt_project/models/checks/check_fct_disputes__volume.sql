@@ -1,0 +1,1 @@
+{{ check_volume('fct_disputes', 'station_id', 'reported_on') }}

@@ -1,0 +1,1 @@
+{{ check_freshness('inspections', 'fct_inspections', 'inspected_on') }}

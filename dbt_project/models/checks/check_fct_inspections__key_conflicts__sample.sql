@@ -1,0 +1,1 @@
+{{ check_key_conflicts('inspections', part='sample') }}

@@ -1,0 +1,1 @@
+{{ check_volume('fct_inspections', 'station_id', 'inspected_on') }}

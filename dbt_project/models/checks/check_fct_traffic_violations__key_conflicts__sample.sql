@@ -1,0 +1,1 @@
+{{ check_key_conflicts('traffic', part='sample') }}

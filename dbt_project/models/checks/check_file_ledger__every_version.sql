@@ -1,0 +1,1 @@
+{{ check_every_file_version() }}

@@ -1,0 +1,2 @@
+select *, rows_landed + rows_quarantined as rows_accounted
+from {{ ref('file_ledger') }}

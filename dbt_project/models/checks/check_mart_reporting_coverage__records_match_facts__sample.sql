@@ -1,0 +1,1 @@
+{{ check_coverage_records_match_facts(part='sample') }}

@@ -1,0 +1,1 @@
+{{ check_coverage_status_agrees() }}

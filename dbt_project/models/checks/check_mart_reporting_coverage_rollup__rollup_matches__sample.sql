@@ -1,0 +1,1 @@
+{{ check_coverage_rollup_matches(part='sample') }}

@@ -1,0 +1,1 @@
+{{ check_scorecard_days_match(part='sample') }}

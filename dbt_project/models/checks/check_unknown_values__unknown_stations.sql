@@ -1,0 +1,1 @@
+{{ check_unknown_stations_counted() }}
