@@ -11,7 +11,6 @@ published); aggregate checks read whole tables. WAREHOUSE_VALIDATION_FULL=1 read
 # No `from __future__ import annotations`: Dagster checks the `context` annotation as a class,
 # a string annotation fails the definition.
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +42,7 @@ def watermarks_path(warehouse: WarehouseResource, run_id: str) -> Path:
 
 def validated_through(warehouse: WarehouseResource) -> dict[str, Any] | None:
     """The row stamps validated by the run whose snapshot is published now (None: read all)."""
-    if os.environ.get("WAREHOUSE_VALIDATION_FULL", "").strip() in ("1", "true", "yes"):
+    if warehouse.validation_full:
         return None
     try:
         latest = read_latest(warehouse.published_dir)
