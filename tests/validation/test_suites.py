@@ -19,6 +19,8 @@ from pipelines.validation import (
 from pipelines.validation.suites import dump_json
 from tests.validation.conftest import QUIET, SUITES
 
+pytestmark = pytest.mark.unit
+
 PUBLISHED = {"mart_reporting_coverage", "mart_reporting_coverage_rollup", "file_ledger",
              "quarantine", "unknown_values", "station_scorecard",
              "dim_station", "dim_campaign", "dim_venue_type", "dim_violation_type",
