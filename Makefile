@@ -8,7 +8,7 @@ SCALE  ?= small
 # warehouse fixture).
 TEST_WORKERS ?= 2
 
-.PHONY: install run test test-slow dev lint bench clean
+.PHONY: install run test test-fast test-slow dev lint bench clean
 
 # DuckDB 1.x beside the venv (not in it): the tests open the BI catalog with it, as Superset
 # (duckdb < 2) would.
@@ -30,6 +30,12 @@ run: install
 # on a tmpfs, several runs each); `make test-slow` runs those.
 test: install
 	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"
+
+# `make test-fast`: the tests marked `unit` (landing, generator, publisher, suites, bulletin
+# figures, configuration, sensor): no Dagster job or asset run, no dbt, no `warehouse`
+# process; the loop to run while editing. Under a minute on an idle two-core machine.
+test-fast: install
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile -m "unit and not slow"
 
 test-slow: install
 	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile -m slow

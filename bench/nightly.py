@@ -147,20 +147,17 @@ def main(argv: list[str] | None = None) -> int:
     phases["imports"] = time.perf_counter() - t
 
     parse: dict[str, object] = {"seconds": 0.0, "parsed": False}
-    original = defs_dbt.ensure_manifest
+    original = defs_dbt.WarehouseProjectPreparer.prepare
 
-    def timed_manifest(*args, **kwargs):
-        t0, wall0 = time.perf_counter(), time.time()
-        manifest = None
+    def timed_prepare(self, project):  # called only when the manifest is made anew
+        t0 = time.perf_counter()
         try:
-            manifest = original(*args, **kwargs)
-            return manifest
+            return original(self, project)
         finally:
-            parse["seconds"] = time.perf_counter() - t0
-            path = Path(manifest) if manifest else None
-            parse["parsed"] = bool(path and path.exists() and path.stat().st_mtime >= wall0 - 1)
+            parse["seconds"] = float(parse["seconds"]) + time.perf_counter() - t0
+            parse["parsed"] = True
 
-    defs_dbt.ensure_manifest = timed_manifest
+    defs_dbt.WarehouseProjectPreparer.prepare = timed_prepare
 
     t = time.perf_counter()
     settings = load_settings()

@@ -1,4 +1,10 @@
-"""The Dagster code location: one Definitions object, assembled from pipelines/defs/."""
+"""The Dagster code location: one Definitions object, assembled from pipelines/defs/.
+
+Configuration flows one way: the environment is read once into ``Settings``
+(pipelines/settings.py), the resources and the dbt project are built from it, and the assets,
+checks and the sensor take the resources. Loading the definitions writes nothing to
+``os.environ``; it prepares dbt's manifest when there is none or it is out of date.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ import dagster as dg
 
 from pipelines.defs.bulletin import published_bulletins
 from pipelines.defs.checks import build_checks
-from pipelines.defs.dbt import build_dbt_assets
+from pipelines.defs.dbt import build_dbt_assets, warehouse_dbt_project
 from pipelines.defs.jobs import nightly_refresh
 from pipelines.defs.landing import land_raw_exports
 from pipelines.defs.publish import build_publish_asset
@@ -19,13 +25,11 @@ from pipelines.settings import Settings, load_settings
 
 def build_defs(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or load_settings()
-    # Resources first: they export the environment dbt's profile reads, and the dbt assets
-    # parse the project while they are built.
-    resources = build_resources(settings)
+    dbt_project = warehouse_dbt_project(settings)
     return dg.Definitions(
         assets=[
             land_raw_exports,
-            build_dbt_assets(settings.dbt_project_dir, settings.dbt_target_dir),
+            build_dbt_assets(dbt_project),
             quarantine,
             build_publish_asset(settings.expectations_dir, settings.dbt_target_dir),
             published_bulletins,
@@ -34,7 +38,7 @@ def build_defs(settings: Settings | None = None) -> dg.Definitions:
         jobs=[nightly_refresh],
         schedules=[nightly_schedule],
         sensors=[raw_files_sensor],
-        resources=resources,
+        resources=build_resources(settings, dbt_project),
     )
 
 

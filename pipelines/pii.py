@@ -10,14 +10,16 @@ Normalisation before hashing (so that spelling variants of one plate give one ke
 NFKC (full-width → half-width), every whitespace character removed, upper case.
 
 The dbt-duckdb plugin (``Plugin`` below, referenced from ``dbt_project/profiles.yml`` as module
-``pipelines.pii``) registers two vectorised (Arrow) scalar functions on dbt's connection:
+``pipelines.pii``) registers vectorised (Arrow) scalar functions on dbt's connection:
 
 - ``pii_key(VARCHAR) -> VARCHAR``: ``keyed_hash`` with the key from ``WAREHOUSE_PII_KEY``;
-  the connection refuses to open when the variable is missing or empty.
+  the connection refuses to open when the variable is missing or empty, unless the profile
+  says to use the documented development key (``use_dev_key``: Dagster passes the dbt var
+  ``use_dev_pii_key`` when the settings fell back to it, see pipelines/settings.py).
 - ``normalise_text(VARCHAR) -> VARCHAR``: the text-matching rule of docs/architecture.md
   (NFKC, every space including U+3000 removed, lower case), used by the ``normalise_text``
-  dbt macro for station names and code crosswalks. ``normalise_text`` below is the same rule
-  in Python, for the landing code and the generator to share.
+  dbt macro for station names and code crosswalks. ``normalise_text`` (pipelines/textnorm.py,
+  imported here) is the same rule in Python.
 
 - ``redact_values(record type, raw values JSON) -> VARCHAR``: a rejected row's raw values
   with its personal fields keyed-hashed and the rest masked (the quality tables);
@@ -46,6 +48,8 @@ from typing import Any
 
 import yaml
 
+from pipelines.textnorm import normalise_text as normalise_text  # the rule, re-exported
+
 PII_KEY_ENV = "WAREHOUSE_PII_KEY"
 RULES_PATH = Path(__file__).with_name("pii_rules.yml")
 
@@ -57,13 +61,6 @@ except ImportError:  # pragma: no cover - dbt-duckdb is a project dependency
 
 class MissingPiiKeyError(RuntimeError):
     """WAREHOUSE_PII_KEY is not set: no keyed hash can be computed."""
-
-
-def normalise_text(value: str | None) -> str | None:
-    """NFKC (full-width → half-width), every whitespace character removed, lower case."""
-    if value is None:
-        return None
-    return "".join(unicodedata.normalize("NFKC", value).split()).lower()
 
 
 def normalise_identifier(value: str | None) -> str | None:
@@ -186,15 +183,21 @@ def redact_values(record_type: str | None, raw: str | None, key: str) -> str | N
     return json.dumps(out, ensure_ascii=False)
 
 
-def pii_key_from_env() -> str:
+def pii_key_from_env(use_dev_key: bool = False) -> str:
+    """WAREHOUSE_PII_KEY; without it the documented development key when ``use_dev_key`` (the
+    settings fell back to it), else MissingPiiKeyError."""
     key = os.environ.get(PII_KEY_ENV, "")
-    if not key:
-        raise MissingPiiKeyError(
-            f"{PII_KEY_ENV} is not set: dbt cannot compute plate_key / party_key. Set it (Dagster "
-            "passes it from pipelines/settings.py; for development export the documented dev key "
-            "'dev-only-pii-key-not-for-production')."
-        )
-    return key
+    if key:
+        return key
+    if use_dev_key:
+        from pipelines.settings import DEV_PII_KEY
+
+        return DEV_PII_KEY
+    raise MissingPiiKeyError(
+        f"{PII_KEY_ENV} is not set: dbt cannot compute plate_key / party_key. Export it (for "
+        "development the documented dev key 'dev-only-pii-key-not-for-production'); Dagster "
+        "runs pass the settings' choice (pipelines/settings.py)."
+    )
 
 
 def _arrow_pii_key(key: str):
@@ -252,8 +255,10 @@ class Plugin(BasePlugin):
     """dbt-duckdb plugin: ``plugins: [{module: pipelines.pii}]`` in profiles.yml."""
 
     def initialize(self, plugin_config: dict[str, Any]) -> None:
-        # fail at connection set-up, before any model runs, with a clear message
-        self.key = pii_key_from_env()
+        # fail at connection set-up, before any model runs, with a clear message;
+        # profiles.yml renders `use_dev_key` from the dbt var use_dev_pii_key ("True"/"False")
+        use_dev_key = str(plugin_config.get("use_dev_key", "")).strip().lower() == "true"
+        self.key = pii_key_from_env(use_dev_key)
 
     def configure_connection(self, conn: Any) -> None:
         register_functions(conn, self.key)

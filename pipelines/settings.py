@@ -1,12 +1,27 @@
-"""Configuration from the environment: the one place paths and secrets are resolved."""
+"""Configuration: the environment variables of README's configuration table, read once.
+
+``load_settings()`` reads them into one ``Settings`` model (pydantic-settings): names, defaults
+and meanings are README's table. Everything else takes its configuration from that model:
+
+- the Dagster resources (``pipelines/defs/resources.py``: ``build_resources(settings)``), which
+  the assets, checks and the raw-file sensor receive;
+- dbt, through its command line (``Settings.dbt_vars``: ``--vars`` that ``profiles.yml``
+  reads); only a real ``WAREHOUSE_PII_KEY`` reaches dbt through the environment it inherits;
+- the ``warehouse`` command (``pipelines/cli.py``), which reads it once per command.
+
+Nothing here writes to ``os.environ``. Relative paths are taken from the current directory.
+"""
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_core import PydanticUseDefault
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pipelines.landing.limits import Limits
 
@@ -19,8 +34,10 @@ RAW_FOLDERS = (*RECORD_TYPES, "reference")
 
 # Documented in the README: only for development, never for production figures.
 DEV_PII_KEY = "dev-only-pii-key-not-for-production"
+PRODUCTION = "production"
+MIB = 2**20
 # The variables overriding thresholds of the validation suites (expectations/parameters.yml
-# names which threshold each overrides).
+# names which threshold each overrides); kept as text, parsed by the suites.
 CHECK_THRESHOLD_ENV = ("WAREHOUSE_COMPLETENESS_WINDOW_DAYS",
                        "WAREHOUSE_COMPLETENESS_BLOCKING_RATIO", "WAREHOUSE_VOLUME_MIN_RATIO",
                        "WAREHOUSE_VOLUME_MAX_RATIO", "WAREHOUSE_FRESHNESS_MAX_AGE_DAYS")
@@ -30,72 +47,168 @@ class ConfigError(RuntimeError):
     """The environment does not allow the warehouse to start."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    raw_dir: Path
-    home: Path
-    dbt_project_dir: Path
-    expectations_dir: Path
-    pii_key: str
-    environment: str
-    keep_snapshots: int
-    # DuckDB's buffer pool per process (it defaults to 80 % of RAM); beyond it DuckDB spills to
-    # <warehouse>.duckdb.tmp. Bounds the job's peak memory (issue 6: ≤ 4 GiB at city scale).
-    duckdb_memory_limit: str = "2GB"
-    # landing threads (one DuckDB cursor each) sharing shards of files; 1 lands them in turn
-    landing_threads: int = 2
-    # what one raw file may cost, and how long a fresh file is watched (pipelines/landing)
-    landing_limits: Limits = field(default_factory=Limits)
-    # the validation suites (pipelines/validation): rows per streamed record batch, failing
-    # rows kept per check, every row checked (not only rows written since the published run),
-    # and the threshold overrides set (variable of CHECK_THRESHOLD_ENV -> its text)
-    validation_batch_rows: int = 500_000
-    validation_sample_rows: int = 20
-    validation_full: bool = False
-    check_thresholds: Mapping[str, str] = field(default_factory=dict)
+class WarehouseLayout:
+    """Where everything lives under WAREHOUSE_HOME: one definition for the settings and for the
+    Dagster resource (``pipelines.defs.resources.WarehouseResource``)."""
+
+    @property
+    def home_path(self) -> Path:
+        raise NotImplementedError
 
     @property
     def duckdb_path(self) -> Path:
-        return self.home / "warehouse.duckdb"
+        return self.home_path / "warehouse.duckdb"
 
     @property
     def dagster_home(self) -> Path:
-        return self.home / "dagster"
+        return self.home_path / "dagster"
 
     @property
     def published_dir(self) -> Path:
-        return self.home / "published"
+        return self.home_path / "published"
 
     @property
     def reports_dir(self) -> Path:
-        return self.home / "reports"
+        return self.home_path / "reports"
 
     @property
     def tmp_dir(self) -> Path:
-        return self.home / "tmp"
+        return self.home_path / "tmp"
 
     @property
     def logs_dir(self) -> Path:
         """One full log per run: logs/<run id>.log (pipelines/runlog.py)."""
-        return self.home / "logs"
+        return self.home_path / "logs"
 
     @property
     def dbt_target_dir(self) -> Path:
-        """dbt's manifest, run results and partial-parse state for this warehouse (not the repo's
-        dbt_project/target: two warehouses on one machine must not share it)."""
-        return self.home / "dbt" / "target"
+        """dbt's manifest, run results, logs and partial-parse state for this warehouse (not the
+        repo's dbt_project/target: two warehouses on one machine must not share it)."""
+        return self.home_path / "dbt" / "target"
 
     @property
     def dbt_log_dir(self) -> Path:
-        return self.home / "dbt" / "logs"
+        return self.home_path / "dbt" / "logs"
 
     def ensure_dirs(self) -> None:
-        for d in (self.home, self.dagster_home, self.published_dir, self.reports_dir, self.tmp_dir,
-                  self.logs_dir):
+        for d in (self.home_path, self.dagster_home, self.published_dir, self.reports_dir,
+                  self.tmp_dir, self.logs_dir):
             d.mkdir(parents=True, exist_ok=True)
 
+
+def _env(name: str, default: Any, **kwargs: Any) -> Any:
+    """A field read from the environment variable `name` (README's configuration table)."""
+    return Field(default, validation_alias=name, **kwargs)
+
+
+class Settings(WarehouseLayout, BaseSettings):
+    """The warehouse's configuration. Build it with ``load_settings()`` (which also applies the
+    rules about the PII key); the field names are what the rest of the code reads."""
+
+    model_config = SettingsConfigDict(
+        case_sensitive=True,  # exactly the names of the table
+        env_ignore_empty=True,  # VAR= means the default, as before
+        extra="ignore",
+        frozen=True,
+        validate_by_name=True,  # Settings(home=...) in tests and scripts
+        validate_default=True,  # relative default paths are resolved like given ones
+    )
+
+    raw_dir: Path = _env("WAREHOUSE_RAW_DIR", Path("raw"))
+    home: Path = _env("WAREHOUSE_HOME", Path("warehouse"))
+    dbt_project_dir: Path = _env("WAREHOUSE_DBT_PROJECT_DIR", REPO_ROOT / "dbt_project")
+    expectations_dir: Path = _env("WAREHOUSE_EXPECTATIONS_DIR", REPO_ROOT / "expectations")
+    # HMAC key of plate and party keys; load_settings() puts the development key in when unset
+    pii_key: str = _env("WAREHOUSE_PII_KEY", "", repr=False)
+    environment: str = _env("WAREHOUSE_ENV", "dev")
+    keep_snapshots: int = _env("WAREHOUSE_KEEP_SNAPSHOTS", 14)
+    # DuckDB's buffer pool per process (it defaults to 80 % of RAM); beyond it DuckDB spills to
+    # <warehouse>.duckdb.tmp, so it bounds the job's peak memory
+    duckdb_memory_limit: str = _env("WAREHOUSE_DUCKDB_MEMORY_LIMIT", "2GB")
+    # landing threads (one DuckDB cursor each) sharing shards of files; 1 lands them in turn
+    landing_threads: int = _env("WAREHOUSE_LANDING_THREADS", 2)
+    # the validation suites (pipelines/validation): fact row checks read every row, not only
+    # the rows written since the published run; rows per streamed record batch; failing rows
+    # kept per check
+    validation_full: bool = _env("WAREHOUSE_VALIDATION_FULL", False)
+    validation_batch_rows: int = _env("WAREHOUSE_VALIDATION_BATCH_ROWS", 500_000, ge=1)
+    validation_sample_rows: int = _env("WAREHOUSE_VALIDATION_SAMPLE_ROWS", 20, ge=1)
+    # threshold overrides of the suites (CHECK_THRESHOLD_ENV), as text
+    completeness_window_days: str | None = _env("WAREHOUSE_COMPLETENESS_WINDOW_DAYS", None)
+    completeness_blocking_ratio: str | None = _env("WAREHOUSE_COMPLETENESS_BLOCKING_RATIO", None)
+    volume_min_ratio: str | None = _env("WAREHOUSE_VOLUME_MIN_RATIO", None)
+    volume_max_ratio: str | None = _env("WAREHOUSE_VOLUME_MAX_RATIO", None)
+    freshness_max_age_days: str | None = _env("WAREHOUSE_FRESHNESS_MAX_AGE_DAYS", None)
+    # what one raw file may cost, and how long a fresh file is watched (pipelines/landing)
+    max_file_mb: float = _env("WAREHOUSE_MAX_FILE_MB", Limits.max_file_bytes / MIB)
+    max_xlsx_mb: float = _env("WAREHOUSE_MAX_XLSX_MB", Limits.max_uncompressed_bytes / MIB)
+    max_sheet_cells: int = _env("WAREHOUSE_MAX_SHEET_CELLS", Limits.max_sheet_cells)
+    max_file_seconds: float = _env("WAREHOUSE_MAX_FILE_SECONDS", Limits.max_seconds)
+    max_field_chars: int = _env("WAREHOUSE_MAX_FIELD_CHARS", Limits.max_field_chars)
+    settle_seconds: float = _env("WAREHOUSE_SETTLE_SECONDS", Limits.settle_seconds)
+
+    @field_validator("raw_dir", "home", "dbt_project_dir", "expectations_dir", "keep_snapshots",
+                     "landing_threads", "validation_batch_rows",
+                     "validation_sample_rows", "max_file_mb", "max_xlsx_mb", "max_sheet_cells",
+                     "max_file_seconds", "max_field_chars", "settle_seconds", mode="before")
+    @classmethod
+    def _blank_is_default(cls, value: Any) -> Any:
+        # "  " is unset, like "" (env_ignore_empty); numbers are read stripped
+        if isinstance(value, str) and not value.strip():
+            raise PydanticUseDefault()
+        return value
+
+    @field_validator("raw_dir", "home", "dbt_project_dir", "expectations_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @field_validator("validation_full", mode="before")
+    @classmethod
+    def _full(cls, value: Any) -> Any:
+        # `1` (also `true`, `yes`) switches it on; any other value leaves it off
+        return str(value).strip() in ("1", "true", "yes") if isinstance(value, str) else value
+
+    @property
+    def home_path(self) -> Path:
+        return self.home
+
+    @property
+    def landing_limits(self) -> Limits:
+        return Limits(
+            max_file_bytes=int(self.max_file_mb * MIB),
+            max_uncompressed_bytes=int(self.max_xlsx_mb * MIB),
+            max_sheet_cells=self.max_sheet_cells,
+            max_seconds=self.max_file_seconds,
+            max_field_chars=self.max_field_chars,
+            settle_seconds=self.settle_seconds,
+        )
+
+    @property
+    def check_thresholds(self) -> Mapping[str, str]:
+        """The threshold overrides set: variable of CHECK_THRESHOLD_ENV -> its text, stripped."""
+        values = {}
+        for name, field in type(self).model_fields.items():
+            value = getattr(self, name)
+            if field.validation_alias in CHECK_THRESHOLD_ENV and value and value.strip():
+                values[field.validation_alias] = value.strip()
+        return values
+
+    @property
+    def uses_dev_pii_key(self) -> bool:
+        return self.pii_key == DEV_PII_KEY
+
+    def dbt_vars(self) -> dict[str, Any]:
+        """What dbt's profile reads from ``--vars`` (Dagster passes them on every dbt command):
+        the database path, its memory limit, and whether the plugin may use the development PII
+        key. A real key is never put on a command line: dbt inherits WAREHOUSE_PII_KEY."""
+        return {"warehouse_home": str(self.home),
+                "duckdb_memory_limit": self.duckdb_memory_limit,
+                "use_dev_pii_key": self.uses_dev_pii_key}
+
     def dbt_env(self) -> dict[str, str]:
-        """Variables dbt's profile and models read (one source for both dbt and Dagster)."""
+        """The variables a plain `dbt` command needs to work on this warehouse, for running dbt
+        by hand or from a script (Dagster passes ``dbt_vars`` instead)."""
         return {
             "WAREHOUSE_HOME": str(self.home),
             "WAREHOUSE_RAW_DIR": str(self.raw_dir),
@@ -114,76 +227,33 @@ def raw_export_files(raw_dir: Path) -> Iterator[Path]:
             yield from sorted(p for p in top.rglob("*") if p.is_file())
 
 
-def _path(var: str, default: str) -> Path:
-    return Path(os.environ.get(var) or default).expanduser().resolve()
+def _config_error(exc: ValidationError) -> ConfigError:
+    problems = []
+    for error in exc.errors():
+        name = ".".join(str(part) for part in error["loc"]) or "settings"
+        problems.append(f"{name}={error.get('input')!r}: {error['msg']}")
+    return ConfigError("invalid configuration: " + "; ".join(problems))
 
 
 _warned_dev_key = False
 
 
-def load_settings() -> Settings:
+def load_settings(**overrides: Any) -> Settings:
+    """The settings from the environment (``overrides``: field values that replace it). A
+    production environment without WAREHOUSE_PII_KEY refuses to start (ConfigError); elsewhere
+    the documented development key stands in, with a warning once per process."""
     global _warned_dev_key
-    environment = os.environ.get("WAREHOUSE_ENV", "dev")
-    pii_key = os.environ.get("WAREHOUSE_PII_KEY", "")
-    if not pii_key:
-        if environment == "production":
-            raise ConfigError(
-                "WAREHOUSE_PII_KEY is not set: a production run refuses to start without it"
-            )
-        if not _warned_dev_key:  # once per process, however often the settings are read
-            log.warning("WAREHOUSE_PII_KEY not set: using the documented development key")
-            _warned_dev_key = True
-        pii_key = DEV_PII_KEY
-    return Settings(
-        raw_dir=_path("WAREHOUSE_RAW_DIR", "raw"),
-        home=_path("WAREHOUSE_HOME", "warehouse"),
-        dbt_project_dir=_path("WAREHOUSE_DBT_PROJECT_DIR", str(REPO_ROOT / "dbt_project")),
-        expectations_dir=_path("WAREHOUSE_EXPECTATIONS_DIR", str(REPO_ROOT / "expectations")),
-        pii_key=pii_key,
-        environment=environment,
-        keep_snapshots=int(os.environ.get("WAREHOUSE_KEEP_SNAPSHOTS", "14")),
-        duckdb_memory_limit=os.environ.get("WAREHOUSE_DUCKDB_MEMORY_LIMIT", "2GB"),
-        landing_threads=int(os.environ.get("WAREHOUSE_LANDING_THREADS", "2")),
-        landing_limits=_limits(),
-        validation_batch_rows=_positive_int("WAREHOUSE_VALIDATION_BATCH_ROWS", 500_000),
-        validation_sample_rows=_positive_int("WAREHOUSE_VALIDATION_SAMPLE_ROWS", 20),
-        validation_full=os.environ.get("WAREHOUSE_VALIDATION_FULL", "").strip()
-        in ("1", "true", "yes"),
-        check_thresholds={name: os.environ[name].strip() for name in CHECK_THRESHOLD_ENV
-                          if os.environ.get(name, "").strip()},
-    )
-
-
-def _positive_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
     try:
-        value = int(raw) if raw else default
-    except ValueError as exc:
-        raise ConfigError(f"{name}={raw!r} is not a number") from exc
-    if value < 1:
-        raise ConfigError(f"{name}={raw!r} must be at least 1")
-    return value
-
-
-def _limits() -> Limits:
-    """WAREHOUSE_MAX_FILE_MB, _MAX_XLSX_MB, _MAX_SHEET_CELLS, _MAX_FILE_SECONDS,
-    _MAX_FIELD_CHARS and _SETTLE_SECONDS over the defaults of Limits."""
-    default = Limits()
-
-    def number(name: str, value: float, kind=float):
-        raw = os.environ.get(name, "").strip()
-        try:
-            return kind(raw) if raw else value
-        except ValueError as exc:
-            raise ConfigError(f"{name}={raw!r} is not a number") from exc
-
-    return Limits(
-        max_file_bytes=int(number("WAREHOUSE_MAX_FILE_MB", default.max_file_bytes / 2**20)
-                           * 2**20),
-        max_uncompressed_bytes=int(number("WAREHOUSE_MAX_XLSX_MB",
-                                          default.max_uncompressed_bytes / 2**20) * 2**20),
-        max_sheet_cells=number("WAREHOUSE_MAX_SHEET_CELLS", default.max_sheet_cells, int),
-        max_seconds=number("WAREHOUSE_MAX_FILE_SECONDS", default.max_seconds),
-        max_field_chars=number("WAREHOUSE_MAX_FIELD_CHARS", default.max_field_chars, int),
-        settle_seconds=number("WAREHOUSE_SETTLE_SECONDS", default.settle_seconds),
-    )
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        raise _config_error(exc) from None
+    if settings.pii_key:
+        return settings
+    if settings.environment == PRODUCTION:
+        raise ConfigError(
+            "WAREHOUSE_PII_KEY is not set: a production run refuses to start without it"
+        )
+    if not _warned_dev_key:  # once per process, however often the settings are read
+        log.warning("WAREHOUSE_PII_KEY not set: using the documented development key")
+        _warned_dev_key = True
+    return settings.model_copy(update={"pii_key": DEV_PII_KEY})

@@ -46,15 +46,9 @@ def watermarks_path(warehouse: WarehouseResource, run_id: str) -> Path:
     return warehouse.reports_dir / run_id / "watermarks.json"
 
 
-def dbt_target(warehouse: WarehouseResource) -> Path:
-    """The warehouse's dbt target folder (Settings.dbt_target_dir): manifest, run results."""
-    return warehouse.home_path / "dbt" / "target"
-
-
-def validated_through(warehouse: WarehouseResource, full: bool = False) -> dict[str, Any] | None:
-    """The row stamps validated by the run whose snapshot is published now (None: read all,
-    as with ``full``: WAREHOUSE_VALIDATION_FULL)."""
-    if full:
+def validated_through(warehouse: WarehouseResource) -> dict[str, Any] | None:
+    """The row stamps validated by the run whose snapshot is published now (None: read all)."""
+    if warehouse.validation_full:
         return None
     try:
         latest = read_latest(warehouse.published_dir)
@@ -109,9 +103,9 @@ def build_checks(suites_dir: Path, settings: Settings | None = None
     @dg.multi_asset_check(specs=specs, name="validate_marts", can_subset=False)
     def validate_marts(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
         run_id = context.run.run_id  # (AssetCheckExecutionContext has no .run_id)
-        since = validated_through(warehouse, full=settings.validation_full)
-        compiled = load_compiled(dbt_target(warehouse), settings.dbt_project_dir, env={
-            "WAREHOUSE_HOME": str(warehouse.home_path), "WAREHOUSE_PII_KEY": settings.pii_key})
+        since = validated_through(warehouse)
+        compiled = load_compiled(warehouse.dbt_target_dir, settings.dbt_project_dir,
+                                 env=settings.dbt_env())
         context.log.info(f"check SQL compiled by dbt: {compiled.manifest}")
         with warehouse.connect(read_only=True) as conn:
             marks = row_watermarks(conn, suites_dir, compiled)
@@ -124,7 +118,7 @@ def build_checks(suites_dir: Path, settings: Settings | None = None
         path.write_text(
             json.dumps([o.as_metadata() for o in outcomes], ensure_ascii=False, indent=1)
         )
-        dbt_tests = dbt_test_results(dbt_target(warehouse) / "run_results.json")
+        dbt_tests = dbt_test_results(warehouse.dbt_target_dir / "run_results.json")
         report = write_report(outcomes, warehouse.reports_dir, run_id, landing=landing,
                               dbt_tests=dbt_tests)
         context.log.info(f"validation report: {report}")

@@ -1,20 +1,36 @@
-"""dbt models, seeds and tests as Dagster assets and asset checks."""
+"""dbt models, seeds and tests as Dagster assets and asset checks.
+
+The project is dagster-dbt's ``DbtProject`` with its target in WAREHOUSE_HOME/dbt/target (one
+per warehouse: partial parsing works between runs, nothing is written into the repo). Its
+manifest is made by dagster-dbt's preparer (``dbt parse`` under its concurrent-update guard),
+run through the warehouse's dbt resource (``WarehouseProjectPreparer``): under ``dagster dev``
+on every load, like dagster-dbt's ``prepare_if_dev``, and otherwise when there is none yet (a
+fresh clone or warehouse), when the project changed since it was made, or when it does not
+read as a whole (a full disk can cut dbt's files short).
+"""
 
 # No `from __future__ import annotations`: Dagster checks the `context` annotation as a class.
 import json
-import subprocess
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt.dbt_project import DagsterDbtProjectPreparer
+from dagster_dbt.errors import DagsterDbtManifestNotFoundError
+
+from pipelines.defs.resources import dbt_resource
+from pipelines.settings import Settings
+
+# What dbt reads when it parses: a change to any of them makes the manifest out of date.
+PROJECT_FILES = ("dbt_project.yml", "profiles.yml")
+PROJECT_FOLDERS = ("models", "seeds", "macros", "tests", "snapshots", "plugins")
 
 
 def _newest_source_mtime(project_dir: Path) -> float:
-    paths = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
-    for folder in ("models", "seeds", "macros", "tests", "snapshots", "plugins"):
+    paths = [project_dir / name for name in PROJECT_FILES]
+    for folder in PROJECT_FOLDERS:
         paths.extend((project_dir / folder).rglob("*"))
     return max((p.stat().st_mtime for p in paths if p.is_file()), default=0.0)
 
@@ -29,23 +45,49 @@ def _readable(manifest: Path) -> bool:
         return False
 
 
-def ensure_manifest(project: DbtProject, target_dir: Path) -> Path:
-    """Parse once per code change, not per asset or per run; again when the manifest (or
-    dbt's partial-parse state beside it) was left broken, e.g. by a full disk."""
-    manifest = target_dir / "manifest.json"
-    broken = manifest.exists() and not _readable(manifest)
-    if broken:
-        (target_dir / "partial_parse.msgpack").unlink(missing_ok=True)
-    if broken or not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(
-        project.project_dir
-    ):
-        dbt = Path(sys.executable).with_name("dbt")
-        subprocess.run(
-            [str(dbt), "parse", "--quiet", "--project-dir", str(project.project_dir),
-             "--profiles-dir", str(project.profiles_dir), "--target-path", str(target_dir)],
-            check=True,
-        )
-    return manifest
+def manifest_out_of_date(project: DbtProject) -> bool:
+    """No manifest, one older than the project's files, or one cut short. A cut-short manifest
+    takes dbt's partial-parse state beside it along: that was written by the same run."""
+    manifest = project.manifest_path
+    if not manifest.exists():
+        return True
+    if not _readable(manifest):
+        (manifest.parent / "partial_parse.msgpack").unlink(missing_ok=True)
+        return True
+    return manifest.stat().st_mtime < _newest_source_mtime(project.project_dir)
+
+
+class WarehouseProjectPreparer(DagsterDbtProjectPreparer):
+    """dagster-dbt's preparer with the warehouse's dbt resource for its `dbt parse`: the dbt of
+    this interpreter (the venv need not be on PATH), the warehouse's --vars (the same as every
+    build, so partial parsing holds) and no colour codes."""
+
+    def __init__(self, dbt: DbtCliResource):
+        super().__init__(prepare_project_cli_args=["parse", "--quiet"])
+        self._dbt = dbt
+
+    def prepare_if_dev(self, project: DbtProject) -> None:
+        """Under `dagster dev` on every load (dagster-dbt's rule); otherwise whenever the manifest
+        is out of date, so `warehouse run` works on a fresh clone and after a model changed."""
+        if self.using_dagster_dev() or manifest_out_of_date(project):
+            self.prepare(project)
+        if not project.manifest_path.exists():
+            raise DagsterDbtManifestNotFoundError(
+                f"dbt parse wrote no manifest at {project.manifest_path}")
+
+    def _prepare_manifest(self, project: DbtProject) -> None:
+        self._dbt.cli(self._prepare_project_cli_args, target_path=project.target_path).wait()
+
+
+def warehouse_dbt_project(settings: Settings) -> DbtProject:
+    """The dbt project of this warehouse, its manifest prepared."""
+    project = DbtProject(
+        project_dir=settings.dbt_project_dir,
+        profiles_dir=settings.dbt_project_dir,
+        target_path=settings.dbt_target_dir,  # absolute: outside the project folder
+    )
+    WarehouseProjectPreparer(dbt_resource(settings, project)).prepare_if_dev(project)
+    return project
 
 
 # ops.quarantine holds the landing's rejects (written by landing, before dbt: what dbt reads)
@@ -67,11 +109,9 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
         return dbt_resource_props.get("config", {}).get("schema") or "main"
 
 
-def build_dbt_assets(project_dir: Path, target_dir: Path) -> dg.AssetsDefinition:
-    project = DbtProject(project_dir=project_dir, profiles_dir=project_dir)
-
+def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
     @dbt_assets(
-        manifest=ensure_manifest(project, target_dir),
+        manifest=project.manifest_path,
         project=project,
         dagster_dbt_translator=WarehouseDbtTranslator(),
         name="dbt_warehouse",
@@ -80,6 +120,6 @@ def build_dbt_assets(project_dir: Path, target_dir: Path) -> dg.AssetsDefinition
         """`dbt build`: seeds, models and tests; an error-severity test stops the children."""
         # One target folder per warehouse, the same every run (runs are serialised by the
         # writer lock): dbt's partial parse then saves a full parse on every run.
-        yield from dbt.cli(["build"], context=context, target_path=target_dir).stream()
+        yield from dbt.cli(["build"], context=context, target_path=project.target_path).stream()
 
     return dbt_warehouse

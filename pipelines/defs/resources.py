@@ -1,24 +1,34 @@
-"""Resources configured from the environment (see pipelines/settings.py)."""
+"""The Dagster resources, built from the settings (pipelines/settings.py) by ``build_resources``.
+
+- ``warehouse`` (``WarehouseResource``): the raw dir, the warehouse home and everything under
+  it (the same layout as the settings: ``WarehouseLayout``), the limits of landing, the DuckDB
+  connection and the writer lock of a run. The assets, the checks and the raw-file sensor take
+  it.
+- ``dbt`` (``WarehouseDbtResource``): dagster-dbt's CLI resource on the ``DbtProject`` of
+  pipelines/defs/dbt.py, which passes the warehouse's ``--vars`` (``Settings.dbt_vars``) to
+  every dbt command; the project's preparer parses with it too.
+"""
 
 from __future__ import annotations
 
-import os
+import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
-from dagster_dbt import DbtCliResource
-from pydantic import PrivateAttr
+from dagster_dbt import DbtCliResource, DbtProject
+from pydantic import Field, PrivateAttr
 
 from pipelines import runstate
 from pipelines.landing.limits import Limits
-from pipelines.settings import Settings, load_settings
+from pipelines.settings import Settings, WarehouseLayout
 
 
-class WarehouseResource(dg.ConfigurableResource):
+class WarehouseResource(dg.ConfigurableResource, WarehouseLayout):
     """The working DuckDB file and the folders around it. One writer at a time."""
 
     raw_dir: str
@@ -26,6 +36,7 @@ class WarehouseResource(dg.ConfigurableResource):
     keep_snapshots: int = 14
     memory_limit: str = "2GB"  # DuckDB buffer pool of this process's connections
     landing_threads: int = 2  # shards of raw files landing at once
+    validation_full: bool = False  # fact row checks read every row (WAREHOUSE_VALIDATION_FULL)
     # what one raw file may cost (pipelines/landing/limits.py); defaults from Limits
     max_file_bytes: int = Limits.max_file_bytes
     max_xlsx_bytes: int = Limits.max_uncompressed_bytes
@@ -34,6 +45,24 @@ class WarehouseResource(dg.ConfigurableResource):
     max_field_chars: int = Limits.max_field_chars
     settle_seconds: float = Limits.settle_seconds
     _lock: runstate.WriterLock | None = PrivateAttr(default=None)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WarehouseResource:
+        limits = settings.landing_limits
+        return cls(
+            raw_dir=str(settings.raw_dir),
+            home=str(settings.home),
+            keep_snapshots=settings.keep_snapshots,
+            memory_limit=settings.duckdb_memory_limit,
+            landing_threads=settings.landing_threads,
+            validation_full=settings.validation_full,
+            max_file_bytes=limits.max_file_bytes,
+            max_xlsx_bytes=limits.max_uncompressed_bytes,
+            max_sheet_cells=limits.max_sheet_cells,
+            max_file_seconds=limits.max_seconds,
+            max_field_chars=limits.max_field_chars,
+            settle_seconds=limits.settle_seconds,
+        )
 
     @property
     def landing_limits(self) -> Limits:
@@ -50,43 +79,28 @@ class WarehouseResource(dg.ConfigurableResource):
     def home_path(self) -> Path:
         return Path(self.home)
 
-    @property
-    def duckdb_path(self) -> Path:
-        return self.home_path / "warehouse.duckdb"
-
-    @property
-    def published_dir(self) -> Path:
-        return self.home_path / "published"
-
-    @property
-    def reports_dir(self) -> Path:
-        return self.home_path / "reports"
-
-    @property
-    def tmp_dir(self) -> Path:
-        return self.home_path / "tmp"
-
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         # One refresh at a time, whoever starts it. `warehouse run` takes the writer lock itself
         # before it creates the Dagster instance and keeps it until its summary is printed:
         # then this process holds it already (flock from a second descriptor would wait for
         # ourselves). A run from the UI, the schedule or the sensor takes it here and waits
-        # for a running refresh instead of failing on DuckDB's lock.
+        # for a running refresh instead of failing on DuckDB's lock. A sensor's evaluation
+        # (no run) only reads the raw dir: no lock.
         self._lock = None
-        if runstate.held_here(self.home_path):
+        if context.dagster_run is None or runstate.held_here(self.home_path):
             return
 
         def waiting(holder: runstate.Holder | None) -> None:
             context.log.info(f"{runstate.busy_message(holder)}; waiting for it to finish")
 
-        run_id = context.dagster_run.run_id if context.dagster_run else None
-        self._lock = runstate.acquire_writer(self.home_path, run_id=run_id, command="dagster",
-                                             on_wait=waiting)
+        self._lock = runstate.acquire_writer(self.home_path, run_id=context.dagster_run.run_id,
+                                             command="dagster", on_wait=waiting)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if context.dagster_run is None:  # a sensor's evaluation: nothing was written
+            return
         try:
-            self.write_status_snapshot(context.dagster_run.run_id if context.dagster_run
-                                       else None)
+            self.write_status_snapshot(context.dagster_run.run_id)
         except Exception as exc:  # the status file is a convenience: never fail a run for it
             context.log.warning(f"status snapshot not written: {exc}")
         finally:
@@ -118,32 +132,36 @@ class WarehouseResource(dg.ConfigurableResource):
             conn.close()
 
 
-def build_resources(settings: Settings | None = None) -> dict[str, object]:
-    settings = settings or load_settings()
+def dbt_vars_args(dbt_vars: dict[str, Any]) -> list[str]:
+    """`--vars` for dbt, spelled the same for every command (dbt's partial parse compares
+    them between runs)."""
+    return ["--vars", json.dumps(dbt_vars, sort_keys=True)]
+
+
+class WarehouseDbtResource(DbtCliResource):
+    """dagster-dbt's CLI resource that adds the warehouse's ``--vars`` (``Settings.dbt_vars``:
+    the database path, its memory limit, the development-key switch) to every dbt command."""
+
+    warehouse_vars: dict[str, Any] = Field(
+        default_factory=dict, description="dbt vars profiles.yml reads (Settings.dbt_vars)")
+
+    def cli(self, args: Sequence[str], **kwargs: Any):  # type: ignore[override]
+        return super().cli([*args, *dbt_vars_args(self.warehouse_vars)], **kwargs)
+
+
+def dbt_resource(settings: Settings, dbt_project: DbtProject) -> WarehouseDbtResource:
+    return WarehouseDbtResource(
+        project_dir=dbt_project,
+        warehouse_vars=settings.dbt_vars(),
+        # dbt's output lands in log files and the UI's captured stdout: no colour codes
+        global_config_flags=["--no-use-colors"],
+        # the dbt installed beside this interpreter: the venv need not be activated
+        dbt_executable=str(Path(sys.executable).with_name("dbt")),
+    )
+
+
+def build_resources(settings: Settings, dbt_project: DbtProject) -> dict[str, object]:
+    """The resources of the code location, from the settings read once by build_defs."""
     settings.ensure_dirs()
-    # dbt runs as a subprocess that inherits this environment: its profile and PII UDF read
-    # the same variables, so both sides always agree on the paths and the key.
-    os.environ.update(settings.dbt_env())
-    # dbt's output lands in log files and the UI's captured stdout: no colour codes there
-    os.environ.setdefault("DBT_USE_COLORS", "false")
-    return {
-        "warehouse": WarehouseResource(
-            raw_dir=str(settings.raw_dir),
-            home=str(settings.home),
-            keep_snapshots=settings.keep_snapshots,
-            memory_limit=settings.duckdb_memory_limit,
-            landing_threads=settings.landing_threads,
-            max_file_bytes=settings.landing_limits.max_file_bytes,
-            max_xlsx_bytes=settings.landing_limits.max_uncompressed_bytes,
-            max_sheet_cells=settings.landing_limits.max_sheet_cells,
-            max_file_seconds=settings.landing_limits.max_seconds,
-            max_field_chars=settings.landing_limits.max_field_chars,
-            settle_seconds=settings.landing_limits.settle_seconds,
-        ),
-        "dbt": DbtCliResource(
-            project_dir=str(settings.dbt_project_dir),
-            profiles_dir=str(settings.dbt_project_dir),
-            # the dbt installed beside this interpreter: the venv need not be activated
-            dbt_executable=str(Path(sys.executable).with_name("dbt")),
-        ),
-    }
+    return {"warehouse": WarehouseResource.from_settings(settings),
+            "dbt": dbt_resource(settings, dbt_project)}

@@ -21,6 +21,8 @@ from pipelines.bulletin.scope import Period
 from tests.bulletin.catalog_fixture import COVERAGE_EXPECTED, make_published
 from tests.bulletin.page import column, number, numbers_in, parse, percent
 
+pytestmark = pytest.mark.unit
+
 HEADLINE = (
     "测试“百日行动”开展一个月以来，全市公安派出所共检查“九小场所”2家，发现隐患3处，督促整改2处，"
     "下发隐患通知书1份；摸排矛盾纠纷线索2条，化解矛盾纠纷1条；通过接处警警情排查掌握矛盾纠纷1条，"

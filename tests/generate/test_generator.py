@@ -17,6 +17,8 @@ from pipelines.generate import generate_corpus, generate_scenario
 from pipelines.generate.reference import NINE_SMALL, normalise_text, seed_stations
 from pipelines.generate.scenarios import YUNCHENG_REPORT, check_yuncheng
 
+pytestmark = pytest.mark.unit
+
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_PARAMS = {"stations": 4, "days": 3, "seed": 1}  # documented in raw/README.md
 ID_NUMBER = re.compile(r"\b\d{17}[\dXx]\b")

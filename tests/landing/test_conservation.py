@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
+
 from tests.landing.conftest import (
     INSPECTION_HEADER,
     assert_conservation,
@@ -13,6 +15,8 @@ from tests.landing.conftest import (
     write,
     write_xlsx,
 )
+
+pytestmark = pytest.mark.unit
 
 
 def build_corpus(raw) -> dict[str, int]:

@@ -7,6 +7,8 @@ import pytest
 from pipelines.landing.decode import FileFailed, detect_encoding, fingerprint
 from tests.landing.conftest import INSPECTION_HEADER, land, ledger, quarantine, rows, write
 
+pytestmark = pytest.mark.unit
+
 # U+20000 exists in GB18030 (4-byte sequence) but not in GBK
 GB18030_ONLY = "\U00020000"
 BODY = INSPECTION_HEADER + "\nA1,2022-07-15,古林派出所,小店{},小商店,1,1,0,否\n"

@@ -10,6 +10,8 @@ import pipelines.landing.read as read_module
 from pipelines.landing import ensure_schema
 from tests.landing.conftest import land, write
 
+pytestmark = pytest.mark.unit
+
 LANDED = ("SELECT * EXCLUDE (_first_seen_at, _exported_at, _mapping_version, _run_id) "
           "FROM landing.{} ORDER BY _source_path, _sheet, _line")
 HELD = ("SELECT source_path, line_number, reason_code, message, raw_values FROM ops.quarantine "

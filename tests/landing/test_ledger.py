@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import duckdb
+import pytest
 
 import pipelines.landing.land as land_module
 import pipelines.landing.readers as readers
@@ -17,6 +18,8 @@ from tests.landing.conftest import (
     rows,
     write,
 )
+
+pytestmark = pytest.mark.unit
 
 BODY = INSPECTION_HEADER + "\nA1,2022-07-15,古林派出所,店1,小商店,1,1,0,否\n"
 

@@ -10,6 +10,8 @@ import pytest
 from pipelines.landing.read import station_from_path
 from tests.landing.conftest import INSPECTION_HEADER, land, ledger, rows, write
 
+pytestmark = pytest.mark.unit
+
 
 def test_titles_blanks_totals_and_repeated_headers_are_skipped(conn, raw):
     write(raw, "inspections/a.csv", "\n".join([

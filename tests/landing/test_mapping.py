@@ -8,6 +8,8 @@ import pytest
 
 from pipelines.landing.mapping import MAPPING_PATH, load_mapping, normalise_header, parse_mapping
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(("raw", "expected"), [
     ("发现隐患(处)", "发现隐患"),

@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 import duckdb
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +14,8 @@ import pipelines.landing.read as read_module
 from pipelines.landing import ensure_schema, land_record_type
 from tests.landing.conftest import NO_SETTLE, assert_conservation, ledger
 from tests.landing.test_fastcsv import COUNTS, HELD, LANDED
+
+pytestmark = pytest.mark.unit
 
 HEADER = ["决定书编号", "违法时间", "执勤单位", "违法行为", "罚款金额(元)", "序号"]
 CELL = st.one_of(

@@ -11,6 +11,8 @@ import pipelines.landing.read as read_module
 from pipelines.landing.mapping import MAPPING_PATH, parse_mapping
 from tests.landing.conftest import assert_conservation, land, ledger, quarantine, rows, write
 
+pytestmark = pytest.mark.unit
+
 CSV = "\n".join([
     "填报单位: 古林派出所",
     "检查编号,检查日期,场所名称,停业整改",

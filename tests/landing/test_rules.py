@@ -8,6 +8,8 @@ import pytest
 
 from tests.landing.conftest import assert_conservation, land, quarantine, rows, write
 
+pytestmark = pytest.mark.unit
+
 HEADER = "检查编号,检查日期,派出所,发现隐患,督促整改,下发通知书,停业整改"
 
 

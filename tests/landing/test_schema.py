@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from pipelines.landing import ensure_schema, land_reference_stations
 from tests.landing.conftest import rows, write
+
+pytestmark = pytest.mark.unit
 
 LINEAGE = [("_file_sha256", "VARCHAR"), ("_source_path", "VARCHAR"), ("_sheet", "VARCHAR"),
            ("_line", "INTEGER"), ("_exported_at", "TIMESTAMP"), ("_first_seen_at", "TIMESTAMP"),

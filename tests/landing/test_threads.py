@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from pipelines.generate import generate_corpus
 from pipelines.landing import ensure_schema, land_record_types
@@ -15,6 +16,8 @@ from pipelines.landing import land as land_module
 from pipelines.landing.drop_zone import Entry
 from pipelines.landing.plan import Step
 from tests.landing.conftest import NO_SETTLE, write
+
+pytestmark = pytest.mark.unit
 
 TYPES = ("inspections", "disputes", "traffic")
 

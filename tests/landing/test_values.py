@@ -12,6 +12,8 @@ from pipelines.landing.normalise import create_macros, date_in_name, parse_datet
 from pipelines.landing.stage import _clean
 from tests.landing.conftest import land, rows, write
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture
 def sql(conn):

@@ -8,6 +8,8 @@ import builtins
 import json
 import os
 
+import pytest
+
 from tests.landing.conftest import (
     INSPECTION_HEADER,
     assert_conservation,
@@ -17,6 +19,8 @@ from tests.landing.conftest import (
     rows,
     write,
 )
+
+pytestmark = pytest.mark.unit
 
 V1 = INSPECTION_HEADER + "\nA1,2022-07-15,古林派出所,店1,小商店,1,1,0,否\n"
 V2 = INSPECTION_HEADER + "\nA1,2022-07-15,古林派出所,店1,小商店,3,1,0,否\n"  # corrected

@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 
+import pytest
+
 from tests.landing.conftest import assert_conservation, land, ledger, rows, write_xlsx
+
+pytestmark = pytest.mark.unit
 
 HEADER = ["序号", "检查编号", "检查日期", "场所名称", "发现隐患(处)", "督促整改"]
 

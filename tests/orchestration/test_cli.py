@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from pipelines.cli import build_parser, dev_command
 
 WAREHOUSE = Path(sys.executable).with_name("warehouse")
@@ -48,6 +50,7 @@ def test_versions_and_quarantine_on_a_new_home(tmp_path):
     assert release.returncode == 0 and "nothing is pinned" in release.stdout
 
 
+@pytest.mark.unit
 def test_parser_knows_every_command():
     parser = build_parser()
     for argv in (["run"], ["run", "--no-wait", "--verbose"], ["status"], ["quarantine"],
@@ -64,6 +67,7 @@ def test_dev_help_documents_port_and_host():
         assert option in out.stdout, option
 
 
+@pytest.mark.unit
 def test_dev_passes_its_options_to_dagster_dev():
     args = build_parser().parse_args(["dev", "--port", "3001", "--host", "0.0.0.0", "--",
                                       "--live-data-poll-rate", "5000"])

@@ -8,11 +8,14 @@ import threading
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from pipelines.defs.landing import LandingProgress
 from pipelines.landing import ensure_schema, land_record_types
 from pipelines.runlog import parse_progress, progress_message
 from pipelines.settings import RECORD_TYPES
+
+pytestmark = pytest.mark.unit
 
 REPO = Path(__file__).resolve().parents[2]
 

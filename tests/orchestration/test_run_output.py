@@ -1,4 +1,4 @@
-"""`warehouse run` on the committed sample, as an operator sees it (issue 16 item 3): one line per
+"""`warehouse run` on the committed sample, as an operator sees it: one line per
 stage then the summary, well under 60 lines, no colour codes in a pipe, the PII-key warning once,
 the full Dagster and dbt logs in WAREHOUSE_HOME/logs/<run id>.log. (--verbose, which streams
 them too, is what tests/e2e/test_kill_during_refresh.py watches dbt's progress with; "nothing
@@ -28,7 +28,7 @@ def _run(args, raw: Path, home: Path):
                           timeout=600)
 
 
-def test_sample_run_prints_stages_and_summary_and_logs_everything(tmp_path, monkeypatch):
+def test_sample_run_prints_stages_and_summary_and_logs_everything(tmp_path):
     raw, home = tmp_path / "raw", tmp_path / "home"
     shutil.copytree(REPO / "raw", raw)
     first = _run(["run"], raw, home)
@@ -83,9 +83,10 @@ def test_sample_run_prints_stages_and_summary_and_logs_everything(tmp_path, monk
     # landing recorded what the drop zone looked like
     import dagster as dg
 
+    from pipelines.defs.resources import WarehouseResource
     from pipelines.defs.sensors import raw_files_sensor
 
-    monkeypatch.setenv("WAREHOUSE_RAW_DIR", str(raw))
-    monkeypatch.setenv("WAREHOUSE_HOME", str(home))
-    assert isinstance(raw_files_sensor(dg.build_sensor_context(cursor=None)), dg.SkipReason)
+    warehouse = WarehouseResource(raw_dir=str(raw), home=str(home))
+    with dg.build_sensor_context(cursor=None, resources={"warehouse": warehouse}) as context:
+        assert isinstance(raw_files_sensor(context), dg.SkipReason)
 

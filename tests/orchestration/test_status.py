@@ -41,6 +41,7 @@ def home(tmp_path) -> Path:
     return home
 
 
+@pytest.mark.unit
 def test_open_and_fixed_failures(tmp_path):
     db = build_ops(tmp_path / "w.duckdb")
     with duckdb.connect(str(db), read_only=True) as conn:
@@ -54,6 +55,7 @@ def test_open_and_fixed_failures(tmp_path):
         ("inspections/a.csv", "v-inspections/a.csv-2")]
 
 
+@pytest.mark.unit
 def test_unknown_spellings_and_quarantine_filters(tmp_path):
     db = build_ops(tmp_path / "w.duckdb")
     with duckdb.connect(str(db), read_only=True) as conn:

@@ -21,6 +21,8 @@ from tests.publish.helpers import (
     tree_digest,
 )
 
+pytestmark = pytest.mark.unit
+
 FCT = "fct_events"
 
 

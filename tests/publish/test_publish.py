@@ -34,6 +34,8 @@ from tests.publish.helpers import (
     write_dbt_manifest,
 )
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture
 def env(tmp_path):

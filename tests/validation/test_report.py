@@ -7,6 +7,7 @@ import re
 import shutil
 
 import duckdb
+import pytest
 
 from pipelines.defs.checks import landing_facts
 from pipelines.validation.report import (
@@ -19,6 +20,8 @@ from pipelines.validation.report import (
 from tests.orchestration.ledger import build_ops
 from tests.validation.conftest import QUIET, SUITES
 from tests.validation.test_suites import break_db
+
+pytestmark = pytest.mark.unit
 
 
 def _outcomes(db, compiled, **env):

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import duckdb
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipelines.pii import find_pii, mask_pii, prefilter
 from pipelines.validation.screening import screen
+
+pytestmark = pytest.mark.unit
 
 FOUND = {
     "张三 11010519491231002X 住": ["id_number"],

@@ -30,6 +30,8 @@ from tests.validation.conftest import (
     without_compiled_sql,
 )
 
+pytestmark = pytest.mark.unit
+
 PUBLISHED = {"mart_reporting_coverage", "mart_reporting_coverage_rollup", "file_ledger",
              "quarantine", "unknown_values", "station_scorecard",
              "dim_station", "dim_campaign", "dim_venue_type", "dim_violation_type",
