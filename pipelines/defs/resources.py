@@ -87,20 +87,20 @@ class WarehouseResource(dg.ConfigurableResource, WarehouseLayout):
         # for a running refresh instead of failing on DuckDB's lock. A sensor's evaluation
         # (no run) only reads the raw dir: no lock.
         self._lock = None
-        if context.dagster_run is None or runstate.held_here(self.home_path):
+        if context.run is None or runstate.held_here(self.home_path):
             return
 
         def waiting(holder: runstate.Holder | None) -> None:
             context.log.info(f"{runstate.busy_message(holder)}; waiting for it to finish")
 
-        self._lock = runstate.acquire_writer(self.home_path, run_id=context.dagster_run.run_id,
+        self._lock = runstate.acquire_writer(self.home_path, run_id=context.run.run_id,
                                              command="dagster", on_wait=waiting)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        if context.dagster_run is None:  # a sensor's evaluation: nothing was written
+        if context.run is None:  # a sensor's evaluation: nothing was written
             return
         try:
-            self.write_status_snapshot(context.dagster_run.run_id)
+            self.write_status_snapshot(context.run.run_id)
         except Exception as exc:  # the status file is a convenience: never fail a run for it
             context.log.warning(f"status snapshot not written: {exc}")
         finally:
