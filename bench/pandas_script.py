@@ -124,7 +124,8 @@ def _excel_text(value: object) -> str:
 
 def read_excel_tables(path: Path, rel: str, rt: str, files: Files) -> list[pd.DataFrame]:
     frames = []
-    for sheet, df in pd.read_excel(path, sheet_name=None, header=None, dtype=object).items():
+    sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=object, engine="openpyxl")
+    for sheet, df in sheets.items():
         rows = df.head(40).map(_excel_text).values.tolist()
         found = find_header(rt, rows)
         if found is None:

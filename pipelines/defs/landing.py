@@ -100,7 +100,7 @@ def land_raw_exports(context: dg.AssetExecutionContext, warehouse: WarehouseReso
             asset_key=REPORTING_KEY, metadata={"rows": dg.MetadataValue.int(expected)}
         )
         results = land_record_types(
-            conn, warehouse.raw_path, RECORD_TYPES, context.run_id, warehouse.landing_threads,
+            conn, warehouse.raw_path, RECORD_TYPES, context.run.run_id, warehouse.landing_threads,
             limits=warehouse.landing_limits, progress=LandingProgress(context.log),
         )
         for record_type, result in results.items():
@@ -113,7 +113,7 @@ def land_raw_exports(context: dg.AssetExecutionContext, warehouse: WarehouseReso
             if record_type in RECORD_TYPES:  # files outside the type folders: ledger only
                 yield dg.MaterializeResult(asset_key=landing_key(record_type), metadata=meta)
     try:
-        runstate.record_raw_fingerprint(warehouse.home_path, fingerprint, files, context.run_id)
+        runstate.record_raw_fingerprint(warehouse.home_path, fingerprint, files, context.run.run_id)
     except OSError as exc:  # the sensor may then request one refresh too many: no harm
         context.log.warning(f"raw-dir fingerprint not recorded: {exc}")
     yield dg.MaterializeResult(asset_key=LEDGER_KEY, metadata=totals)

@@ -46,9 +46,9 @@ def build_publish_asset(suites_dir: Path, dbt_target_dir: Path) -> dg.AssetsDefi
     def published_catalog(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         # Dagster skips this step when a blocking check fails; reading the outcomes again
         # makes the guarantee independent of how the run was selected.
-        path = outcomes_path(warehouse, context.run_id)
+        path = outcomes_path(warehouse, context.run.run_id)
         if not path.exists():
-            raise dg.Failure(f"no validation results for run {context.run_id}: not publishing")
+            raise dg.Failure(f"no validation results for run {context.run.run_id}: not publishing")
         outcomes = json.loads(path.read_text())
         failed = [o["name"] for o in outcomes if o["blocking"] and not o["passed"]]
         if failed:
@@ -59,7 +59,7 @@ def build_publish_asset(suites_dir: Path, dbt_target_dir: Path) -> dg.AssetsDefi
                 conn,
                 tables,
                 warehouse.published_dir,
-                run_id=context.run_id,
+                run_id=context.run.run_id,
                 check_results=outcomes,
                 keep=warehouse.keep_snapshots,
                 git_commit=_git_commit(),

@@ -36,7 +36,7 @@ def quarantine(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         conn.execute("BEGIN")
         for statement in filter(str.strip, SYNC_SQL.split(";")):
             if "$run_id" in statement:
-                conn.execute(statement, {"run_id": context.run_id})
+                conn.execute(statement, {"run_id": context.run.run_id})
             else:
                 conn.execute(statement)
         conn.execute("COMMIT")

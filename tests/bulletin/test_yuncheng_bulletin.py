@@ -110,12 +110,12 @@ def test_headless_chromium_renders_the_bulletin(first_month):
     with Image.open(shot) as image:
         gray = image.convert("L")
         assert gray.size == (1100, 1600)
-        pixels = list(gray.getdata())
+        pixels = list(gray.get_flattened_data())
         ink = sum(1 for p in pixels if p < 160) / len(pixels)
         assert ink > 0.01, f"screenshot looks blank ({ink:.2%} dark pixels)"
-        assert len(set(image.convert("RGB").getdata())) > 50
+        assert len(set(image.convert("RGB").get_flattened_data())) > 50
         # the headline paragraph (below the title) is drawn, not left white
-        band = list(gray.crop((40, 180, 1060, 360)).getdata())
+        band = list(gray.crop((40, 180, 1060, 360)).get_flattened_data())
         assert sum(1 for p in band if p < 128) / len(band) > 0.02
     # the page as Chromium holds it after its script ran: the figures are there
     dom = dump_dom(html)
