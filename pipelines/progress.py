@@ -10,7 +10,7 @@ stage lines are written to a duplicate of the original stdout. A log file that c
 
     landing      0/40 files
     landing      40 files in 0.6 s: 32 loaded, 5 failed, 3 duplicate; rows: 188 read, …
-    dbt build    31 models and seeds, 203 tests: 203 passed (12.1 s)
+    dbt build    42 models and seeds; 225 dbt tests: 225 passed; 3 dbt unit tests: … (12.1 s)
     …
 """
 
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from pipelines.runlog import parse_progress
+from pipelines.runlog import parse_dbt_tests, parse_progress
 
 # step key -> the stage name shown
 STAGES = {
@@ -69,6 +69,7 @@ class _Stage:
     materializations: list[tuple[list[str], Any]] = field(default_factory=list)
     checks: list[Any] = field(default_factory=list)
     last_progress: float = 0.0
+    tests_text: str = ""  # the dbt step's tests, from its last log line
 
 
 class StageProgress:
@@ -94,6 +95,10 @@ class StageProgress:
         event = meta.get("dagster_event")
         step = meta.get("step_key")
         if event is None:
+            tests = parse_dbt_tests(meta.get("orig_message") or "")
+            if tests and step in self.stages:
+                self.stages[step].tests_text = tests
+                return
             progress = parse_progress(meta.get("orig_message") or "")
             if progress and step:
                 self._progress(step, *progress)
@@ -138,8 +143,8 @@ class StageProgress:
         now = self.clock()
         if now - max(stage.started, stage.last_progress) >= DBT_PROGRESS_EVERY_S:
             stage.last_progress = now
-            nodes = len(stage.materializations) + len(stage.checks)
-            self.say(stage.name, f"{nodes:,} models, seeds and tests done ({self._took(stage)})")
+            self.say(stage.name, f"{len(stage.materializations):,} models and seeds done "
+                                 f"({self._took(stage)})")
 
     # -- the line at the end of each stage -------------------------------------------------
     def _finished(self, stage: _Stage) -> None:
@@ -172,13 +177,8 @@ class StageProgress:
 
     @staticmethod
     def _dbt(stage: _Stage) -> str:
-        failed = [c for c in stage.checks if not c.passed]
-        errors = [c for c in failed if c.severity.value == "ERROR"]
-        tests = (f"{len(stage.checks):,} tests: {len(stage.checks) - len(failed):,} passed"
-                 + (f", {len(failed) - len(errors)} warnings" if len(failed) > len(errors)
-                    else "")
-                 + (f", {len(errors)} FAILED" if errors else ""))
-        return f"{len(stage.materializations):,} models and seeds, {tests}"
+        models = f"{len(stage.materializations):,} models and seeds"
+        return f"{models}; {stage.tests_text}" if stage.tests_text else models
 
     @staticmethod
     def _quarantine(stage: _Stage) -> str:

@@ -46,6 +46,19 @@ def progress_message(stage: str, done: int, total: int, unit: str) -> str:
     return f"{PROGRESS_PREFIX} {stage} {done}/{total} {unit}"
 
 
+DBT_TESTS_PREFIX = "dbt tests of this build:"
+
+
+def dbt_tests_message(text: str) -> str:
+    """The log line the dbt step ends with: its tests' counts (they are no Dagster events)."""
+    return f"{DBT_TESTS_PREFIX} {text}"
+
+
+def parse_dbt_tests(message: str) -> str | None:
+    return message[len(DBT_TESTS_PREFIX):].strip() if message.startswith(DBT_TESTS_PREFIX) \
+        else None
+
+
 def parse_progress(message: str) -> tuple[str, int, int, str] | None:
     match = _PROGRESS.match(message)
     if not match:

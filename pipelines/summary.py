@@ -212,14 +212,15 @@ def _step_failures(result) -> list[tuple[str, str]]:
     return failures
 
 
-def _checks_by_step(result) -> tuple[list[Any], list[Any]]:
-    """(check evaluations of the suites, of dbt's tests), told apart by the step."""
-    suites, dbt = [], []
-    for event in result.all_events:
-        if event.event_type_value == "ASSET_CHECK_EVALUATION":
-            evaluation = event.event_specific_data
-            (dbt if event.step_key == "dbt_warehouse" else suites).append(evaluation)
-    return suites, dbt
+def _suite_checks(result) -> list[Any]:
+    """The check evaluations of the suites (dbt's tests are no Dagster checks)."""
+    return [event.event_specific_data for event in result.all_events
+            if event.event_type_value == "ASSET_CHECK_EVALUATION"]
+
+
+def _dbt_ran(result) -> bool:
+    return any(event.event_type_value == "STEP_START" and event.step_key == "dbt_warehouse"
+               for event in result.all_events)
 
 
 def _meta(metadata: Any, key: str, default: Any = None) -> Any:
@@ -296,11 +297,12 @@ def run_summary(settings: Settings, result, *, run_id: str | None = None,
     else:
         lines.append("landing: no ledger (the run stopped before landing)")
 
-    suites, dbt = ([], []) if result is None else _checks_by_step(result)
+    suites = [] if result is None else _suite_checks(result)
+    dbt = result is not None and _dbt_ran(result)
     metas = [_evaluation_meta(e) for e in suites]
     counts = check_counts(metas)
-    dbt_text = dbt_tests_text(dbt_test_results(settings.dbt_target_dir / "run_results.json")) \
-        if dbt else "dbt tests: not run"
+    dbt_results = dbt_test_results(settings.dbt_target_dir / "run_results.json") if dbt else None
+    dbt_text = dbt_tests_text(dbt_results) if dbt else "dbt tests: not run"
     lines.append(f"checks: {counts_text(counts)}; {dbt_text}")
     for evaluation, meta in zip(suites, metas, strict=True):
         if meta["passed"]:
@@ -309,10 +311,9 @@ def run_summary(settings: Settings, result, *, run_id: str | None = None,
         severity = "blocking" if meta["blocking"] else "warning"
         lines.append(f"  {label} {evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
                      f" ({severity}): {failure_text(meta)}")
-    for evaluation in dbt:
-        if not evaluation.passed:
-            severity = "blocking" if evaluation.severity.value == "ERROR" else "warning"
-            lines.append(f"  FAILED DBT TEST {evaluation.check_name} ({severity})")
+    for test in (dbt_results or {}).get("not_passed", []):
+        severity = "warning" if test["status"] == "warn" else "blocking"
+        lines.append(f"  FAILED DBT TEST {test['test']} ({severity})")
     report = settings.reports_dir / run_id / "report.html"
     if report.exists():
         lines.append(f"validation report: {report}")

@@ -1,4 +1,10 @@
-"""dbt models, seeds and tests as Dagster assets and asset checks.
+"""dbt models and seeds as Dagster assets; `dbt build` also runs dbt's tests.
+
+dbt's tests (keys, relationships, accepted values, contracts, unit tests) are not loaded as
+Dagster asset checks: a failing one fails `dbt build` and so the step, and the checks step,
+the summary and the report count them from dbt's run_results.json. As ~230 asset checks they
+cost a night ~460 Dagster events (planned + evaluated) and several seconds before the run
+starts, for no decision that the step's failure does not already make.
 
 The project is dagster-dbt's ``DbtProject`` with its target in WAREHOUSE_HOME/dbt/target (one
 per warehouse: partial parsing works between runs, nothing is written into the repo). Its
@@ -16,12 +22,20 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
 from dagster_dbt.dbt_project import DagsterDbtProjectPreparer
 from dagster_dbt.errors import DagsterDbtManifestNotFoundError
 
 from pipelines.defs.resources import dbt_resource
+from pipelines.runlog import dbt_tests_message
 from pipelines.settings import Settings
+from pipelines.validation.report import dbt_test_results, dbt_tests_text
 
 # What dbt reads when it parses: a change to any of them makes the manifest out of date.
 PROJECT_FILES = ("dbt_project.yml", "profiles.yml")
@@ -113,13 +127,23 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
     @dbt_assets(
         manifest=project.manifest_path,
         project=project,
-        dagster_dbt_translator=WarehouseDbtTranslator(),
+        dagster_dbt_translator=WarehouseDbtTranslator(
+            settings=DagsterDbtTranslatorSettings(enable_asset_checks=False)),
         name="dbt_warehouse",
     )
     def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         """`dbt build`: seeds, models and tests; an error-severity test stops the children."""
         # One target folder per warehouse, the same every run (runs are serialised by the
         # writer lock): dbt's partial parse then saves a full parse on every run.
-        yield from dbt.cli(["build"], context=context, target_path=project.target_path).stream()
+        invocation = dbt.cli(["build"], context=context, target_path=project.target_path)
+        try:
+            for event in invocation.stream():
+                # a dbt test's outcome (an observation without asset checks): counted from
+                # run_results.json instead, not written as one Dagster event per test
+                if not isinstance(event, dg.AssetObservation):
+                    yield event
+        finally:  # also when a test failed the build: the progress line says which counts
+            results = dbt_test_results(Path(project.target_path) / "run_results.json")
+            context.log.info(dbt_tests_message(dbt_tests_text(results)))
 
     return dbt_warehouse

@@ -152,9 +152,15 @@ def _by_status(results: list[Mapping[str, Any]]) -> dict[str, int]:
     return by_status
 
 
+def _test_name(unique_id: str) -> str:
+    """test.<project>.<name>.<hash> (a data test), unit_test.<project>.<model>.<name>."""
+    parts = unique_id.split(".")
+    return parts[2] if parts[0] == "test" and len(parts) > 2 else parts[-1]
+
+
 def dbt_test_results(run_results: Path) -> dict[str, Any] | None:
-    """dbt's tests of the last `dbt build` (target/run_results.json): data tests (each also an
-    asset check in the Dagster UI) and unit tests, counts by status and the names of those
+    """dbt's tests of the last `dbt build` (target/run_results.json): data tests and unit
+    tests, counts by status and the names of those
     that did not pass."""
     try:
         data = json.loads(Path(run_results).read_text(encoding="utf-8"))
@@ -163,7 +169,7 @@ def dbt_test_results(run_results: Path) -> dict[str, Any] | None:
     results = data.get("results", [])
     tests = [r for r in results if str(r.get("unique_id", "")).startswith("test.")]
     units = [r for r in results if str(r.get("unique_id", "")).startswith("unit_test.")]
-    failed = [{"test": r["unique_id"].split(".")[-1], "status": r.get("status"),
+    failed = [{"test": _test_name(r["unique_id"]), "status": r.get("status"),
                "failures": r.get("failures"), "message": r.get("message")}
               for r in tests + units if r.get("status") not in ("pass", "success")]
     return {"tests": len(tests), "by_status": _by_status(tests),

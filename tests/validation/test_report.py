@@ -116,7 +116,7 @@ def test_report_of_a_real_dbt_run_results_file(tmp_path):
     path = tmp_path / "run_results.json"
     path.write_text('{"metadata": {"generated_at": "x"}, "results": ['
                     '{"unique_id": "test.p.a", "status": "pass"},'
-                    '{"unique_id": "test.p.b", "status": "warn", "failures": 2},'
+                    '{"unique_id": "test.p.b.1f2e3d", "status": "warn", "failures": 2},'
                     '{"unique_id": "unit_test.p.m.rates", "status": "pass"},'
                     '{"unique_id": "model.p.m", "status": "success"}]}')
     results = dbt_test_results(path)
