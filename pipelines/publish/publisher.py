@@ -33,6 +33,7 @@ from typing import Any
 
 import duckdb
 
+from pipelines.hashing import sha256_file
 from pipelines.publish.catalog import build_catalog, catalog_info, schema_of
 from pipelines.publish.fsutil import (
     clear_tmp,
@@ -77,7 +78,6 @@ from pipelines.publish.snapshot import (
     parquet_columns,
     parquet_relation,
     plan_table,
-    sha256_file,
     write_table,
 )
 from pipelines.sqltext import ident as q

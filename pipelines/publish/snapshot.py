@@ -184,14 +184,6 @@ def parquet_relation(files: list[Path], *, with_filename: bool = False) -> str:
     return f"read_parquet([{listed}], hive_partitioning = false{extra})"
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _order_by(conn: duckdb.DuckDBPyConnection, plan: TablePlan, where: str) -> str:
     """ORDER BY ALL makes the files' row order deterministic, but sorts on every column. When
     the first column is unique over the rows written (the usual key column), ordering by it
