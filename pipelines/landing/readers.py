@@ -19,9 +19,10 @@ from typing import TextIO
 
 from pipelines.landing.decode import open_text
 from pipelines.landing.limits import Deadline
-from pipelines.landing.mapping import Mapping, normalise_cell
+from pipelines.landing.mapping import Mapping
 from pipelines.landing.normalise import parse_datetime
 from pipelines.landing.schema import key_field
+from pipelines.textnorm import normalise_text
 
 BATCH_ROWS = 50_000
 # A cell longer than this sets its row aside (reason oversized_field); Limits can lower it.
@@ -123,7 +124,7 @@ def _first_cells(cells: list[str], n: int = 2) -> list[str]:
     out = []
     for c in cells:
         if c and c.strip():
-            out.append(normalise_cell(c).rstrip(":"))
+            out.append(normalise_text(c).rstrip(":"))
             if len(out) == n:
                 break
     return out
