@@ -30,7 +30,9 @@ def normalise_header(text: object) -> str:
 
 
 @dataclass(frozen=True)
-class Mapping:
+class HeaderMapping:
+    """header_mapping.yml, parsed: every text already normalised."""
+
     version: str
     min_fields: int
     total_markers: tuple[str, ...]
@@ -64,7 +66,7 @@ def _strings(values: list) -> tuple[str, ...]:
     return tuple(normalise_text(str(v)) for v in values)
 
 
-def parse_mapping(text: bytes) -> Mapping:
+def parse_mapping(text: bytes) -> HeaderMapping:
     doc = yaml.safe_load(text)
     synonyms: dict[str, dict[str, str]] = {}
     for record_type, fields in doc["record_types"].items():
@@ -81,7 +83,7 @@ def parse_mapping(text: bytes) -> Mapping:
                     raise ValueError(f"header mapping: {name!r} maps to two {record_type} fields")
         synonyms[record_type] = lookup
     version = f"{doc['version']}+{hashlib.sha256(text).hexdigest()[:8]}"
-    return Mapping(
+    return HeaderMapping(
         version=version,
         min_fields=int(doc.get("header_min_fields", 3)),
         total_markers=_strings(doc["total_markers"]),
@@ -95,11 +97,11 @@ def parse_mapping(text: bytes) -> Mapping:
 
 
 @lru_cache(maxsize=4)
-def _load(path: str, mtime_ns: int) -> Mapping:
+def _load(path: str, mtime_ns: int) -> HeaderMapping:
     return parse_mapping(Path(path).read_bytes())
 
 
-def load_mapping(path: Path | None = None) -> Mapping:
+def load_mapping(path: Path | None = None) -> HeaderMapping:
     """The mapping file, re-read when it changes (the operator may edit it between runs)."""
     path = path or MAPPING_PATH
     return _load(str(path), path.stat().st_mtime_ns)
