@@ -322,10 +322,10 @@ def xlsx_cell_text(value: object) -> str:
 
 
 def xlsx_sheets(data: bytes) -> Iterator[tuple[str, Iterator[tuple[int, list[str]]]]]:
-    """Every worksheet of a workbook (chart sheets skipped), read with calamine (Rust; about
-    20x faster than openpyxl on our exports). Rows are numbered from the sheet's row 1.
-    The caller has measured the workbook first (limits.check_xlsx): calamine aborts the
-    process, it does not raise, when a sheet's cells span more than it can allocate."""
+    """Every worksheet of a workbook (chart sheets skipped), read with calamine (Rust; much faster
+    than openpyxl on our exports: bench/RESULTS.md, city entry of b410182). Rows are numbered from
+    the sheet's row 1. The caller has measured the workbook first (limits.check_xlsx): calamine
+    aborts the process, it does not raise, when a sheet's cells span more than it can allocate."""
     from python_calamine import CalamineWorkbook, SheetTypeEnum
 
     with CalamineWorkbook.from_filelike(io.BytesIO(data)) as wb:

@@ -227,8 +227,8 @@ def _reusable(current: dict[str, Any] | None, plan: TablePlan,
 
 def _intact(path: Path, entry: dict[str, Any]) -> bool:
     """The file is byte for byte what its manifest recorded. Re-reading it for the sha256 (not
-    only comparing sizes) costs well under a second for the whole city-scale snapshot (~150 MB,
-    mostly in the page cache) and proves the bytes, not just the name."""
+    only comparing sizes) proves the bytes, not just the name (what the publish stage costs in
+    all: bench/RESULTS.md)."""
     try:
         if path.stat().st_size != entry["bytes"]:
             return False
