@@ -37,7 +37,7 @@ class InstanceError(RuntimeError):
 def prepare_instance(settings: Settings) -> None:
     """Point DAGSTER_HOME at WAREHOUSE_HOME/dagster, with the repo's dagster.yaml in it, and
     create the instance's storages there once, under a lock: two processes creating the sqlite
-    schemas of a fresh home at the same time break them (issue 14)."""
+    schemas of a fresh home at the same time break them."""
     settings.ensure_dirs()
     os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
     with runstate.instance_init_lock(settings.dagster_home):

@@ -222,7 +222,7 @@ def quarantine_rows(conn: duckdb.DuckDBPyConnection, *, reason: str | None = Non
 
 
 def coverage_gaps(conn: duckdb.DuckDBPyConnection, limit: int = 100) -> dict[str, Any] | None:
-    """Hook for issue 16's reporting-coverage mart: station-days whose status is MISSING, LATE
+    """The gaps of the reporting-coverage mart: station-days whose status is MISSING, LATE
     or PARTIAL in marts.mart_reporting_coverage (station_id, station_name, day, record_type,
     status). None while that mart does not exist."""
     if not has_table(conn, COVERAGE_TABLE):

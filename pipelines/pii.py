@@ -48,6 +48,7 @@ from typing import Any
 
 import yaml
 
+from pipelines.textnorm import nfkc_without_spaces
 from pipelines.textnorm import normalise_text as normalise_text  # the rule, re-exported
 
 PII_KEY_ENV = "WAREHOUSE_PII_KEY"
@@ -64,10 +65,11 @@ class MissingPiiKeyError(RuntimeError):
 
 
 def normalise_identifier(value: str | None) -> str | None:
-    """The form that is hashed: NFKC, every whitespace character removed, upper case."""
+    """The form that is hashed: NFKC, every whitespace character removed, upper case (not the
+    matching rule's lower case: on purpose, plates and ID numbers are written upper case)."""
     if value is None:
         return None
-    text = "".join(unicodedata.normalize("NFKC", value).split()).upper()
+    text = nfkc_without_spaces(value).upper()
     return text or None
 
 

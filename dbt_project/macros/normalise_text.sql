@@ -36,7 +36,7 @@
 
 {#- The relation mapped_values reads: on a full build the landing table itself (its values
     are a superset of the staged rows', and `landed` keeps a single reader, so DuckDB does not
-    materialise it: stg_traffic on 10 M city rows 42 s → 31 s); on an incremental build the
+    materialise it: bench/RESULTS.md, city entry of a725f4c); on an incremental build the
     few `landed` rows of the changed file versions, not the whole history. -#}
 {% macro mapping_source(record_type) -%}
     {{ 'landed' if is_incremental() else source('landing', record_type) }}

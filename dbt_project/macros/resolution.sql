@@ -154,8 +154,8 @@ gone as (
     decided once per distinct pair (thousands) and joined back to the records (millions):
     ranking the wide record rows themselves cost a full sort.
     Selects every column of `relation` plus campaign_id. `relation` is read twice: declare
-    it `as not materialized`, else DuckDB materialises the wide CTE (int_traffic on 10 M
-    city rows: 32 s materialised, 7 s read twice). -#}
+    it `as not materialized`, else DuckDB materialises the wide CTE (much slower on city
+    traffic: bench/RESULTS.md, city entry of b410182). -#}
 {% macro attribute_campaigns(record_type, relation, station_col, date_col) -%}
     select r.*, cd.campaign_id
     from {{ relation }} r

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import random
 import shutil
@@ -24,6 +23,7 @@ from pipelines.generate.reference import (
     seed_stations,
     synthetic_stations,
 )
+from pipelines.generate.writers import write_csv
 
 GENERATOR_VERSION = "2"
 DEFAULT_TRAFFIC_PER_STATION_DAY = 6
@@ -127,14 +127,10 @@ def _write_reference(out: Path, stations: list[Station]) -> None:
     synthetic = [s for s in stations if s.synthetic]
     if not synthetic:
         return
-    path = out / "reference" / "stations_generated.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(REFERENCE_COLUMNS)
-        for s in synthetic:
-            w.writerow([s.station_id, s.name, s.bureau, s.city, s.province, "station", "", "",
-                        s.short])
+    rows = [[s.station_id, s.name, s.bureau, s.city, s.province, "station", "", "", s.short]
+            for s in synthetic]
+    write_csv(out / "reference" / "stations_generated.csv", [REFERENCE_COLUMNS, *rows],
+              "utf-8", lineterminator="\n")
 
 
 REPORTING_COLUMNS = ("station_id", "record_type", "expected_from", "expected_to",
@@ -144,13 +140,9 @@ REPORTING_COLUMNS = ("station_id", "record_type", "expected_from", "expected_to"
 def _write_reporting(out: Path, stations: list[Station], days: list[date]) -> None:
     """raw/reference/reporting_expected.csv: every station is expected to report every record
     type on each day of the corpus's main window (its historic days are not expected)."""
-    path = out / "reference" / "reporting_expected.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(REPORTING_COLUMNS)
-        for s in stations:
-            w.writerow([s.station_id, "", days[0].isoformat(), days[-1].isoformat(), ""])
+    rows = [[s.station_id, "", days[0].isoformat(), days[-1].isoformat(), ""] for s in stations]
+    write_csv(out / "reference" / "reporting_expected.csv", [REPORTING_COLUMNS, *rows],
+              "utf-8", lineterminator="\n")
 
 
 def main_window(day_list: list[date]) -> list[date]:

@@ -30,7 +30,8 @@ from pipelines.generate.render import (
     station_spellings,
 )
 from pipelines.generate.truth import Truth
-from pipelines.generate.writers import Sheet, sha256_file, write_csv, xlsx_bytes
+from pipelines.generate.writers import Sheet, write_csv, xlsx_bytes
+from pipelines.hashing import sha256_file
 
 RECORD_TYPES = ("inspections", "disputes", "traffic")
 _VIOLATION_SP = {c: spellings("violation", c) for c in m.VIOLATIONS}

@@ -7,11 +7,12 @@ unknown station names listed in truth.json.
 from __future__ import annotations
 
 import csv
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+
+from pipelines.textnorm import normalise_text
 
 SEEDS_DIR = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds"
 
@@ -26,11 +27,6 @@ VIOLATIONS = ("PED_RED_LIGHT", "PED_NO_CROSSWALK", "NMV_RED_LIGHT", "NMV_WRONG_W
               "NMV_MOTOR_LANE", "EBIKE_NO_HELMET", "MV_NO_YIELD_ZEBRA", "MV_WINDOW_THROW",
               "MV_PHONE", "MV_RACING")
 SOURCES = ("CANVASS", "CALL", "GRID", "WALK_IN")
-
-
-def normalise_text(text: str) -> str:
-    """The models' normalise_text: NFKC, every space removed, lower case."""
-    return "".join(unicodedata.normalize("NFKC", text).split()).replace("\u3000", "").lower()
 
 
 @dataclass(frozen=True)

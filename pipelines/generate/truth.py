@@ -75,14 +75,21 @@ class Truth:
                            "reported_days": len(self.reported[(sid, rt)] & window)}
                       for rt in ("inspections", "disputes", "traffic")} for sid in ids}
 
+    def _record(self, record_type: str, station: Station, rec: dict) -> str | None:
+        """Count one inspection or dispute (facts, reported days, record numbers); returns its
+        campaign (None: outside every campaign, so in no mart)."""
+        self.facts[record_type] += 1
+        self.reported[(station.station_id, record_type)].add(rec["day"])
+        self.numbers[record_type][rec["id"]].add(station.station_id)
+        cid = campaign_for(record_type, station.city, rec["day"])
+        if cid is not None:
+            self.stations[station.station_id] = station
+        return cid
+
     def inspection(self, station: Station, rec: dict) -> None:
-        self.facts["inspections"] += 1
-        self.reported[(station.station_id, "inspections")].add(rec["day"])
-        self.numbers["inspections"][rec["id"]].add(station.station_id)
-        cid = campaign_for("inspections", station.city, rec["day"])
+        cid = self._record("inspections", station, rec)
         if cid is None:
             return
-        self.stations[station.station_id] = station
         key = (cid, station.station_id, rec["vt"])
         s = self._insp[key]
         s[0] += 1
@@ -97,13 +104,9 @@ class Truth:
             self._closures[key].add(venue)
 
     def dispute(self, station: Station, rec: dict) -> None:
-        self.facts["disputes"] += 1
-        self.reported[(station.station_id, "disputes")].add(rec["day"])
-        self.numbers["disputes"][rec["id"]].add(station.station_id)
-        cid = campaign_for("disputes", station.city, rec["day"])
+        cid = self._record("disputes", station, rec)
         if cid is None:
             return
-        self.stations[station.station_id] = station
         s = self._disp[(cid, station.station_id, rec["source"])]
         s[0] += 1
         s[1] += rec["status"] == "RESOLVED"

@@ -9,7 +9,6 @@ export.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -21,14 +20,6 @@ from xml.sax.saxutils import escape
 from pipelines.generate.model import excel_serial
 
 ZIP_TIME = (2022, 1, 1, 0, 0, 0)
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def write_csv(path: Path, rows: Iterable[Sequence[str]], encoding: str,

@@ -9,7 +9,6 @@ import codecs
 import hashlib
 import io
 from dataclasses import dataclass
-from pathlib import Path
 
 CHUNK = 4 << 20
 XLSX_MAGIC = b"PK\x03\x04"
@@ -28,15 +27,6 @@ class Fingerprint:
     utf8_ok: bool
     bom: bool
     has_quote: bool = False     # a '"' anywhere: quoted fields possible (no fast CSV path)
-
-
-def sha256_file(path: Path) -> str:
-    """sha256 of a file, streamed (the plan's view of a file; landing hashes what it parses)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def fingerprint(data: bytes) -> Fingerprint:

@@ -16,12 +16,12 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from pipelines.landing.limits import Deadline
-from pipelines.landing.mapping import Mapping
+from pipelines.landing.mapping import HeaderMapping
 from pipelines.landing.readers import (
     HINT_WINDOW,
     MAX_FIELD_CHARS,
     SPACES,
-    Batch,
+    RowBatch,
     Scanner,
     SheetInfo,
     csv_data_lines,
@@ -45,9 +45,9 @@ def _header(scanner: Scanner, data: bytes, encoding: str) -> int:
     return 0
 
 
-def read_fast(data: bytes, encoding: str, record_type: str, mapping: Mapping,
+def read_fast(data: bytes, encoding: str, record_type: str, mapping: HeaderMapping,
               info: SheetInfo, max_field: int = MAX_FIELD_CHARS,
-              deadline: Deadline | None = None) -> Iterator[Batch]:
+              deadline: Deadline | None = None) -> Iterator[RowBatch]:
     try:
         yield from _read_fast(data, encoding, record_type, mapping, info, max_field, deadline)
     except pa.ArrowInvalid as exc:
@@ -55,8 +55,8 @@ def read_fast(data: bytes, encoding: str, record_type: str, mapping: Mapping,
         raise Fallback(str(exc)) from exc
 
 
-def _read_fast(data: bytes, encoding: str, record_type: str, mapping: Mapping,
-               info: SheetInfo, max_field: int, deadline: Deadline | None) -> Iterator[Batch]:
+def _read_fast(data: bytes, encoding: str, record_type: str, mapping: HeaderMapping,
+               info: SheetInfo, max_field: int, deadline: Deadline | None) -> Iterator[RowBatch]:
     scanner = Scanner(record_type, mapping, info, pad_short=False, max_field=max_field)
     ncols = _header(scanner, data, encoding)
     if scanner.layout is None:
@@ -95,7 +95,7 @@ def _read_fast(data: bytes, encoding: str, record_type: str, mapping: Mapping,
         next_line += n + len(ragged)
         keep = _classify(scanner, cols, lines, width, key)
         kept = record_batch.filter(pa.array(keep)) if not keep.all() else record_batch
-        batch = Batch(layout, lines=lines[keep], columns=kept.columns[:width])
+        batch = RowBatch(layout, lines=lines[keep], columns=kept.columns[:width])
         info.rows_read += len(batch)
         if len(batch):
             yield batch
@@ -106,7 +106,7 @@ def _read_fast(data: bytes, encoding: str, record_type: str, mapping: Mapping,
         yield last
 
 
-def _ragged(scanner: Scanner, ragged: list[tuple[int, str]]) -> Iterator[Batch]:
+def _ragged(scanner: Scanner, ragged: list[tuple[int, str]]) -> Iterator[RowBatch]:
     """Lines with another number of cells: the line-by-line rules decide (no quotes here)."""
     layout = scanner.layout
     for line, text in ragged:

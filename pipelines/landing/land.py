@@ -36,7 +36,7 @@ from pipelines.landing.ledger import (
     touch,
 )
 from pipelines.landing.limits import Limits
-from pipelines.landing.mapping import Mapping, load_mapping
+from pipelines.landing.mapping import HeaderMapping, load_mapping
 from pipelines.landing.normalise import create_macros
 from pipelines.landing.plan import Step, make_plan
 from pipelines.landing.read import read_file, station_from_path
@@ -119,7 +119,7 @@ def _commit(conn: duckdb.DuckDBPyConnection) -> None:
 class _Lander:
     """Groups small files into shared transactions; isolates big and failing files."""
 
-    def __init__(self, conn: duckdb.DuckDBPyConnection, record_type: str, mapping: Mapping,
+    def __init__(self, conn: duckdb.DuckDBPyConnection, record_type: str, mapping: HeaderMapping,
                  result: LandingResult, limits: Limits, run_id: str):
         self.conn, self.mapping, self.result, self.limits = conn, mapping, result, limits
         self.record_type, self.run_id = record_type, run_id
@@ -387,7 +387,7 @@ def _candidates(conn: duckdb.DuckDBPyConnection, steps: list[Step],
         result.files_duplicate += 1
 
 
-def _land_threaded(conn, plans: dict[str, list[Step]], mapping: Mapping,
+def _land_threaded(conn, plans: dict[str, list[Step]], mapping: HeaderMapping,
                    results: dict[str, LandingResult], threads: int, land_steps) -> None:
     units = _shards(plans, threads)
     done: dict[int, tuple[LandingResult, float, float]] = {}

@@ -125,9 +125,9 @@ def ledger_state(conn: duckdb.DuckDBPyConnection) -> LedgerState:
 
 
 def insert_ledger_rows(conn: duckdb.DuckDBPyConnection, rows: list[LedgerRow]) -> None:
-    """One INSERT from Arrow for many rows: a parameterised INSERT per file cost ~1.5 ms, which
-    is 20 s of landing for a city-year's 16 k files. A row whose version is already in the
-    ledger (a retried failure, a revert, a promoted duplicate) replaces it."""
+    """One INSERT from Arrow for many rows, not a parameterised INSERT per file (too slow for a
+    city-year's files: bench/RESULTS.md, city entry of 936fa39). A row whose version is already
+    in the ledger (a retried failure, a revert, a promoted duplicate) replaces it."""
     if not rows:
         return
     columns = list(zip(*(r.values() for r in rows), strict=True))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from pipelines.landing.schema import FIELDS, key_field
+from pipelines.textnorm import nfkc_without_spaces, normalise_text
 
 MAPPING_PATH = Path(__file__).with_name("header_mapping.yml")
 
@@ -20,20 +20,19 @@ _UNIT = re.compile(r"[(\[【][^()\[\]【】]*[)\]】]$")
 
 
 def normalise_header(text: object) -> str:
-    """NFKC, no spaces at all (incl. U+3000), no trailing bracketed unit, lower case."""
+    """NFKC, no spaces at all (incl. U+3000), no trailing bracketed unit, lower case: the
+    matching rule (pipelines/textnorm.py) plus the unit, which it keeps on purpose (markers,
+    title keys and vocabulary are normalised with the plain rule); None gives ''."""
     if text is None:
         return ""
-    s = "".join(unicodedata.normalize("NFKC", str(text)).split())
+    s = nfkc_without_spaces(str(text))
     return (_UNIT.sub("", s) or s).lower()
 
 
-def normalise_cell(text: str) -> str:
-    """Same as headers but keeps brackets: used for markers, keys and vocabulary."""
-    return "".join(unicodedata.normalize("NFKC", text).split()).lower()
-
-
 @dataclass(frozen=True)
-class Mapping:
+class HeaderMapping:
+    """header_mapping.yml, parsed: every text already normalised."""
+
     version: str
     min_fields: int
     total_markers: tuple[str, ...]
@@ -64,10 +63,10 @@ class Mapping:
 
 
 def _strings(values: list) -> tuple[str, ...]:
-    return tuple(normalise_cell(str(v)) for v in values)
+    return tuple(normalise_text(str(v)) for v in values)
 
 
-def parse_mapping(text: bytes) -> Mapping:
+def parse_mapping(text: bytes) -> HeaderMapping:
     doc = yaml.safe_load(text)
     synonyms: dict[str, dict[str, str]] = {}
     for record_type, fields in doc["record_types"].items():
@@ -84,12 +83,12 @@ def parse_mapping(text: bytes) -> Mapping:
                     raise ValueError(f"header mapping: {name!r} maps to two {record_type} fields")
         synonyms[record_type] = lookup
     version = f"{doc['version']}+{hashlib.sha256(text).hexdigest()[:8]}"
-    return Mapping(
+    return HeaderMapping(
         version=version,
         min_fields=int(doc.get("header_min_fields", 3)),
         total_markers=_strings(doc["total_markers"]),
-        title_station=normalise_cell(doc["title_keys"]["station"]),
-        title_exported_at=normalise_cell(doc["title_keys"]["exported_at"]),
+        title_station=normalise_text(doc["title_keys"]["station"]),
+        title_exported_at=normalise_text(doc["title_keys"]["exported_at"]),
         other_title_keys=_strings(doc.get("other_title_keys", [])),
         true_values=_strings(doc["booleans"]["true"]),
         false_values=_strings(doc["booleans"]["false"]),
@@ -98,11 +97,11 @@ def parse_mapping(text: bytes) -> Mapping:
 
 
 @lru_cache(maxsize=4)
-def _load(path: str, mtime_ns: int) -> Mapping:
+def _load(path: str, mtime_ns: int) -> HeaderMapping:
     return parse_mapping(Path(path).read_bytes())
 
 
-def load_mapping(path: Path | None = None) -> Mapping:
+def load_mapping(path: Path | None = None) -> HeaderMapping:
     """The mapping file, re-read when it changes (the operator may edit it between runs)."""
     path = path or MAPPING_PATH
     return _load(str(path), path.stat().st_mtime_ns)

@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 import duckdb
 
-from pipelines.landing.mapping import Mapping
+from pipelines.landing.mapping import HeaderMapping
 from pipelines.sqltext import literal
 
 DATE_RE = (r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
@@ -26,7 +26,7 @@ def _list(values: tuple[str, ...]) -> str:
     return ", ".join(literal(v) for v in values)
 
 
-def create_macros(conn: duckdb.DuckDBPyConnection, mapping: Mapping) -> None:
+def create_macros(conn: duckdb.DuckDBPyConnection, mapping: HeaderMapping) -> None:
     """Temporary (connection-local) macros used by the typing SQL of rules.py."""
     names = "['y', 'm', 'd', 'hh', 'mi', 'ss']"
     statements = [

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.landing.decode import sha256_file
+from pipelines.hashing import sha256_file
 from pipelines.landing.drop_zone import RECORD_FOLDERS, Entry, settle, walk
 from pipelines.landing.ledger import Known, LedgerState, ledger_state
 from pipelines.landing.limits import Limits

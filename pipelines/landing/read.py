@@ -17,9 +17,9 @@ from pipelines.landing.decode import FileFailed, Fingerprint, detect_encoding
 from pipelines.landing.fastcsv import Fallback, read_fast
 from pipelines.landing.ledger import LedgerRow
 from pipelines.landing.limits import Deadline, Limits, check_xlsx
-from pipelines.landing.mapping import Mapping
+from pipelines.landing.mapping import HeaderMapping
 from pipelines.landing.normalise import date_in_name
-from pipelines.landing.readers import Batch, SheetInfo, csv_data_lines, scan, xlsx_sheets
+from pipelines.landing.readers import RowBatch, SheetInfo, csv_data_lines, scan, xlsx_sheets
 from pipelines.landing.stage import Context
 
 # Bump when a row rule changes: quarantined rows are re-examined when this or the mapping changes.
@@ -29,7 +29,7 @@ FAST_CSV = True  # Arrow reader for quote-free CSV (fastcsv.py); tests compare i
 _STEM = re.compile(r"[^_\d]*")
 
 
-def examined_with(mapping: Mapping) -> str:
+def examined_with(mapping: HeaderMapping) -> str:
     return f"mapping {mapping.version}; rules {RULES_VERSION}"
 
 
@@ -45,7 +45,7 @@ def station_from_path(rel: str) -> str | None:
     return stem or None
 
 
-def _context(row: LedgerRow, info: SheetInfo, mapping: Mapping, name_date: datetime | None,
+def _context(row: LedgerRow, info: SheetInfo, mapping: HeaderMapping, name_date: datetime | None,
              path_station: str | None) -> Context:
     station, source = ((info.station_title, "title") if info.station_title
                        else (path_station, "path"))
@@ -56,8 +56,8 @@ def _context(row: LedgerRow, info: SheetInfo, mapping: Mapping, name_date: datet
         mapping_version=mapping.version, run_id=row.run_id)
 
 
-def read_file(data: bytes, row: LedgerRow, mapping: Mapping, fp: Fingerprint, limits: Limits,
-              fast: bool = True) -> Iterator[tuple[Batch, Context]]:
+def read_file(data: bytes, row: LedgerRow, mapping: HeaderMapping, fp: Fingerprint, limits: Limits,
+              fast: bool = True) -> Iterator[tuple[RowBatch, Context]]:
     """Yield chunks of data rows with their context; at the end fill the ledger fields of
     `row`. Raises FileFailed when the file as a whole cannot be landed."""
     deadline = Deadline(limits.max_seconds)

@@ -19,9 +19,10 @@ from typing import TextIO
 
 from pipelines.landing.decode import open_text
 from pipelines.landing.limits import Deadline
-from pipelines.landing.mapping import Mapping, normalise_cell
+from pipelines.landing.mapping import HeaderMapping
 from pipelines.landing.normalise import parse_datetime
 from pipelines.landing.schema import key_field
+from pipelines.textnorm import normalise_text
 
 BATCH_ROWS = 50_000
 # A cell longer than this sets its row aside (reason oversized_field); Limits can lower it.
@@ -62,7 +63,9 @@ class SheetInfo:
 
 
 @dataclass
-class Batch:
+class RowBatch:
+    """Rows of one file read under one header layout, with their line numbers."""
+
     layout: Layout
     lines: list[int] = field(default_factory=list)
     rows: list[list[str | None]] = field(default_factory=list)
@@ -100,7 +103,7 @@ def make_layout(line: int, cells: list[str], fields: dict[str, int]) -> Layout:
     return Layout(line, headers, {f: i for f, i in fields.items() if i < width}, width)
 
 
-def parse_title(cells: list[str], mapping: Mapping) -> dict[str, str]:
+def parse_title(cells: list[str], mapping: HeaderMapping) -> dict[str, str]:
     """{'station': …, 'exported_at': …} from a title line such as "填报单位: 古林派出所"."""
     text = unicodedata.normalize("NFKC", " ".join(c for c in cells if c.strip()))
     found: dict[str, str] = {}
@@ -123,7 +126,7 @@ def _first_cells(cells: list[str], n: int = 2) -> list[str]:
     out = []
     for c in cells:
         if c and c.strip():
-            out.append(normalise_cell(c).rstrip(":"))
+            out.append(normalise_text(c).rstrip(":"))
             if len(out) == n:
                 break
     return out
@@ -137,7 +140,7 @@ def _starts_with_marker(cell: str, markers: Iterable[str]) -> bool:
 class Scanner:
     """Line classification for one sheet; data rows accumulate in `batch`."""
 
-    def __init__(self, record_type: str, mapping: Mapping, info: SheetInfo, pad_short: bool,
+    def __init__(self, record_type: str, mapping: HeaderMapping, info: SheetInfo, pad_short: bool,
                  max_field: int = MAX_FIELD_CHARS):
         self.record_type, self.mapping, self.info = record_type, mapping, info
         self.pad_short = pad_short
@@ -152,7 +155,7 @@ class Scanner:
         self.hint = re.compile("|".join(gap.join(map(re.escape, m))
                                         for m in (*self.markers, *self.title_keys)))
         self.layout: Layout | None = None
-        self.batch: Batch | None = None
+        self.batch: RowBatch | None = None
         self.title_lines = 0
         self.done = False   # gave up looking for a header
 
@@ -161,7 +164,7 @@ class Scanner:
         if self.mapping.is_header(self.record_type, fields):
             self.layout = make_layout(line, cells, fields)
             self.info.segments.append(self.layout)
-            self.batch = Batch(self.layout)
+            self.batch = RowBatch(self.layout)
             return
         self.info.lines_skipped += 1
         title = parse_title(cells, self.mapping)
@@ -184,7 +187,7 @@ class Scanner:
             return None
         return make_layout(line, cells, fields)
 
-    def feed(self, line: int, cells: list[str]) -> Batch | None:
+    def feed(self, line: int, cells: list[str]) -> RowBatch | None:
         """Classify one line; returns a batch to hand over when one is complete."""
         joined = "".join(cells)
         if not joined.strip(SPACES):
@@ -207,11 +210,11 @@ class Scanner:
                     return None
                 full, self.layout = self.batch, new
                 self.info.segments.append(new)
-                self.batch = Batch(new)
+                self.batch = RowBatch(new)
                 return full if full.rows else None
         self.add_row(line, cells)
         if len(self.batch.rows) >= BATCH_ROWS:
-            full, self.batch = self.batch, Batch(self.layout)
+            full, self.batch = self.batch, RowBatch(self.layout)
             return full
         return None
 
@@ -250,18 +253,18 @@ class Scanner:
             f"{'; '.join(notes)}, more than the limit of {self.max_field:,}{span}")
         return cut
 
-    def finish(self) -> Batch | None:
+    def finish(self) -> RowBatch | None:
         if self.layout is None:
             self.info.note = (f"no recognisable header in the first {MAX_TITLE_LINES} "
                               "non-blank lines")
             return None
-        full, self.batch = self.batch, Batch(self.layout)
+        full, self.batch = self.batch, RowBatch(self.layout)
         return full if full.rows else None
 
 
-def scan(record_type: str, mapping: Mapping, source: Iterable[tuple[int, list[str]]],
+def scan(record_type: str, mapping: HeaderMapping, source: Iterable[tuple[int, list[str]]],
          info: SheetInfo, pad_short: bool, max_field: int = MAX_FIELD_CHARS,
-         deadline: Deadline | None = None) -> Iterator[Batch]:
+         deadline: Deadline | None = None) -> Iterator[RowBatch]:
     """Classify lines; yield batches of data rows. Counts go to `info`."""
     scanner = Scanner(record_type, mapping, info, pad_short, max_field)
     for n, (line, cells) in enumerate(source):
@@ -319,10 +322,10 @@ def xlsx_cell_text(value: object) -> str:
 
 
 def xlsx_sheets(data: bytes) -> Iterator[tuple[str, Iterator[tuple[int, list[str]]]]]:
-    """Every worksheet of a workbook (chart sheets skipped), read with calamine (Rust; about
-    20x faster than openpyxl on our exports). Rows are numbered from the sheet's row 1.
-    The caller has measured the workbook first (limits.check_xlsx): calamine aborts the
-    process, it does not raise, when a sheet's cells span more than it can allocate."""
+    """Every worksheet of a workbook (chart sheets skipped), read with calamine (Rust; much faster
+    than openpyxl on our exports: bench/RESULTS.md, city entry of b410182). Rows are numbered from
+    the sheet's row 1. The caller has measured the workbook first (limits.check_xlsx): calamine
+    aborts the process, it does not raise, when a sheet's cells span more than it can allocate."""
     from python_calamine import CalamineWorkbook, SheetTypeEnum
 
     with CalamineWorkbook.from_filelike(io.BytesIO(data)) as wb:

@@ -21,8 +21,8 @@ from datetime import datetime
 import duckdb
 
 from pipelines.faults import checkpoint
-from pipelines.landing.mapping import Mapping
-from pipelines.landing.readers import Batch, make_layout
+from pipelines.landing.mapping import HeaderMapping
+from pipelines.landing.readers import RowBatch, make_layout
 from pipelines.landing.stage import Context, Stager, type_and_land
 
 PENDING_SQL = """
@@ -46,9 +46,9 @@ def _segment(detail: dict, sheet: str | None, line: int) -> dict | None:
     return None
 
 
-def _stage(record_type: str, mapping: Mapping, run_id: str, pending: list) -> Stager:
+def _stage(record_type: str, mapping: HeaderMapping, run_id: str, pending: list) -> Stager:
     stager = Stager(record_type)
-    chunks: dict[tuple, tuple[Batch, Context]] = {}
+    chunks: dict[tuple, tuple[RowBatch, Context]] = {}
     for version_id, path, sha, first_seen, detail, sheet, line, raw in pending:
         segment = _segment(json.loads(detail), sheet, line)
         if segment is None:
@@ -65,7 +65,7 @@ def _stage(record_type: str, mapping: Mapping, run_id: str, pending: list) -> St
                 first_seen_at=first_seen, station=segment["station"],
                 station_source=segment["station_source"], mapping_version=mapping.version,
                 run_id=run_id)
-            chunks[key] = (Batch(make_layout(segment["header_line"], headers, fields)), ctx)
+            chunks[key] = (RowBatch(make_layout(segment["header_line"], headers, fields)), ctx)
         chunk, _ = chunks[key]
         values = json.loads(raw) if raw else {}
         chunk.lines.append(line)
@@ -76,7 +76,7 @@ def _stage(record_type: str, mapping: Mapping, run_id: str, pending: list) -> St
     return stager
 
 
-def reexamine(conn: duckdb.DuckDBPyConnection, record_type: str, mapping: Mapping,
+def reexamine(conn: duckdb.DuckDBPyConnection, record_type: str, mapping: HeaderMapping,
               run_id: str) -> int:
     """Replay stale landing rejects of one record type; returns the number released."""
     from pipelines.landing.read import examined_with

@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.landing.readers import Batch
+from pipelines.landing.readers import RowBatch
 from pipelines.landing.rules import statements
 from pipelines.landing.schema import FIELDS
 
@@ -46,7 +46,7 @@ class Context:
 
 @dataclass
 class Staged:
-    chunk: Batch
+    chunk: RowBatch
     ctx: Context
     owner: object                 # whatever the caller uses to add up counts (a ledger row)
 
@@ -69,7 +69,7 @@ class Stager:
     items: list[Staged] = field(default_factory=list)
     rows: int = 0
 
-    def add(self, chunk: Batch, ctx: Context, owner: object) -> None:
+    def add(self, chunk: RowBatch, ctx: Context, owner: object) -> None:
         if len(chunk):
             self.items.append(Staged(chunk, ctx, owner))
             self.rows += len(chunk)
@@ -100,7 +100,7 @@ def _strings(values) -> pa.Array:
     return values if isinstance(values, pa.Array) else pa.array(values, pa.string())
 
 
-def _extra_array(chunk: Batch, columns: list) -> pa.Array:
+def _extra_array(chunk: RowBatch, columns: list) -> pa.Array:
     n, extras = len(chunk), chunk.layout.extras
     if not extras or not n:
         return pa.nulls(n, EXTRA_TYPE)
@@ -114,7 +114,7 @@ def _extra_array(chunk: Batch, columns: list) -> pa.Array:
     return pa.MapArray.from_arrays(offsets, keys, items)
 
 
-def _to_arrow(record_type: str, chunk: Batch, cid: int, pos0: int) -> pa.RecordBatch:
+def _to_arrow(record_type: str, chunk: RowBatch, cid: int, pos0: int) -> pa.RecordBatch:
     n, layout = len(chunk), chunk.layout
     columns = chunk.column_values()
     malformed = np.zeros(n, dtype=bool)
@@ -151,7 +151,7 @@ def _staged_table(record_type: str, batches: list[pa.RecordBatch]) -> pa.Table:
     return table
 
 
-def _ctx_table(record_type: str, contexts: list[tuple[Context, Batch]]) -> pa.Table:
+def _ctx_table(record_type: str, contexts: list[tuple[Context, RowBatch]]) -> pa.Table:
     rows: dict[str, list] = {k: [] for k in (
         "_cid", "path", "sha256", "sheet", "where_", "exported_at", "exported_day",
         "first_seen_at", "station_fb", "station_src", "mapping_version", "run_id", "width")}
@@ -171,7 +171,7 @@ def _ctx_table(record_type: str, contexts: list[tuple[Context, Batch]]) -> pa.Ta
                                        pa.field("exported_day", pa.date32())))
 
 
-def raw_values(chunk: Batch, index: int) -> str:
+def raw_values(chunk: RowBatch, index: int) -> str:
     """JSON of the raw cells by raw header; cells beyond the header kept under a reserved key."""
     cells = chunk.cells(index)
     values = {h: (c if c != "" else None) for h, c in zip(chunk.layout.headers, cells,

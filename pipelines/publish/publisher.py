@@ -33,6 +33,7 @@ from typing import Any
 
 import duckdb
 
+from pipelines.hashing import sha256_file
 from pipelines.publish.catalog import build_catalog, catalog_info, schema_of
 from pipelines.publish.fsutil import (
     clear_tmp,
@@ -77,7 +78,6 @@ from pipelines.publish.snapshot import (
     parquet_columns,
     parquet_relation,
     plan_table,
-    sha256_file,
     write_table,
 )
 from pipelines.sqltext import ident as q
@@ -227,8 +227,8 @@ def _reusable(current: dict[str, Any] | None, plan: TablePlan,
 
 def _intact(path: Path, entry: dict[str, Any]) -> bool:
     """The file is byte for byte what its manifest recorded. Re-reading it for the sha256 (not
-    only comparing sizes) costs well under a second for the whole city-scale snapshot (~150 MB,
-    mostly in the page cache) and proves the bytes, not just the name."""
+    only comparing sizes) proves the bytes, not just the name (what the publish stage costs in
+    all: bench/RESULTS.md)."""
     try:
         if path.stat().st_size != entry["bytes"]:
             return False
@@ -258,6 +258,132 @@ def _partition_of(file: Path, layout: dict[str, str] | None) -> str:
     return file.parent.name.split("=", 1)[1] if layout else ""
 
 
+def _reuse(plan: TablePlan, expected: dict[str, Partial], current: dict[str, Any] | None,
+           current_dir: Path | None, layout: dict[str, str] | None) -> dict[str, dict[str, Any]]:
+    """The files of the current snapshot whose source rows hash the same as now and whose bytes
+    are still what its manifest recorded, by partition: they are linked, not written."""
+    reused: dict[str, dict[str, Any]] = {}
+    for key, old in _reusable(current, plan, layout).items():
+        if key in expected and old["rows"] == expected[key][0] \
+                and old["content_sha256"] == digest(plan.columns, expected[key]):
+            src = current_dir / plan.table / old["path"]
+            if _intact(src, old):
+                reused[key] = old
+            else:
+                log.warning("%s differs from its manifest: written anew", src)
+    return reused
+
+
+def _write_or_link(conn: duckdb.DuckDBPyConnection, plan: TablePlan, table_dir: Path,
+                   layout: dict[str, str] | None, to_write: list[str],
+                   reused: dict[str, dict[str, Any]], current_dir: Path | None) -> list[Path]:
+    """Write the partitions in `to_write` (every row when nothing is reused), link the reused
+    files. Returns the files written."""
+    written: list[Path] = []
+    if to_write:
+        written = write_table(conn, plan, table_dir, partitioned=layout is not None,
+                              months=to_write if layout and reused else None)
+    else:
+        table_dir.mkdir(parents=True)
+    for old in reused.values():
+        _link(current_dir / plan.table / old["path"], table_dir / old["path"], old)
+    return written
+
+
+def _parquet_types(conn: duckdb.DuckDBPyConnection, plan: TablePlan, files: list[Path]
+                   ) -> list[tuple[str, str]]:
+    """The one Parquet schema of the table's files: linked and new files must agree (the views
+    read them as one), with the source's column names in its order."""
+    schemas = {tuple(parquet_columns(conn, [f])) for f in files}
+    if len(schemas) != 1:
+        raise PublishError(f"{plan.table}: files with different Parquet schemas {schemas}")
+    parquet_types = list(schemas.pop())
+    if [n for n, _ in parquet_types] != [n for n, _ in plan.columns]:
+        raise PublishError(f"{plan.table}: Parquet columns {parquet_types} differ from "
+                           f"the source")
+    return parquet_types
+
+
+def _check_written(conn: duckdb.DuckDBPyConnection, plan: TablePlan, written: list[Path],
+                   parquet_types: list[tuple[str, str]], layout: dict[str, str] | None,
+                   to_write: list[str], expected: dict[str, Partial]) -> dict[str, Partial]:
+    """The new files against the source, partition by partition. Returns the content hash
+    parts of each written file, by file name."""
+    casts = {n: t for (n, t), (_, pt) in zip(plan.columns, parquet_types, strict=True)
+             if t != pt}
+    got: dict[str, Partial] = {}
+    if written:
+        got = hash_parts(conn, parquet_relation(written, with_filename=True), plan.columns,
+                         casts, key_sql=q(FILE_COLUMN))
+    by_partition: dict[str, list[Partial]] = {}
+    for f in written:
+        by_partition.setdefault(_partition_of(f, layout), []).append(
+            got.get(str(f), (0, 0, 0)))
+    for key in sorted(set(by_partition) | set(to_write)):
+        check = combine(by_partition.get(key, []))
+        if check != expected.get(key):
+            raise PublishError(f"{plan.table}: written Parquet {key or 'file'} "
+                               f"{check} differs from the source {expected.get(key)}")
+    return got
+
+
+def _file_entries(conn: duckdb.DuckDBPyConnection, plan: TablePlan, files: list[Path],
+                  table_dir: Path, layout: dict[str, str] | None,
+                  reused: dict[str, dict[str, Any]], got: dict[str, Partial], rows: int
+                  ) -> list[dict[str, Any]]:
+    """The manifest's entry of every file (a linked file keeps its old entry), checking the
+    row counts of the Parquet metadata against the source."""
+    per_file = file_rows(conn, files)
+    entries = []
+    for f in files:
+        path, key = str(f.relative_to(table_dir)), _partition_of(f, layout)
+        if key in reused:
+            entry = dict(reused[key])  # verified before linking: same bytes, same inode
+            if per_file[str(f)] != entry["rows"]:
+                raise PublishError(f"{plan.table}: linked {path} has {per_file[str(f)]} "
+                                   f"rows, its manifest {entry['rows']}")
+        else:
+            entry = {"path": path, **({"partition": key} if layout else {}),
+                     "rows": per_file[str(f)], "bytes": f.stat().st_size,
+                     "sha256": sha256_file(f),
+                     "content_sha256": digest(plan.columns, got.get(str(f), (0, 0, 0)))}
+        entries.append(entry)
+    if sum(e["rows"] for e in entries) != rows:
+        raise PublishError(f"{plan.table}: files hold {sum(e['rows'] for e in entries)} "
+                           f"rows, the source {rows}")
+    return entries
+
+
+def _write_table(conn: duckdb.DuckDBPyConnection, plan: TablePlan, parts: dict[str, Partial],
+                 described: dict[str, Any], staging: Path, current: dict[str, Any] | None,
+                 current_dir: Path | None) -> dict[str, Any]:
+    """One table into staging/<table>/; returns its manifest entry."""
+    whole = combine(parts.values())
+    rows = whole[0]
+    layout = _layout(plan, rows)
+    # what each partition (or the one file, '') must hold
+    expected = parts if layout else {"": whole}
+    table_dir = staging / plan.table
+    reused = _reuse(plan, expected, current, current_dir, layout)
+    to_write = sorted(k for k in expected if k not in reused)
+    written = _write_or_link(conn, plan, table_dir, layout, to_write, reused, current_dir)
+    files = sorted(p for p in table_dir.rglob("*.parquet") if p.is_file())
+    parquet_types = _parquet_types(conn, plan, files)
+    got = _check_written(conn, plan, written, parquet_types, layout, to_write, expected)
+    entries = _file_entries(conn, plan, files, table_dir, layout, reused, got, rows)
+    log.info("publish %s: %d file(s) written, %d reused from the current snapshot",
+             plan.table, len(written), len(reused))
+    return {
+        "schema": plan.schema,
+        "rows": rows,
+        "content_sha256": digest(plan.columns, whole),
+        "description": described.get("description") or None,
+        "partitioned_by": layout,
+        "columns": _table_columns(plan, dict(parquet_types), described),
+        "files": entries,
+    }
+
+
 def _write_snapshot(conn: duckdb.DuckDBPyConnection, plans: list[TablePlan],
                     parts: dict[str, dict[str, Partial]], docs: dict[str, Any], staging: Path,
                     header: dict[str, Any], current: dict[str, Any] | None,
@@ -266,94 +392,107 @@ def _write_snapshot(conn: duckdb.DuckDBPyConnection, plans: list[TablePlan],
     as in the current snapshot is hard-linked from it after checking the file's sha256; the
     other months are written and their Parquet is checked against the source hash, month by
     month. Either way every file of the new snapshot is verified."""
-    tables: dict[str, Any] = {}
-    for plan in plans:
-        whole = combine(parts[plan.table].values())
-        rows = whole[0]
-        layout = _layout(plan, rows)
-        # what each partition (or the one file, '') must hold
-        expected = parts[plan.table] if layout else {"": whole}
-        table_dir = staging / plan.table
-        reused: dict[str, dict[str, Any]] = {}
-        for key, old in _reusable(current, plan, layout).items():
-            if key in expected and old["rows"] == expected[key][0] \
-                    and old["content_sha256"] == digest(plan.columns, expected[key]):
-                src = current_dir / plan.table / old["path"]
-                if _intact(src, old):
-                    reused[key] = old
-                else:
-                    log.warning("%s differs from its manifest: written anew", src)
-        to_write = sorted(k for k in expected if k not in reused)
-        written: list[Path] = []
-        if to_write:
-            written = write_table(conn, plan, table_dir, partitioned=layout is not None,
-                                  months=to_write if layout and reused else None)
-        else:
-            table_dir.mkdir(parents=True)
-        for old in reused.values():
-            _link(current_dir / plan.table / old["path"], table_dir / old["path"], old)
-
-        files = sorted(p for p in table_dir.rglob("*.parquet") if p.is_file())
-        # linked and new files must agree on the Parquet schema (the views read them as one)
-        schemas = {tuple(parquet_columns(conn, [f])) for f in files}
-        if len(schemas) != 1:
-            raise PublishError(f"{plan.table}: files with different Parquet schemas {schemas}")
-        parquet_types = list(schemas.pop())
-        if [n for n, _ in parquet_types] != [n for n, _ in plan.columns]:
-            raise PublishError(f"{plan.table}: Parquet columns {parquet_types} differ from "
-                               f"the source")
-        casts = {n: t for (n, t), (_, pt) in zip(plan.columns, parquet_types, strict=True)
-                 if t != pt}
-        # the new files against the source, partition by partition
-        got: dict[str, Partial] = {}
-        if written:
-            got = hash_parts(conn, parquet_relation(written, with_filename=True), plan.columns,
-                             casts, key_sql=q(FILE_COLUMN))
-        by_partition: dict[str, list[Partial]] = {}
-        for f in written:
-            by_partition.setdefault(_partition_of(f, layout), []).append(
-                got.get(str(f), (0, 0, 0)))
-        for key in sorted(set(by_partition) | set(to_write)):
-            check = combine(by_partition.get(key, []))
-            if check != expected.get(key):
-                raise PublishError(f"{plan.table}: written Parquet {key or 'file'} "
-                                   f"{check} differs from the source {expected.get(key)}")
-
-        per_file = file_rows(conn, files)
-        entries = []
-        for f in files:
-            path, key = str(f.relative_to(table_dir)), _partition_of(f, layout)
-            if key in reused:
-                entry = dict(reused[key])  # verified before linking: same bytes, same inode
-                if per_file[str(f)] != entry["rows"]:
-                    raise PublishError(f"{plan.table}: linked {path} has {per_file[str(f)]} "
-                                       f"rows, its manifest {entry['rows']}")
-            else:
-                entry = {"path": path, **({"partition": key} if layout else {}),
-                         "rows": per_file[str(f)], "bytes": f.stat().st_size,
-                         "sha256": sha256_file(f),
-                         "content_sha256": digest(plan.columns, got.get(str(f), (0, 0, 0)))}
-            entries.append(entry)
-        if sum(e["rows"] for e in entries) != rows:
-            raise PublishError(f"{plan.table}: files hold {sum(e['rows'] for e in entries)} "
-                               f"rows, the source {rows}")
-        log.info("publish %s: %d file(s) written, %d reused from the current snapshot",
-                 plan.table, len(written), len(reused))
-        described = docs.get(plan.table, {})
-        tables[plan.table] = {
-            "schema": plan.schema,
-            "rows": rows,
-            "content_sha256": digest(plan.columns, whole),
-            "description": described.get("description") or None,
-            "partitioned_by": layout,
-            "columns": _table_columns(plan, dict(parquet_types), described),
-            "files": entries,
-        }
+    tables = {plan.table: _write_table(conn, plan, parts[plan.table],
+                                       docs.get(plan.table, {}), staging, current, current_dir)
+              for plan in plans}
     manifest = {**header, "tables": tables}
     (staging / MANIFEST_NAME).write_text(
         json.dumps(manifest, ensure_ascii=False, indent=1, default=str) + "\n")
     fsync_tree(staging)
     return manifest
+
+
+def _table_names(tables: Sequence[str], keep: int) -> list[str]:
+    """The tables to publish, each once; refuses a bad `keep`, none, or a name twice."""
+    if keep < 1:
+        raise ValueError("keep must be at least 1")
+    names = list(dict.fromkeys(tables))
+    if not names:
+        raise ValueError("no tables to publish")
+    bare = [n.split(".", 1)[-1] for n in names]
+    if len(set(bare)) != len(bare):
+        raise ValueError(f"table names repeat across schemas: {names}")
+    return names
+
+
+def _unchanged(published_dir: Path, latest: dict[str, Any], reason: str,
+               pin: dict[str, Any] | None = None) -> PublishResult:
+    """Nothing written: report what BI sees now (the current snapshot)."""
+    version = latest["version"]
+    manifest = read_manifest(published_dir, version)
+    snap = snapshots_dir(published_dir) / version
+    return PublishResult(
+        version=version, changed=False,
+        catalog_path=published_dir / CATALOG_NAME, latest_path=published_dir / LATEST_NAME,
+        row_counts={t: i["rows"] for t, i in manifest["tables"].items()},
+        reason=reason, snapshot_dir=snap, manifest_path=snap / MANIFEST_NAME,
+        pin=pin)
+
+
+def _source_hashes(conn: duckdb.DuckDBPyConnection, plans: list[TablePlan]
+                   ) -> tuple[dict[str, dict[str, Partial]], dict[str, tuple[int, str]]]:
+    """One pass per table: the source hash of every month (one part for other tables), and
+    each table's rows and content hash."""
+    parts = {p.table: hash_parts(conn, p.relation, p.columns,
+                                 key_sql=month_sql(p) if p.partition_source else "''")
+             for p in plans}
+    hashes = {}
+    for p in plans:
+        whole = combine(parts[p.table].values())
+        hashes[p.table] = (whole[0], digest(p.columns, whole))
+    return parts, hashes
+
+
+def _current(published_dir: Path, latest: dict[str, Any] | None
+             ) -> tuple[dict[str, Any] | None, Path | None]:
+    """The manifest and folder of the snapshot BI reads now (None, None: none yet)."""
+    if latest is None:
+        return None, None
+    return (read_manifest(published_dir, latest["version"]),
+            snapshots_dir(published_dir) / latest["version"])
+
+
+def _header(version: str, run_id: str, git_commit: str | None, source_schema: str,
+            check_results: Any) -> dict[str, Any]:
+    """The manifest's fields other than its tables."""
+    return {"format": FORMAT, "version": version, "run_id": run_id,
+            "created_at": _now(), "git_commit": git_commit,
+            "duckdb_version": duckdb.__version__, "source_schema": source_schema,
+            "check_results": check_results}
+
+
+def _commit(published_dir: Path, staging: Path, manifest: dict[str, Any],
+            latest: dict[str, Any] | None) -> tuple[Path, dict[str, Any]]:
+    """Steps 3-6: rename the staged snapshot into snapshots/, then the catalog and latest.json.
+    Not committed (an error before latest.json names it): the snapshot is taken away again.
+    Returns the snapshot folder and the new latest.json."""
+    version = manifest["version"]
+    root = snapshots_dir(published_dir)
+    if not root.exists():
+        root.mkdir()
+        fsync_dir(published_dir)
+    final = root / version
+    os.rename(staging, final)
+    fsync_dir(root)
+    try:
+        new_latest = _point_pointers(published_dir, manifest, latest, "publish")
+    except BaseException:
+        # not committed: take the unreferenced snapshot away again
+        now = read_latest(published_dir)
+        if now is None or now["version"] != version:
+            remove_tree(final, tmp_area(published_dir))
+        raise
+    return final, new_latest
+
+
+def _prune_after(published_dir: Path, new_latest: dict[str, Any], keep: int) -> list[str]:
+    """Step 7; a failure only warns: published already, a later run prunes again."""
+    version = new_latest["version"]
+    try:
+        return prune(published_dir, new_latest, keep, catalog_at=version)
+    except OSError as exc:
+        log.warning("publish %s: pruning old snapshots failed: %s", version, exc)
+        return []
 
 
 def publish(
@@ -372,93 +511,39 @@ def publish(
     """Publish `source_schema.<table>` for every table as a new immutable snapshot and point
     the BI catalog and latest.json at it. Idempotent: a run that already published, or
     content identical to the current snapshot, publishes nothing (changed=False)."""
-    if keep < 1:
-        raise ValueError("keep must be at least 1")
-    names = list(dict.fromkeys(tables))
-    if not names:
-        raise ValueError("no tables to publish")
-    bare = [n.split(".", 1)[-1] for n in names]
-    if len(set(bare)) != len(bare):
-        raise ValueError(f"table names repeat across schemas: {names}")
+    names = _table_names(tables, keep)
     published_dir = Path(published_dir).resolve()
-    catalog_path = published_dir / CATALOG_NAME
-    latest_path = published_dir / LATEST_NAME
     with publish_lock(published_dir):
         try:
             latest = _prepare(published_dir)
-
-            def unchanged(reason: str, pin: dict[str, Any] | None = None) -> PublishResult:
-                # nothing written: report what BI sees now (the current snapshot)
-                version = latest["version"]
-                manifest = read_manifest(published_dir, version)
-                snap = snapshots_dir(published_dir) / version
-                return PublishResult(
-                    version=version, changed=False,
-                    catalog_path=catalog_path, latest_path=latest_path,
-                    row_counts={t: i["rows"] for t, i in manifest["tables"].items()},
-                    reason=reason, snapshot_dir=snap, manifest_path=snap / MANIFEST_NAME,
-                    pin=pin)
-
             pin = read_pin(published_dir)
             if pin is not None and latest is not None:
-                return unchanged("pinned", pin)  # a rollback holds BI here until a release
-
+                # a rollback holds BI here until a release
+                return _unchanged(published_dir, latest, "pinned", pin)
             done = run_version(latest, run_id)
             if done is not None and done in snapshot_versions(published_dir):
-                return unchanged("run already published")
+                return _unchanged(published_dir, latest, "run already published")
 
             plans = [plan_table(conn, t, source_schema, partition_by) for t in names]
-            # one pass per table: the source hash of every month (one part for other tables)
-            parts = {p.table: hash_parts(conn, p.relation, p.columns,
-                                         key_sql=month_sql(p) if p.partition_source else "''")
-                     for p in plans}
-            hashes = {}
-            for p in plans:
-                whole = combine(parts[p.table].values())
-                hashes[p.table] = (whole[0], digest(p.columns, whole))
+            parts, hashes = _source_hashes(conn, plans)
             docs = dbt_descriptions(Path(dbt_manifest) if dbt_manifest else None,
                                     [p.table for p in plans])
-            current, current_dir = None, None
-            if latest is not None:
-                current = read_manifest(published_dir, latest["version"])
-                current_dir = snapshots_dir(published_dir) / latest["version"]
-                if _same_content(current, plans, hashes, docs):
-                    return unchanged("content unchanged")
+            current, current_dir = _current(published_dir, latest)
+            if current is not None and _same_content(current, plans, hashes, docs):
+                return _unchanged(published_dir, latest, "content unchanged")
 
             version = new_version(run_id, snapshot_versions(published_dir))
-            header = {"format": FORMAT, "version": version, "run_id": run_id,
-                      "created_at": _now(), "git_commit": git_commit,
-                      "duckdb_version": duckdb.__version__, "source_schema": source_schema,
-                      "check_results": check_results}
+            header = _header(version, run_id, git_commit, source_schema, check_results)
             staging = tmp_area(published_dir) / f"snap-{version}"
             manifest = _write_snapshot(conn, plans, parts, docs, staging, header, current,
                                        current_dir)
-            root = snapshots_dir(published_dir)
-            if not root.exists():
-                root.mkdir()
-                fsync_dir(published_dir)
-            final = root / version
-            os.rename(staging, final)
-            fsync_dir(root)
-            try:
-                new_latest = _point_pointers(published_dir, manifest, latest, "publish")
-            except BaseException:
-                # not committed: take the unreferenced snapshot away again
-                now = read_latest(published_dir)
-                if now is None or now["version"] != version:
-                    remove_tree(final, tmp_area(published_dir))
-                raise
-            try:
-                pruned = prune(published_dir, new_latest, keep, catalog_at=version)
-            except OSError as exc:  # published already; a later run prunes again
-                log.warning("publish %s: pruning old snapshots failed: %s", version, exc)
-                pruned = []
+            final, new_latest = _commit(published_dir, staging, manifest, latest)
             return PublishResult(
-                version=version, changed=True, catalog_path=catalog_path,
-                latest_path=latest_path,
+                version=version, changed=True, catalog_path=published_dir / CATALOG_NAME,
+                latest_path=published_dir / LATEST_NAME,
                 row_counts={t: i["rows"] for t, i in manifest["tables"].items()},
                 reason="published", snapshot_dir=final, manifest_path=final / MANIFEST_NAME,
-                pruned=pruned)
+                pruned=_prune_after(published_dir, new_latest, keep))
         finally:
             clear_tmp(published_dir, remove_dir=True)
 

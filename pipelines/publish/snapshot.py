@@ -115,11 +115,11 @@ def select_list(columns: list[tuple[str, str]], casts: Mapping[str, str] | None 
     )
 
 
-# Each row's DuckDB hash() over its native values: 64 bits, about 17x cheaper than an md5 of the
-# row's text (10 M rows: 1 s against 17 s). The row count, the sum and the xor of the row hashes
-# make the partial; a changed, added or removed row changes it. hash() is only stable within one
-# DuckDB version, so the version is part of every digest: after an upgrade no digest matches and
-# every month is written again (never a stale month kept).
+# Each row's DuckDB hash() over its native values: 64 bits, far cheaper than an md5 of the row's
+# text (measured when it replaced md5: bench/RESULTS.md, city entry of b410182). The row count, the
+# sum and the xor of the row hashes make the partial; a changed, added or removed row changes it.
+# hash() is only stable within one DuckDB version, so the version is part of every digest: after an
+# upgrade no digest matches and every month is written again (never a stale month kept).
 HASH_METHOD = f"duckdb {duckdb.__version__} hash()"
 
 Partial = tuple[int, int, int]  # (rows, sum of the row hashes, xor of the row hashes)
@@ -182,14 +182,6 @@ def parquet_relation(files: list[Path], *, with_filename: bool = False) -> str:
     listed = ", ".join(lit(str(f)) for f in files)
     extra = f", filename = {lit(FILE_COLUMN)}" if with_filename else ""
     return f"read_parquet([{listed}], hive_partitioning = false{extra})"
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _order_by(conn: duckdb.DuckDBPyConnection, plan: TablePlan, where: str) -> str:

@@ -157,8 +157,9 @@ class _GreatExpectations:
         )
 
         # GE fingerprints every DataFrame under HASH_THRESHOLD bytes (pd.util.hash_pandas_object)
-        # for a batch marker that nothing here reads: 27 of the 44 s of the row checks of city
-        # traffic. A module constant is its only switch; 0 turns the fingerprint off.
+        # for a batch marker that nothing here reads: most of the time of the row checks of city
+        # traffic (bench/RESULTS.md, city entry of a725f4c). A module constant is its only
+        # switch; 0 turns the fingerprint off.
         pandas_execution_engine.HASH_THRESHOLD = 0
 
         self._gx = gx

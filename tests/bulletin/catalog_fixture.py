@@ -1,6 +1,6 @@
 """A tiny published catalog built with the real publish(): a few hand-counted records, so every
-figure of a bulletin can be checked by hand, and a coverage mart (the contract of issue 16)
-that the models do not publish yet.
+figure of a bulletin can be checked by hand, and, when asked for, a coverage mart
+shaped like the models' marts.mart_reporting_coverage (its main columns, with or without rollups).
 
 Stations: 甲市 has 甲分局 (一所 S1, 二所 S2), 乙县公安局 (三所 S3) and 丁分局 (五所 S5, no
 records); 乙市 has 丙分局 (四所 S4). Campaign C1 (测试"百日行动", 2024-06-01 to 2024-09-08, all

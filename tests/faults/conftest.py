@@ -1,9 +1,10 @@
 """Helpers for the fault tests.
 
 Landing faults fork a child that lands (a snapshot of what landed is compared across kills).
-Environment faults (issue 14 item 7) drive real `warehouse` processes on a temporary home the
-way an operator would, and assert what an operator sees: an exit code, a clear message on the
-terminal, and never a Python traceback. Slow ones carry the `slow` marker (`make test-slow`).
+Environment faults (runs racing on a fresh home, a held writer lock, a full disk) drive real
+`warehouse` processes on a temporary home the way an operator would, and assert what an operator
+sees: an exit code, a clear message on the terminal, and never a Python traceback. Slow ones carry
+the `slow` marker (`make test-slow`).
 """
 
 from __future__ import annotations

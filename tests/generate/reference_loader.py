@@ -18,7 +18,8 @@ from pathlib import Path
 
 import openpyxl
 
-from pipelines.generate.reference import campaign_for, crosswalk, normalise_text, seed_stations
+from pipelines.generate.reference import campaign_for, crosswalk, seed_stations
+from pipelines.textnorm import normalise_text
 
 SYNONYMS = {
     "inspections": {

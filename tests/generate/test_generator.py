@@ -14,8 +14,9 @@ import openpyxl
 import pytest
 
 from pipelines.generate import generate_corpus, generate_scenario
-from pipelines.generate.reference import NINE_SMALL, normalise_text, seed_stations
+from pipelines.generate.reference import NINE_SMALL, seed_stations
 from pipelines.generate.scenarios import YUNCHENG_REPORT, check_yuncheng
+from pipelines.textnorm import normalise_text
 
 pytestmark = pytest.mark.unit
 

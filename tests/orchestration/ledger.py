@@ -1,5 +1,5 @@
 """A working database with ledger and quarantine rows written by hand (no landing run), in the
-shape issue 14's landing gives them: statuses superseded/ignored, superseded_by and retry."""
+shape the crash-safe landing gives them: statuses superseded/ignored, superseded_by and retry."""
 
 from __future__ import annotations
 

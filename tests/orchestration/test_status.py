@@ -1,4 +1,4 @@
-"""`warehouse status` and `warehouse quarantine` for operators (issue 16 item 3): only files whose
+"""`warehouse status` and `warehouse quarantine` for operators: only files whose
 latest version failed, failures fixed by a re-export shown as fixed, unknown spellings with the
 file to fix them in; and while a refresh holds the writer lock: status answers within 2 s from
 the last run's snapshot, quarantine refuses at once instead of hanging."""

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.hashing import sha256_file
 from pipelines.publish.catalog import catalog_version
-from pipelines.publish.snapshot import sha256_file
 
 TABLES = ["dim_codes", "fct_events", "mart_summary"]
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -56,7 +56,7 @@ def test_asset_publishes_then_a_failed_blocking_check_changes_nothing(tmp_path, 
 
 
 def test_pinned_by_a_rollback_then_released_as_the_summary_tells_it(tmp_path, monkeypatch):
-    """Issue 16 item 6: after `warehouse rollback` the nightly publish step publishes nothing
+    """After `warehouse rollback` the nightly publish step publishes nothing
     and says BI stays on the pinned version; after `warehouse release` it publishes again; a
     night without new content says there is nothing new to publish."""
     from pipelines.publish import release, rollback

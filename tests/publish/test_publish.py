@@ -219,7 +219,7 @@ def test_rollback(env):
 
 
 def test_a_rollback_pins_until_released(env):
-    """Issue 16: after a rollback the next nights publish nothing (BI stays on the rolled-back
+    """After a rollback the next nights publish nothing (BI stays on the rolled-back
     version, published/ unchanged) until an operator releases the pin."""
     v1 = run_publish(env, "run-1").version
     run_publish(env, "run-2", seed=1)

@@ -115,7 +115,7 @@ def test_a_warning_does_not_stop_the_publish(suites, home, monkeypatch):
 
 def test_the_ui_declares_warn_only_checks_as_warnings_and_counts_like_the_report(
         suites, home, monkeypatch):
-    """Issue 16 item 4: an asset check is declared blocking only when it can stop the publish:
+    """An asset check is declared blocking only when it can stop the publish:
     completeness (a warning in the suites, blocking only past its threshold) is two checks in
     the UI: `completeness` (warning) and `completeness_blocking` (blocking)."""
     from pipelines.validation.report import check_counts

@@ -1,4 +1,4 @@
-"""The HTML report (issue 16 item 4): failures and warnings first, observed values and thresholds
+"""The HTML report: failures and warnings first, observed values and thresholds
 as text, checks counted like the terminal, a landing section, and the coverage-gaps hook."""
 
 from __future__ import annotations

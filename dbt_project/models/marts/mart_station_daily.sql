@@ -1,7 +1,7 @@
-{#- Every metric of domain.md per station (or traffic unit) and day, whether or not the
-    records fall in a campaign. One row per (station_id, day) with at least one fact row.
-    Recomputed on every build (a table): one columnar aggregation of the facts, which can
-    never drift from them. -#}
+{#- Every metric of the domain spec (../shared/spec/domain.md, beside the repo, not in it) per
+    station (or traffic unit) and day, whether or not the records fall in a campaign. One row per
+    (station_id, day) with at least one fact row. Recomputed on every build (a table): one columnar
+    aggregation of the facts, which can never drift from them. -#}
 with inspections as (
     select
         station_id,
