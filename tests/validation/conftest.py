@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shutil
+import tempfile
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -21,9 +25,31 @@ COMPILE_ENV = {"WAREHOUSE_PII_KEY": "validation-test-key"}
 def check_manifest(tmp_path_factory) -> Path:
     """The repository's check models compiled by dbt, as a warehouse named warehouse.duckdb
     sees them (the test warehouses are): the SQL the suites run."""
+    cached = CACHE / f"{project_digest()}.json"
+    if cached.exists():  # the same project files and dbt: the same compiled SQL
+        return cached
     home = tmp_path_factory.mktemp("compiled")
-    return compile_checks(PROJECT_DIR, home / "dbt" / "target",
-                          {**COMPILE_ENV, "WAREHOUSE_HOME": str(home)})
+    manifest = compile_checks(PROJECT_DIR, home / "dbt" / "target",
+                              {**COMPILE_ENV, "WAREHOUSE_HOME": str(home)})
+    CACHE.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_suffix(f".{os.getpid()}.tmp")
+    shutil.copyfile(manifest, partial)
+    os.replace(partial, cached)  # another worker may be writing the same: whole files only
+    return cached
+
+
+# dbt compile takes ~10 s; the fast test loop reuses its manifest while the project is unchanged
+CACHE = Path(tempfile.gettempdir()) / "campaign-metrics-tests" / "check-manifests"
+
+
+def project_digest() -> str:
+    """The dbt project's files (not its target or logs) and the dbt and adapter versions."""
+    digest = hashlib.sha256(f"{version('dbt-core')} {version('dbt-duckdb')}".encode())
+    for path in sorted(PROJECT_DIR.rglob("*")):
+        relative = path.relative_to(PROJECT_DIR)
+        if path.is_file() and relative.parts[0] not in ("target", "logs", "dbt_packages"):
+            digest.update(str(relative).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:20]
 
 
 @pytest.fixture(scope="session")

@@ -294,6 +294,7 @@ def test_a_missing_table_fails_with_the_error_not_an_exception(db, compiled):
     assert any("mart_campaign_traffic" in e for o in outcomes.values() for e in o.errors)
 
 
+@pytest.mark.dbt_cli
 def test_the_runner_runs_the_sql_dbt_compiled(db, check_manifest, tmp_path):
     """The suites' SQL is the check models': change one in a copy of the dbt project and the
     check sees the change. The warehouse's last manifest lacks compiled SQL (as `dbt parse`
