@@ -8,7 +8,7 @@ SCALE  ?= small
 # warehouse fixture).
 TEST_WORKERS ?= 2
 
-.PHONY: install run test test-fast test-slow dev lint bench clean
+.PHONY: install run test test-fast test-slow dev lint format bench clean
 
 # DuckDB 1.x beside the venv (not in it): the tests open the BI catalog with it, as Superset
 # (duckdb < 2) would.
@@ -45,8 +45,18 @@ test-slow: install
 dev: install
 	$(BIN)/warehouse dev
 
+# `make lint` (CI runs it before the tests): ruff's checks and format check of the Python,
+# sqlfluff on the dbt project's SQL (dbt_project/.sqlfluff: duckdb dialect, jinja templater;
+# dbt_project/.sqlfluffignore). `make format` rewrites both in place; review the SQL diff.
+PY_DIRS := pipelines tests bench
 lint: install
-	$(BIN)/ruff check pipelines tests bench
+	$(BIN)/ruff check $(PY_DIRS)
+	$(BIN)/ruff format --check $(PY_DIRS)
+	$(BIN)/sqlfluff lint dbt_project --processes $(TEST_WORKERS)
+
+format: install
+	$(BIN)/ruff format $(PY_DIRS)
+	$(BIN)/sqlfluff fix dbt_project --processes $(TEST_WORKERS)
 
 # SCALE=sweep: one night on 1x, 3x and 10x a city year of history (bench/sweep.py)
 bench: install

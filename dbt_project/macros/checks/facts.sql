@@ -4,13 +4,6 @@
     the report). Arguments name the record type's landing table, staging model, fact model,
     key and record number. -#}
 
-{#- A threshold of expectations/parameters.yml: a DuckDB parameter ($name) that the
-    validation runner binds when it executes the compiled SQL, so an operator's override
-    (WAREHOUSE_COMPLETENESS_WINDOW_DAYS, ...) needs no rebuild. -#}
-{% macro check_threshold(name) -%}
-    ${{ name }}
-{%- endmacro %}
-
 {#- reconciliation: fact rows = distinct records landed (the versions that count) - records
     whose latest version the models rejected; staged rows = landed rows of loaded versions. -#}
 {% macro check_fact_rows(record_type, fact_model, key_column, number, match_column,

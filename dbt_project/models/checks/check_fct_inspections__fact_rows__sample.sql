@@ -1,1 +1,2 @@
-{{ check_fact_rows('inspections', 'fct_inspections', 'inspection_key', 'inspection_id', 'station_match', part='sample') }}
+{{ check_fact_rows('inspections', 'fct_inspections', 'inspection_key', 'inspection_id',
+                   'station_match', part='sample') }}

@@ -1,2 +1,4 @@
-select *, rows_landed + rows_quarantined as rows_accounted
+select
+    *,
+    rows_landed + rows_quarantined as rows_accounted
 from {{ ref('file_ledger') }}

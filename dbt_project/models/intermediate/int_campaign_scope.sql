@@ -10,5 +10,5 @@ select
     nullif(trim(scope_value), '') as scope_value,
     trim(record_type) as record_type
 from {{ ref('campaigns') }},
-    unnest(string_split(record_types, ';')) as t(record_type)
+    unnest(string_split(record_types, ';')) as t (record_type)
 where trim(record_type) <> ''

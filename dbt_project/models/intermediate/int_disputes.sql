@@ -8,29 +8,37 @@
           post_hook="delete from {{ this }} where _tombstone") }}
 
 with {{ resolve_versions('stg_disputes', 'dispute_id') }},
+
 resolved as not materialized (
     select
         b.*,
-        src.code as source_code, src.label_zh as source_label,
-        typ.code as dispute_type, typ.label_zh as dispute_type_label,
-        rsk.code as risk_level_code, rsk.label_zh as risk_level_label,
-        sts.code as status_code, sts.label_zh as status_label,
-        med.code as mediation_result_code, med.label_zh as mediation_result_label
-    from batch b
-    left join {{ ref('int_code_crosswalk') }} src
+        src.code as source_code,
+        src.label_zh as source_label,
+        typ.code as dispute_type,
+        typ.label_zh as dispute_type_label,
+        rsk.code as risk_level_code,
+        rsk.label_zh as risk_level_label,
+        sts.code as status_code,
+        sts.label_zh as status_label,
+        med.code as mediation_result_code,
+        med.label_zh as mediation_result_label
+    from batch as b
+    left join {{ ref('int_code_crosswalk') }} as src
         on src.dimension = 'dispute_source' and src.value_match = b.source_match
-    left join {{ ref('int_code_crosswalk') }} typ
+    left join {{ ref('int_code_crosswalk') }} as typ
         on typ.dimension = 'dispute_type' and typ.value_match = b.dispute_type_match
-    left join {{ ref('int_code_crosswalk') }} rsk
+    left join {{ ref('int_code_crosswalk') }} as rsk
         on rsk.dimension = 'risk_level' and rsk.value_match = b.risk_level_match
-    left join {{ ref('int_code_crosswalk') }} sts
+    left join {{ ref('int_code_crosswalk') }} as sts
         on sts.dimension = 'dispute_status' and sts.value_match = b.status_match
-    left join {{ ref('int_code_crosswalk') }} med
+    left join {{ ref('int_code_crosswalk') }} as med
         on med.dimension = 'mediation_result' and med.value_match = b.mediation_result_match
 ),
+
 attributed as (
     {{ attribute_campaigns('disputes', 'resolved', 'station_id', 'reported_on') }}
 ),
+
 conflicts as (
     {{ key_conflicts('resolved', 'dispute_id',
                      "case when party_key is not null then "
@@ -38,6 +46,7 @@ conflicts as (
                      " end",
                      'date, party and dispute type') }}
 ),
+
 checked as (
     select
         a.*,
@@ -52,9 +61,10 @@ checked as (
              'mediation_result_code', false)
         ]) }} as code_problem,
         c.conflict_problem
-    from attributed a
-    left join conflicts c using (record_key)
+    from attributed as a
+    left join conflicts as c using (record_key)
 )
+
 select
     record_key as dispute_key,
     dispute_id,
@@ -82,19 +92,28 @@ select
     risk_level_text,
     status_text,
     mediation_result_text,
-    (station_problem is not null or code_problem is not null
-        or conflict_problem is not null) as is_rejected,
+    (
+        station_problem is not null or code_problem is not null
+        or conflict_problem is not null
+    ) as is_rejected,
     station_problem,
     code_problem,
     conflict_problem,
-    case when station_problem is not null or code_problem is not null
-        or conflict_problem is not null then to_json({
-        'dispute_id': dispute_id, 'reported_on': reported_on, 'station': station_text,
-        'source': source_text, 'dispute_type': dispute_type_text, 'risk_level': risk_level_text,
-        'status': status_text, 'resolved_on': resolved_on,
-        'mediation_channel': mediation_channel, 'mediation_result': mediation_result_text,
-        'escalated_to_criminal': escalated_to_criminal, 'follow_up_visits': follow_up_visits
-    }) end as raw_values,
+    case
+        when
+            station_problem is not null or code_problem is not null
+            or conflict_problem is not null
+            then to_json({
+                'dispute_id': dispute_id, 'reported_on': reported_on,
+                'station': station_text, 'source': source_text,
+                'dispute_type': dispute_type_text, 'risk_level': risk_level_text,
+                'status': status_text, 'resolved_on': resolved_on,
+                'mediation_channel': mediation_channel,
+                'mediation_result': mediation_result_text,
+                'escalated_to_criminal': escalated_to_criminal,
+                'follow_up_visits': follow_up_visits
+            })
+    end as raw_values,
     source_file,
     source_sheet,
     source_file_masked,
@@ -112,4 +131,7 @@ select
     false as _tombstone
 from checked
 union all by name
-select number as dispute_id, true as _tombstone from gone
+select
+    number as dispute_id,
+    true as _tombstone
+from gone

@@ -8,18 +8,21 @@
           post_hook="delete from {{ this }} where _tombstone") }}
 
 with {{ resolve_versions('stg_inspections', 'inspection_id') }},
+
 resolved as not materialized (
     select
         b.*,
         vt.code as venue_type_code,
         vt.label_zh as venue_type_label
-    from batch b
-    left join {{ ref('int_code_crosswalk') }} vt
+    from batch as b
+    left join {{ ref('int_code_crosswalk') }} as vt
         on vt.dimension = 'venue_type' and vt.value_match = b.venue_type_match
 ),
+
 attributed as (
     {{ attribute_campaigns('inspections', 'resolved', 'station_id', 'inspected_on') }}
 ),
+
 conflicts as (
     {{ key_conflicts('resolved', 'inspection_id',
                      "case when nullif(venue_name_match, '') is not null then "
@@ -27,6 +30,7 @@ conflicts as (
                      "coalesce(venue_type_code, '') || '|' || hazards_found end",
                      'date, venue, venue type and hazards found') }}
 ),
+
 checked as (
     select
         a.*,
@@ -36,9 +40,10 @@ checked as (
             ('venue_type', 'venue_type_text', 'venue_type_match', 'venue_type_code', true)
         ]) }} as code_problem,
         c.conflict_problem
-    from attributed a
-    left join conflicts c using (record_key)
+    from attributed as a
+    left join conflicts as c using (record_key)
 )
+
 select
     record_key as inspection_key,
     inspection_id,
@@ -56,19 +61,26 @@ select
     rental_rooms,
     station_text,
     venue_type_text,
-    (station_problem is not null or code_problem is not null
-        or conflict_problem is not null) as is_rejected,
+    (
+        station_problem is not null or code_problem is not null
+        or conflict_problem is not null
+    ) as is_rejected,
     station_problem,
     code_problem,
     conflict_problem,
-    case when station_problem is not null or code_problem is not null
-        or conflict_problem is not null then to_json({
-        'inspection_id': inspection_id, 'inspected_on': inspected_on, 'station': station_text,
-        'venue_name': venue_name, 'venue_type': venue_type_text,
-        'hazards_found': hazards_found, 'hazards_rectified': hazards_rectified,
-        'notices_issued': notices_issued, 'closure_ordered': closure_ordered,
-        'rental_households': rental_households, 'rental_rooms': rental_rooms
-    }) end as raw_values,
+    case
+        when
+            station_problem is not null or code_problem is not null
+            or conflict_problem is not null
+            then to_json({
+                'inspection_id': inspection_id, 'inspected_on': inspected_on,
+                'station': station_text, 'venue_name': venue_name,
+                'venue_type': venue_type_text, 'hazards_found': hazards_found,
+                'hazards_rectified': hazards_rectified, 'notices_issued': notices_issued,
+                'closure_ordered': closure_ordered, 'rental_households': rental_households,
+                'rental_rooms': rental_rooms
+            })
+    end as raw_values,
     source_file,
     source_sheet,
     source_file_masked,
@@ -86,4 +98,7 @@ select
     false as _tombstone
 from checked
 union all by name
-select number as inspection_id, true as _tombstone from gone
+select
+    number as inspection_id,
+    true as _tombstone
+from gone

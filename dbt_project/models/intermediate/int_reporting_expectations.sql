@@ -12,13 +12,18 @@ with expectations as (
     from {{ ref('reporting_expectations') }}
     union all
     select
-        nullif(trim(station_id), ''), nullif(trim(record_type), ''), expected_from, expected_to,
+        nullif(trim(station_id), ''),
+        nullif(trim(record_type), ''),
+        expected_from,
+        expected_to,
         deadline_hours
     from {{ source('landing', 'reference_reporting') }}
 ),
+
 types as (
     select unnest(['inspections', 'disputes', 'traffic']) as record_type
 )
+
 select distinct
     s.station_id,
     cast(t.record_type as varchar) as record_type,
@@ -26,7 +31,7 @@ select distinct
     e.expected_to,
     cast(coalesce(e.deadline_hours, {{ var('reporting_deadline_hours') }}) as integer)
         as deadline_hours
-from expectations e
-join {{ ref('int_stations') }} s on e.station_id is null or e.station_id = s.station_id
-join types t on e.record_type is null or e.record_type = t.record_type
+from expectations as e
+inner join {{ ref('int_stations') }} as s on e.station_id is null or e.station_id = s.station_id
+inner join types as t on e.record_type is null or e.record_type = t.record_type
 where e.expected_from is not null

@@ -4,22 +4,35 @@
     nobody exported anything for has no row here (mart_reporting_coverage: MISSING). Rows of
     an unknown station belong to no station-day (they are in quality.unknown_values). -#}
 with lookup as (
-    select station_match, station_id from {{ ref('int_station_lookup') }}
+    select
+        station_match,
+        station_id
+    from {{ ref('int_station_lookup') }}
     where station_id is not null
 ),
+
 versions as (
-    select file_version_id, path, sha256, record_type, first_seen_at, exported_at, rows_read,
+    select
+        file_version_id,
+        path,
+        sha256,
+        record_type,
+        first_seen_at,
+        exported_at,
+        rows_read,
         detail
     from {{ source('ops', 'file_ledger') }}
     where status = 'loaded'
 ),
+
 records as (
     {%- for record_type, model, station, day in [
         ('inspections', 'int_inspections', 'station_id', 'inspected_on'),
         ('disputes', 'int_disputes', 'station_id', 'reported_on'),
         ('traffic', 'int_traffic', 'unit_id', 'occurred_on')] %}
     select
-        {{ station }} as station_id, cast('{{ record_type }}' as varchar) as record_type,
+        {{ station }} as station_id,
+        cast('{{ record_type }}' as varchar) as record_type,
         {{ day }} as day,
         count(*) filter (where not is_rejected) as records,
         count(*) filter (where is_rejected) as rows_held_back
@@ -29,69 +42,124 @@ records as (
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
+
 landed as (
     {%- for record_type, model, match, day in [
         ('inspections', 'stg_inspections', 'station_match', 'inspected_on'),
         ('disputes', 'stg_disputes', 'station_match', 'reported_on'),
         ('traffic', 'stg_traffic', 'unit_match', 'occurred_on')] %}
     select
-        lk.station_id, cast('{{ record_type }}' as varchar) as record_type, s.{{ day }} as day,
-        s._file_version_id as file_version_id, count(*) as rows_landed
-    from {{ ref(model) }} s
-    join lookup lk on lk.station_match = s.{{ match }}
+        lk.station_id,
+        cast('{{ record_type }}' as varchar) as record_type,
+        s.{{ day }} as day,
+        s._file_version_id as file_version_id,
+        count(*) as rows_landed
+    from {{ ref(model) }} as s
+    inner join lookup as lk on lk.station_match = s.{{ match }}
     where s._is_current
     group by all
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
+
 quarantined as (
     select
-        lk.station_id, q.record_type, coalesce(q.record_date, cast(v.exported_at as date)) as day,
-        v.file_version_id, count(*) as rows_quarantined
-    from {{ source('ops', 'quarantine') }} q
-    join versions v on v.path = q.source_path and v.sha256 = q.file_sha256
-    join lookup lk on lk.station_match = {{ normalise_text('q.station_text') }}
+        lk.station_id,
+        q.record_type,
+        coalesce(q.record_date, cast(v.exported_at as date)) as day,
+        v.file_version_id,
+        count(*) as rows_quarantined
+    from {{ source('ops', 'quarantine') }} as q
+    inner join versions as v on v.path = q.source_path and v.sha256 = q.file_sha256
+    inner join lookup as lk on lk.station_match = {{ normalise_text('q.station_text') }}
     where q.stage = 'landing' and q.reason_code <> 'file_failed'
     group by all
 ),
+
 empty_exports as (
-    select lk.station_id, v.record_type, cast(v.exported_at as date) as day, v.file_version_id
-    from versions v
-    join lookup lk on lk.station_match = {{ normalise_text(
+    select
+        lk.station_id,
+        v.record_type,
+        cast(v.exported_at as date) as day,
+        v.file_version_id
+    from versions as v
+    inner join lookup as lk on lk.station_match = {{ normalise_text(
         "coalesce(json_extract_string(v.detail, '$.sheets[0].segments[0].station'), "
         "json_extract_string(v.detail, '$.path_station'))") }}
     where v.rows_read = 0
 ),
+
 files as (
-    select station_id, record_type, day, file_version_id from landed
+    select
+        station_id,
+        record_type,
+        day,
+        file_version_id
+    from landed
     union
-    select station_id, record_type, day, file_version_id from quarantined
+    select
+        station_id,
+        record_type,
+        day,
+        file_version_id
+    from quarantined
     union
-    select station_id, record_type, day, file_version_id from empty_exports
+    select
+        station_id,
+        record_type,
+        day,
+        file_version_id
+    from empty_exports
 ),
+
 arrivals as (
     select
-        f.station_id, f.record_type, f.day,
+        f.station_id,
+        f.record_type,
+        f.day,
         count(*) as files_received,
         count(*) filter (where v.rows_read = 0) as empty_exports,
         min(v.first_seen_at) as first_arrival_at,
         max(v.first_seen_at) as last_arrival_at
-    from files f
-    join versions v using (file_version_id)
+    from files as f
+    inner join versions as v using (file_version_id)
     group by all
 ),
+
 landed_days as (
-    select station_id, record_type, day, sum(rows_landed) as rows_landed from landed group by all
+    select
+        station_id,
+        record_type,
+        day,
+        sum(rows_landed) as rows_landed
+    from landed
+    group by all
 ),
+
 quarantined_days as (
-    select station_id, record_type, day, sum(rows_quarantined) as rows_quarantined
-    from quarantined group by all
+    select
+        station_id,
+        record_type,
+        day,
+        sum(rows_quarantined) as rows_quarantined
+    from quarantined
+    group by all
 ),
+
 keys as (
-    select station_id, record_type, day from arrivals
+    select
+        station_id,
+        record_type,
+        day
+    from arrivals
     union
-    select station_id, record_type, day from records
+    select
+        station_id,
+        record_type,
+        day
+    from records
 )
+
 select
     k.station_id,
     k.record_type,
@@ -104,8 +172,8 @@ select
     cast(coalesce(q.rows_quarantined, 0) as bigint) as rows_quarantined,
     a.first_arrival_at,
     a.last_arrival_at
-from keys k
-left join arrivals a using (station_id, record_type, day)
-left join records r using (station_id, record_type, day)
-left join landed_days l using (station_id, record_type, day)
-left join quarantined_days q using (station_id, record_type, day)
+from keys as k
+left join arrivals as a using (station_id, record_type, day)
+left join records as r using (station_id, record_type, day)
+left join landed_days as l using (station_id, record_type, day)
+left join quarantined_days as q using (station_id, record_type, day)

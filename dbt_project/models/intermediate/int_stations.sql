@@ -14,10 +14,16 @@ with registry as (
     from {{ source('landing', 'reference_stations') }}
     where nullif(trim(station_id), '') is not null
     qualify row_number() over (
-        partition by trim(station_id) order by _source_path, alias nulls first) = 1
+        partition by trim(station_id) order by _source_path, alias nulls first
+    ) = 1
 )
+
 select
-    station_id, station_name, bureau_name, city, province,
+    station_id,
+    station_name,
+    bureau_name,
+    city,
+    province,
     coalesce(unit_type, 'station') as unit_type,
     nullif(model_station_level, '') as model_station_level,
     model_station_year,
@@ -25,7 +31,11 @@ select
 from {{ ref('stations') }}
 union all
 select
-    station_id, station_name, bureau_name, city, province,
+    station_id,
+    station_name,
+    bureau_name,
+    city,
+    province,
     coalesce(unit_type, 'station') as unit_type,
     nullif(model_station_level, '') as model_station_level,
     model_station_year,

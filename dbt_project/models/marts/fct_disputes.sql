@@ -31,5 +31,5 @@ select
     i.file_sha256,
     i.landed_versions,
     i._resolved_at
-from {{ ref('int_disputes') }} i
+from {{ ref('int_disputes') }} as i
 where not i.is_rejected

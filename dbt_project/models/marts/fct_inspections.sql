@@ -26,5 +26,5 @@ select
     i.file_sha256,
     i.landed_versions,
     i._resolved_at
-from {{ ref('int_inspections') }} i
+from {{ ref('int_inspections') }} as i
 where not i.is_rejected

@@ -27,5 +27,5 @@ select
     i.file_sha256,
     i.landed_versions,
     i._resolved_at
-from {{ ref('int_traffic') }} i
+from {{ ref('int_traffic') }} as i
 where not i.is_rejected

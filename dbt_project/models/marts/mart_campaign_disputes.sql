@@ -9,20 +9,35 @@
           post_hook="{{ delete_campaigns_without_facts('fct_disputes') }}") }}
 
 with {{ campaign_fingerprints('fct_disputes', 'dispute_key') }},
+
 facts as (
-    select f.*, s.station_name, s.bureau_name, s.city, s.province
-    from {{ ref('fct_disputes') }} f
-    join {{ ref('dim_station') }} s on s.station_id = f.station_id
+    select
+        f.*,
+        s.station_name,
+        s.bureau_name,
+        s.city,
+        s.province
+    from {{ ref('fct_disputes') }} as f
+    inner join {{ ref('dim_station') }} as s on s.station_id = f.station_id
     where f.campaign_id in (select campaign_id from changed_campaigns)
 ),
+
 levelled as (
     {{ unit_levels('facts') }}
 ),
+
 broken_down as (
-    select source_code as breakdown_code, * from levelled
+    select
+        source_code as breakdown_code,
+        *
+    from levelled
     union all
-    select 'ALL', * from levelled
+    select
+        'ALL',
+        *
+    from levelled
 ),
+
 aggregated as (
     select
         campaign_id,
@@ -40,6 +55,7 @@ aggregated as (
     from broken_down
     group by all
 )
+
 select
     a.campaign_id,
     a.level,
@@ -59,7 +75,7 @@ select
     a.high_risk_disputes,
     fp.fact_rows as _fact_rows,
     fp.fact_fingerprint as _fact_fingerprint
-from aggregated a
-left join {{ ref('code_labels') }} l
+from aggregated as a
+left join {{ ref('code_labels') }} as l
     on l.dimension = 'dispute_source' and l.code = a.source_code
-join fingerprints fp on fp.campaign_id = a.campaign_id
+inner join fingerprints as fp on fp.campaign_id = a.campaign_id

@@ -11,27 +11,44 @@
           post_hook="{{ delete_campaigns_without_facts('fct_inspections') }}") }}
 
 with {{ campaign_fingerprints('fct_inspections', 'inspection_key') }},
+
 facts as (
     select
         f.*,
-        s.station_name, s.bureau_name, s.city, s.province,
+        s.station_name,
+        s.bureau_name,
+        s.city,
+        s.province,
         v.is_nine_small,
-        {'station_id': f.station_id, 'venue': coalesce(f.venue_name, f.inspection_id)} as venue
-    from {{ ref('fct_inspections') }} f
-    join {{ ref('dim_station') }} s on s.station_id = f.station_id
-    join {{ ref('dim_venue_type') }} v on v.venue_type_code = f.venue_type_code
+        { 'station_id': f.station_id, 'venue': coalesce(f.venue_name, f.inspection_id) } as venue
+    from {{ ref('fct_inspections') }} as f
+    inner join {{ ref('dim_station') }} as s on s.station_id = f.station_id
+    inner join {{ ref('dim_venue_type') }} as v on v.venue_type_code = f.venue_type_code
     where f.campaign_id in (select campaign_id from changed_campaigns)
 ),
+
 levelled as (
     {{ unit_levels('facts') }}
 ),
+
 broken_down as (
-    select venue_type_code as breakdown_code, * from levelled
+    select
+        venue_type_code as breakdown_code,
+        *
+    from levelled
     union all
-    select 'ALL_NINE_SMALL', * from levelled where is_nine_small
+    select
+        'ALL_NINE_SMALL',
+        *
+    from levelled
+    where is_nine_small
     union all
-    select 'ALL', * from levelled
+    select
+        'ALL',
+        *
+    from levelled
 ),
+
 aggregated as (
     select
         campaign_id,
@@ -51,6 +68,7 @@ aggregated as (
     from broken_down
     group by all
 )
+
 select
     a.campaign_id,
     a.level,
@@ -60,7 +78,8 @@ select
     cast(case a.venue_type_code
         when 'ALL_NINE_SMALL' then '九小场所'
         when 'ALL' then '全部'
-        else v.label_zh end as varchar) as venue_type_label,
+        else v.label_zh
+    end as varchar) as venue_type_label,
     a.venues_inspected,
     a.inspection_visits,
     a.hazards_found,
@@ -73,6 +92,6 @@ select
     a.stations_reporting,
     fp.fact_rows as _fact_rows,
     fp.fact_fingerprint as _fact_fingerprint
-from aggregated a
-left join {{ ref('dim_venue_type') }} v on v.venue_type_code = a.venue_type_code
-join fingerprints fp on fp.campaign_id = a.campaign_id
+from aggregated as a
+left join {{ ref('dim_venue_type') }} as v on v.venue_type_code = a.venue_type_code
+inner join fingerprints as fp on fp.campaign_id = a.campaign_id

@@ -9,20 +9,35 @@
           post_hook="{{ delete_campaigns_without_facts('fct_traffic_violations') }}") }}
 
 with {{ campaign_fingerprints('fct_traffic_violations', 'ticket_key') }},
+
 facts as (
-    select f.*, s.station_name, s.bureau_name, s.city, s.province
-    from {{ ref('fct_traffic_violations') }} f
-    join {{ ref('dim_station') }} s on s.station_id = f.unit_id
+    select
+        f.*,
+        s.station_name,
+        s.bureau_name,
+        s.city,
+        s.province
+    from {{ ref('fct_traffic_violations') }} as f
+    inner join {{ ref('dim_station') }} as s on s.station_id = f.unit_id
     where f.campaign_id in (select campaign_id from changed_campaigns)
 ),
+
 levelled as (
     {{ unit_levels('facts') }}
 ),
+
 broken_down as (
-    select violation_code as breakdown_code, * from levelled
+    select
+        violation_code as breakdown_code,
+        *
+    from levelled
     union all
-    select 'ALL', * from levelled
+    select
+        'ALL',
+        *
+    from levelled
 ),
+
 aggregated as (
     select
         campaign_id,
@@ -37,6 +52,7 @@ aggregated as (
     from broken_down
     group by all
 )
+
 select
     a.campaign_id,
     a.level,
@@ -52,6 +68,6 @@ select
     a.fines,
     fp.fact_rows as _fact_rows,
     fp.fact_fingerprint as _fact_fingerprint
-from aggregated a
-left join {{ ref('dim_violation_type') }} v on v.violation_code = a.violation_code
-join fingerprints fp on fp.campaign_id = a.campaign_id
+from aggregated as a
+left join {{ ref('dim_violation_type') }} as v on v.violation_code = a.violation_code
+inner join fingerprints as fp on fp.campaign_id = a.campaign_id

@@ -6,15 +6,23 @@
 with live as (
     select min(first_seen_at) as since from {{ source('ops', 'file_ledger') }}
 ),
+
 joined as (
     select
         c.*,
-        d.files_received, d.empty_exports, d.records, d.rows_held_back, d.rows_landed,
-        d.rows_quarantined, d.first_arrival_at, d.last_arrival_at,
+        d.files_received,
+        d.empty_exports,
+        d.records,
+        d.rows_held_back,
+        d.rows_landed,
+        d.rows_quarantined,
+        d.first_arrival_at,
+        d.last_arrival_at,
         c.day + c.deadline_hours * interval 1 hour as due_at
-    from {{ ref('int_reporting_calendar') }} c
-    left join {{ ref('int_station_days') }} d using (station_id, record_type, day)
+    from {{ ref('int_reporting_calendar') }} as c
+    left join {{ ref('int_station_days') }} as d using (station_id, record_type, day)
 )
+
 select
     j.station_id,
     s.station_name,
@@ -24,10 +32,12 @@ select
     j.day,
     j.record_type,
     cast(case
-        when coalesce(j.records, 0) = 0 and coalesce(j.rows_quarantined, 0) = 0
+        when
+            coalesce(j.records, 0) = 0 and coalesce(j.rows_quarantined, 0) = 0
             and coalesce(j.rows_held_back, 0) = 0 and coalesce(j.empty_exports, 0) > 0
             then 'NO_RECORDS'
-        when coalesce(j.records, 0) = 0 and coalesce(j.rows_quarantined, 0) = 0
+        when
+            coalesce(j.records, 0) = 0 and coalesce(j.rows_quarantined, 0) = 0
             and coalesce(j.rows_held_back, 0) = 0 then 'MISSING'
         when coalesce(j.rows_quarantined, 0) + coalesce(j.rows_held_back, 0) > 0 then 'PARTIAL'
         when j.first_arrival_at > j.due_at and (select since from live) <= j.due_at then 'LATE'
@@ -43,5 +53,5 @@ select
     cast(j.due_at as timestamp) as due_at,
     coalesce(j.first_arrival_at > j.due_at and (select since from live) <= j.due_at, false)
         as is_late
-from joined j
-join {{ ref('dim_station') }} s using (station_id)
+from joined as j
+inner join {{ ref('dim_station') }} as s using (station_id)

@@ -4,15 +4,19 @@
 with coverage as (
     select * from {{ ref('mart_reporting_coverage') }}
 ),
+
 levelled as (
     {%- for level, column in [('bureau', 'bureau_name'), ('city', 'city'),
                               ('province', 'province')] %}
-    select cast('{{ level }}' as varchar) as level, cast({{ column }} as varchar) as unit_name,
+    select
+        cast('{{ level }}' as varchar) as level,
+        cast({{ column }} as varchar) as unit_name,
         *
     from coverage
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 )
+
 select
     level,
     unit_name,

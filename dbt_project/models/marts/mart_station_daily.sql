@@ -11,13 +11,16 @@ with inspections as (
         cast(sum(hazards_found) as bigint) as hazards_found,
         cast(sum(hazards_rectified) as bigint) as hazards_rectified,
         cast(sum(notices_issued) as bigint) as notices_issued,
-        cast(count(distinct case when closure_ordered
-            then coalesce(venue_name, inspection_id) end) as bigint) as closures_ordered,
+        cast(count(distinct case
+            when closure_ordered
+                then coalesce(venue_name, inspection_id)
+        end) as bigint) as closures_ordered,
         cast(sum(rental_households) as bigint) as rental_households,
         cast(sum(rental_rooms) as bigint) as rental_rooms
     from {{ ref('fct_inspections') }}
     group by all
 ),
+
 disputes as (
     select
         station_id,
@@ -40,6 +43,7 @@ disputes as (
     from {{ ref('fct_disputes') }}
     group by all
 ),
+
 traffic as (
     select
         unit_id as station_id,
@@ -52,13 +56,24 @@ traffic as (
     from {{ ref('fct_traffic_violations') }}
     group by all
 ),
+
 grain as (
-    select station_id, day from inspections
+    select
+        station_id,
+        day
+    from inspections
     union
-    select station_id, day from disputes
+    select
+        station_id,
+        day
+    from disputes
     union
-    select station_id, day from traffic
+    select
+        station_id,
+        day
+    from traffic
 )
+
 select
     g.station_id,
     g.day,
@@ -98,8 +113,8 @@ select
     coalesce(t.traffic_educations, 0) as traffic_educations,
     coalesce(t.traffic_fines, 0) as traffic_fines,
     coalesce(t.fines_yuan, 0) as fines_yuan
-from grain g
-join {{ ref('dim_station') }} s on s.station_id = g.station_id
-left join inspections i on i.station_id = g.station_id and i.day is not distinct from g.day
-left join disputes d on d.station_id = g.station_id and d.day is not distinct from g.day
-left join traffic t on t.station_id = g.station_id and t.day is not distinct from g.day
+from grain as g
+inner join {{ ref('dim_station') }} as s on s.station_id = g.station_id
+left join inspections as i on i.station_id = g.station_id and i.day is not distinct from g.day
+left join disputes as d on d.station_id = g.station_id and d.day is not distinct from g.day
+left join traffic as t on t.station_id = g.station_id and t.day is not distinct from g.day

@@ -3,15 +3,19 @@
     the version that replaced (or fixed) it. File names and messages are masked for personal
     data. is_current: the version is what its path holds now. -#}
 with ledger as (
-    select *,
+    select
+        *,
         row_number() over (partition by path order by coalesce(current_since, first_seen_at) desc)
-            = 1 as is_current,
-        coalesce(json_extract_string(detail, '$.sheets[0].segments[0].station'),
-                 json_extract_string(detail, '$.path_station')) as station_text
+        = 1 as is_current,
+        coalesce(
+            json_extract_string(detail, '$.sheets[0].segments[0].station'),
+            json_extract_string(detail, '$.path_station')
+        ) as station_text
     from {{ source('ops', 'file_ledger') }}
 ),
 {{ mapped_values([('paths', 'mask_pii', 'path'), ('messages', 'mask_pii', 'error_message'),
                   ('stations', 'normalise_text', 'station_text')], 'ledger') }}
+
 select
     l.file_version_id,
     {{ mapped('paths') }} as path,
@@ -31,7 +35,7 @@ select
     l.exported_at,
     l.first_seen_at,
     l.loaded_at
-from ledger l
+from ledger as l
 {{ join_mapped([('paths', 'mask_pii', 'path'), ('messages', 'mask_pii', 'error_message'),
                 ('stations', 'normalise_text', 'station_text')]) }}
-left join {{ ref('int_station_lookup') }} lk on lk.station_match = {{ mapped('stations') }}
+left join {{ ref('int_station_lookup') }} as lk on lk.station_match = {{ mapped('stations') }}

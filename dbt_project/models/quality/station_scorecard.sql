@@ -6,7 +6,8 @@
                    'unmapped_value', 'key_conflict'] %}
 with coverage as (
     select
-        station_id, cast(date_trunc('month', day) as date) as month,
+        station_id,
+        cast(date_trunc('month', day) as date) as month,
         count(*) as expected_station_days,
         count(*) filter (where status <> 'MISSING') as reported_station_days,
         count(*) filter (where status = 'MISSING') as missing_station_days,
@@ -14,18 +15,22 @@ with coverage as (
     from {{ ref('mart_reporting_coverage') }}
     group by all
 ),
+
 activity as (
     select
-        station_id, cast(date_trunc('month', day) as date) as month,
+        station_id,
+        cast(date_trunc('month', day) as date) as month,
         sum(rows_landed) as rows_landed,
         sum(rows_quarantined) as rows_quarantined,
         sum(rows_held_back) as rows_held_back
     from {{ ref('int_station_days') }}
     group by all
 ),
+
 files as (
     select
-        station_id, cast(date_trunc('month', coalesce(exported_at, first_seen_at)) as date)
+        station_id,
+        cast(date_trunc('month', coalesce(exported_at, first_seen_at)) as date)
             as month,
         count(*) filter (where status = 'loaded') as files,
         count(*) filter (where status = 'failed' and is_current) as failed_files
@@ -33,23 +38,37 @@ files as (
     where station_id is not null
     group by all
 ),
+
 reasons as (
     select
-        station_id, cast(date_trunc('month', record_date) as date) as month,
-        {%- for reason in reasons %}
-        count(*) filter (where reason_code = '{{ reason }}') as {{ reason }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        station_id,
+        cast(date_trunc('month', record_date) as date) as month,
+    {%- for reason in reasons %}
+    count(*) filter (where reason_code = '{{ reason }}')
+        as {{ reason }}{{ ',' if not loop.last }}
+    {%- endfor %}
     from {{ ref('quarantine') }}
     where station_id is not null and record_date is not null
     group by all
 ),
+
 months as (
-    select station_id, month from coverage
+    select
+        station_id,
+        month
+    from coverage
     union
-    select station_id, month from activity
+    select
+        station_id,
+        month
+    from activity
     union
-    select station_id, month from files
+    select
+        station_id,
+        month
+    from files
 )
+
 select
     m.station_id,
     s.station_name,
@@ -73,9 +92,9 @@ select
     cast(coalesce(c.late_station_days, 0) as bigint) as late_station_days,
     {{ rate('coalesce(c.reported_station_days, 0)', 'coalesce(c.expected_station_days, 0)') }}
         as coverage_rate
-from months m
-join {{ ref('dim_station') }} s using (station_id)
-left join coverage c using (station_id, month)
-left join activity a using (station_id, month)
-left join files f using (station_id, month)
-left join reasons r using (station_id, month)
+from months as m
+inner join {{ ref('dim_station') }} as s using (station_id)
+left join coverage as c using (station_id, month)
+left join activity as a using (station_id, month)
+left join files as f using (station_id, month)
+left join reasons as r using (station_id, month)

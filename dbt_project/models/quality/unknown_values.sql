@@ -14,15 +14,25 @@ with spellings as (
         ('traffic', 'int_traffic', 'unit_text',
          [('violation', 'coalesce(violation_code_text, violation_text)', 'violation_code'),
           ('action', 'action_text', 'action_code')])] %}
-    select cast('{{ record_type }}' as varchar) as record_type, cast('station' as varchar)
-            as dimension, {{ station }} as raw_value, source_file, exported_at
+    select
+        cast('{{ record_type }}' as varchar) as record_type,
+        cast('station' as varchar) as dimension,
+        {{ station }} as raw_value,
+        source_file,
+        exported_at
     from {{ ref(model) }}
     where station_problem is not null and nullif(trim({{ station }}), '') is not null
     {%- for dimension, text, code in fields %}
     union all
-    select '{{ record_type }}', '{{ dimension }}', {{ text }}, source_file, exported_at
+    select
+        '{{ record_type }}',
+        '{{ dimension }}',
+        {{ text }},
+        source_file,
+        exported_at
     from {{ ref(model) }}
-    where code_problem is not null and {{ code }} is null
+    where
+        code_problem is not null and {{ code }} is null
         and nullif(trim({{ text }}), '') is not null
     {%- endfor %}
     {% if not loop.last %}union all{% endif %}
@@ -30,6 +40,7 @@ with spellings as (
 ),
 {%- set mappings = [('values', 'mask_pii', 'raw_value'), ('paths', 'mask_pii', 'source_file')] %}
 {{ mapped_values(mappings, 'spellings') }}
+
 select
     s.record_type,
     s.dimension,
@@ -38,9 +49,11 @@ select
     min(s.exported_at) as first_exported_at,
     max(s.exported_at) as last_exported_at,
     string_agg(distinct {{ mapped('paths') }}, '; ' order by {{ mapped('paths') }}) as files,
-    case when s.dimension = 'station'
-        then 'dbt_project/seeds/station_aliases.csv or raw/reference/stations*.csv'
-        else 'dbt_project/seeds/code_crosswalk.csv' end as add_to
-from spellings s
+    case
+        when s.dimension = 'station'
+            then 'dbt_project/seeds/station_aliases.csv or raw/reference/stations*.csv'
+        else 'dbt_project/seeds/code_crosswalk.csv'
+    end as add_to
+from spellings as s
 {{ join_mapped(mappings) }}
 group by all

@@ -14,5 +14,6 @@ select
     cast(status = 'loaded' as boolean) as is_current,
     cast(rows_landed as bigint) as rows_landed
 from {{ source('ops', 'file_ledger') }}
-where record_type in ('inspections', 'disputes', 'traffic')
+where
+    record_type in ('inspections', 'disputes', 'traffic')
     and status in ('loaded', 'superseded') and rows_landed > 0
