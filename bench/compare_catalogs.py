@@ -40,9 +40,11 @@ import duckdb
 REPO = Path(__file__).resolve().parents[1]
 PII_KEY = "compare-catalogs-key"
 # (name, stations, days, seed): small enough for a few minutes per build pair
-CORPORA = [("generated-s4-d10-seed11", 4, 10, 11),
-           ("generated-s6-d14-seed23", 6, 14, 23),
-           ("generated-s3-d21-seed37", 3, 21, 37)]
+CORPORA = [
+    ("generated-s4-d10-seed11", 4, 10, 11),
+    ("generated-s6-d14-seed23", 6, 14, 23),
+    ("generated-s3-d21-seed37", 3, 21, 37),
+]
 SAMPLE_ROWS = 3
 CLOCK = "<clock>"
 
@@ -66,39 +68,76 @@ class Build:
 
 
 def git(*args: str, cwd: Path = REPO) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
-                          text=True).stdout.strip()
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def generate(out: Path, stations: int, days: int, seed: int) -> None:
-    subprocess.run([sys.executable, "-m", "pipelines.cli", "generate", "--out", str(out),
-                    "--stations", str(stations), "--days", str(days), "--seed", str(seed)],
-                   cwd=REPO, check=True, capture_output=True, text=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.cli",
+            "generate",
+            "--out",
+            str(out),
+            "--stations",
+            str(stations),
+            "--days",
+            str(days),
+            "--seed",
+            str(seed),
+        ],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
 
 
 def run_build(build: Build) -> None:
     """The nightly job of the code in ``build.tree`` on ``build.raw``."""
-    env = {**os.environ, "PYTHONPATH": str(build.tree), "WAREHOUSE_HOME": str(build.home),
-           "WAREHOUSE_RAW_DIR": str(build.raw), "WAREHOUSE_PII_KEY": PII_KEY,
-           "WAREHOUSE_DBT_PROJECT_DIR": str(build.tree / "dbt_project"),
-           "WAREHOUSE_EXPECTATIONS_DIR": str(build.tree / "expectations"),
-           "WAREHOUSE_SETTLE_SECONDS": "0", "DBT_USE_COLORS": "false"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(build.tree),
+        "WAREHOUSE_HOME": str(build.home),
+        "WAREHOUSE_RAW_DIR": str(build.raw),
+        "WAREHOUSE_PII_KEY": PII_KEY,
+        "WAREHOUSE_DBT_PROJECT_DIR": str(build.tree / "dbt_project"),
+        "WAREHOUSE_EXPECTATIONS_DIR": str(build.tree / "expectations"),
+        "WAREHOUSE_SETTLE_SECONDS": "0",
+        "DBT_USE_COLORS": "false",
+    }
     env.pop("DAGSTER_HOME", None)
     # the code that runs is the tree's, not the one installed in the venv
-    where = subprocess.run([sys.executable, "-c", "import pipelines; print(pipelines.__file__)"],
-                           env=env, cwd=build.tree, check=True, capture_output=True, text=True)
+    where = subprocess.run(
+        [sys.executable, "-c", "import pipelines; print(pipelines.__file__)"],
+        env=env,
+        cwd=build.tree,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     assert Path(where.stdout.strip()).is_relative_to(build.tree), where.stdout
     started = time.monotonic()
     build.started = utcnow()
-    result = subprocess.run([sys.executable, "-m", "pipelines.cli", "run"], env=env,
-                            cwd=build.tree, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "run"],
+        env=env,
+        cwd=build.tree,
+        capture_output=True,
+        text=True,
+    )
     build.ended = utcnow()
     build.seconds = time.monotonic() - started
     build.summary = result.stdout + result.stderr
     build.ok = (build.home / "published" / "latest.json").exists()
     if not build.ok:
-        print(f"  {build.label}: nothing published (exit {result.returncode})\n"
-              + "\n".join("    " + line for line in build.summary.splitlines()[-15:]))
+        print(
+            f"  {build.label}: nothing published (exit {result.returncode})\n"
+            + "\n".join("    " + line for line in build.summary.splitlines()[-15:])
+        )
 
 
 def published(home: Path) -> dict[str, list[str]]:
@@ -106,20 +145,25 @@ def published(home: Path) -> dict[str, list[str]]:
     return {name: entry["files"] for name, entry in latest["tables"].items()}
 
 
-def _relation(conn: duckdb.DuckDBPyConnection, files: list[str], name: str,
-              build: Build) -> list[str]:
+def _relation(
+    conn: duckdb.DuckDBPyConnection, files: list[str], name: str, build: Build
+) -> list[str]:
     """Create view ``name`` over the Parquet files, timestamps within the build's run shown as
     the marker CLOCK. Returns the columns with their types as published."""
-    conn.execute(f"CREATE OR REPLACE VIEW {name}_raw AS SELECT * FROM "
-                 f"read_parquet({files!r}, hive_partitioning = false)")
+    conn.execute(
+        f"CREATE OR REPLACE VIEW {name}_raw AS SELECT * FROM "
+        f"read_parquet({files!r}, hive_partitioning = false)"
+    )
     columns = conn.execute(f"DESCRIBE {name}_raw").fetchall()
     select = []
     for column, kind, *_ in columns:
         quoted = '"' + column.replace('"', '""') + '"'
         if kind.startswith("TIMESTAMP") and build.started and build.ended:
-            select.append(f"CASE WHEN {quoted} BETWEEN TIMESTAMP '{build.started}' AND "
-                          f"TIMESTAMP '{build.ended}' THEN '{CLOCK}' "
-                          f"ELSE CAST({quoted} AS VARCHAR) END AS {quoted}")
+            select.append(
+                f"CASE WHEN {quoted} BETWEEN TIMESTAMP '{build.started}' AND "
+                f"TIMESTAMP '{build.ended}' THEN '{CLOCK}' "
+                f"ELSE CAST({quoted} AS VARCHAR) END AS {quoted}"
+            )
         else:
             select.append(quoted)
     conn.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT {', '.join(select)} FROM {name}_raw")
@@ -141,29 +185,38 @@ def compare(base: Build, new: Build) -> list[tuple[str, bool, str]]:
         if a != b:
             out.append((table, False, f"columns differ: base {a} / working tree {b}"))
             continue
-        rows = conn.execute("SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM b)"
-                            ).fetchone()
+        rows = conn.execute("SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM b)").fetchone()
         differ = {}
         for side, (x, y) in (("base only", ("a", "b")), ("working tree only", ("b", "a"))):
             diff = f"(SELECT * FROM {x} EXCEPT ALL SELECT * FROM {y})"
             count = conn.execute(f"SELECT count(*) FROM {diff}").fetchone()[0]
-            sample = conn.execute(f"SELECT * FROM {diff} ORDER BY ALL LIMIT {SAMPLE_ROWS}"
-                                  ).fetchall()
+            sample = conn.execute(
+                f"SELECT * FROM {diff} ORDER BY ALL LIMIT {SAMPLE_ROWS}"
+            ).fetchall()
             differ[side] = (count, sample)
         if not any(count for count, _ in differ.values()):
             stamps = [c.split(" ")[0] for c in a if c.split(" ", 1)[1].startswith("TIMESTAMP")]
-            clocked = stamps and conn.execute(
-                "SELECT count(*) FROM a WHERE " + " OR ".join(
-                    f'"{c}" = \'{CLOCK}\'' for c in stamps)).fetchone()[0]
+            clocked = (
+                stamps
+                and conn.execute(
+                    "SELECT count(*) FROM a WHERE "
+                    + " OR ".join(f"\"{c}\" = '{CLOCK}'" for c in stamps)
+                ).fetchone()[0]
+            )
             clocked = f", {clocked:,} with clock stamps" if clocked else ""
             out.append((table, True, f"identical ({rows[0]:,} rows{clocked})"))
         else:
-            sample = "".join(f"\n      {side}: {r}" for side, (_, rs) in differ.items()
-                             for r in rs)
-            out.append((table, False, f"DIFFERS: {rows[0]:,} vs {rows[1]:,} rows, "
-                                      f"{differ['base only'][0]:,} only in base, "
-                                      f"{differ['working tree only'][0]:,} only in the working "
-                                      f"tree{sample}"))
+            sample = "".join(f"\n      {side}: {r}" for side, (_, rs) in differ.items() for r in rs)
+            out.append(
+                (
+                    table,
+                    False,
+                    f"DIFFERS: {rows[0]:,} vs {rows[1]:,} rows, "
+                    f"{differ['base only'][0]:,} only in base, "
+                    f"{differ['working tree only'][0]:,} only in the working "
+                    f"tree{sample}",
+                )
+            )
     conn.close()
     return out
 
@@ -179,9 +232,11 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     base_rev = git("rev-parse", "--short", args.base)
     head_rev = git("rev-parse", "--short", "HEAD")
-    dirty = " (with uncommitted changes)" if git("status", "--porcelain", "--",
-                                                 "pipelines", "dbt_project",
-                                                 "expectations") else ""
+    dirty = (
+        " (with uncommitted changes)"
+        if git("status", "--porcelain", "--", "pipelines", "dbt_project", "expectations")
+        else ""
+    )
     base_tree = work / f"base-{base_rev}"
     git("worktree", "add", "--detach", str(base_tree), base_rev)
     print(f"base: {args.base} ({base_rev}) in {base_tree}")
@@ -203,8 +258,9 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(home, ignore_errors=True)
                 build = Build(label, tree, home, raw)
                 run_build(build)
-                print(f"  {label}: built in {build.seconds:.0f} s"
-                      + ("" if build.ok else " (FAILED)"))
+                print(
+                    f"  {label}: built in {build.seconds:.0f} s" + ("" if build.ok else " (FAILED)")
+                )
                 for line in build.summary.splitlines():
                     if line.startswith("checks:"):
                         print(f"    {line}")
@@ -221,8 +277,9 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(work, ignore_errors=True)
         else:
             print(f"\nkept: {work} (remove the worktree with `git worktree remove {base_tree}`)")
-    print("\nevery published table identical" if all_identical
-          else "\nSOME PUBLISHED TABLES DIFFER")
+    print(
+        "\nevery published table identical" if all_identical else "\nSOME PUBLISHED TABLES DIFFER"
+    )
     return 0 if all_identical else 1
 
 

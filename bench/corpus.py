@@ -25,8 +25,14 @@ RAW_FOLDERS = (*RECORD_FOLDERS, "reference")
 TRAFFIC_PARAM = "traffic_per_station_day"
 
 
-def generate(out: Path, stations: int, days: int, seed: int, traffic: int | None,
-             dates: list[dt.date] | None = None) -> dict:
+def generate(
+    out: Path,
+    stations: int,
+    days: int,
+    seed: int,
+    traffic: int | None,
+    dates: list[dt.date] | None = None,
+) -> dict:
     """Call the project's generator; with `dates`, for exactly those dates."""
     from pipelines.generate import api
 
@@ -47,8 +53,10 @@ def generate(out: Path, stations: int, days: int, seed: int, traffic: int | None
         api.generate_corpus(out, **kwargs)
     finally:
         api.corpus_days = original
-    return {"kwargs": {k: str(v) for k, v in kwargs.items()},
-            "dates": [d.isoformat() for d in dates] if dates else None}
+    return {
+        "kwargs": {k: str(v) for k, v in kwargs.items()},
+        "dates": [d.isoformat() for d in dates] if dates else None,
+    }
 
 
 def generator_digest(fabricated: bool) -> str:
@@ -128,12 +136,27 @@ def new_or_changed(history: Path, bigger: Path, dst: Path) -> int:
     return n
 
 
-def ensure(data: Path, *, stations: int, days: int, seed: int, traffic: int | None,
-           fabricated: bool, regenerate: bool) -> dict:
+def ensure(
+    data: Path,
+    *,
+    stations: int,
+    days: int,
+    seed: int,
+    traffic: int | None,
+    fabricated: bool,
+    regenerate: bool,
+) -> dict:
     """Generate history and next day once; reuse them while the parameters are unchanged."""
     stamp = data / "params.json"
-    wanted = {"stations": stations, "days": days, "seed": seed, "traffic": traffic,
-              "fabricated": fabricated, "version": 3, "generator": generator_digest(fabricated)}
+    wanted = {
+        "stations": stations,
+        "days": days,
+        "seed": seed,
+        "traffic": traffic,
+        "fabricated": fabricated,
+        "version": 3,
+        "generator": generator_digest(fabricated),
+    }
     if not regenerate and stamp.exists():
         info = json.loads(stamp.read_text())
         if info.get("wanted") == wanted:
@@ -159,23 +182,35 @@ def ensure(data: Path, *, stations: int, days: int, seed: int, traffic: int | No
     if fabricated:
         from bench.fabricate import fabricate
 
-        fabricate(data / "plusone", stations=stations, days=days + 1,
-                  rows_per_day=max(1, traffic or 20), seed=seed)
-        info["nextday"] = {"method": "diff of days+1", "files": new_or_changed(
-            history, data / "plusone", nextday)}
+        fabricate(
+            data / "plusone",
+            stations=stations,
+            days=days + 1,
+            rows_per_day=max(1, traffic or 20),
+            seed=seed,
+        )
+        info["nextday"] = {
+            "method": "diff of days+1",
+            "files": new_or_changed(history, data / "plusone", nextday),
+        }
     else:
         truth = json.loads((history / "truth.json").read_text())
-        next_day = max(dt.date.fromisoformat(d) for d in truth["params"]["dates"]) \
-            + dt.timedelta(days=1)
+        next_day = max(dt.date.fromisoformat(d) for d in truth["params"]["dates"]) + dt.timedelta(
+            days=1
+        )
         scratch = data / "oneday"
         info["nextday"] = generate(scratch, stations, days, seed, traffic, dates=[next_day])
         info["nextday"]["method"] = f"one more day ({next_day}) after the history"
         info["nextday"]["files"] = link_night(scratch, history, nextday)
     info["nextday_generate_s"] = time.perf_counter() - t
-    info["history_files"] = sum(1 for f in RAW_FOLDERS for p in (history / f).rglob("*")
-                                if p.is_file()) if history.is_dir() else 0
-    info["history_mib"] = round(sum(p.stat().st_size for p in history.rglob("*")
-                                    if p.is_file()) / 2**20, 1)
+    info["history_files"] = (
+        sum(1 for f in RAW_FOLDERS for p in (history / f).rglob("*") if p.is_file())
+        if history.is_dir()
+        else 0
+    )
+    info["history_mib"] = round(
+        sum(p.stat().st_size for p in history.rglob("*") if p.is_file()) / 2**20, 1
+    )
     stamp.write_text(json.dumps(info, ensure_ascii=False, indent=1, default=str))
     return info
 
@@ -193,8 +228,9 @@ def extra_night(data: Path, k: int) -> Path:
     shutil.rmtree(dst, ignore_errors=True)
     dst.mkdir(parents=True)
     scratch = data / "oneday"
-    generate(scratch, wanted["stations"], wanted["days"], wanted["seed"], wanted["traffic"],
-             dates=[day])
+    generate(
+        scratch, wanted["stations"], wanted["days"], wanted["seed"], wanted["traffic"], dates=[day]
+    )
     link_night(scratch, history, dst, prefix=f"夜间{k}_")
     (dst / ".done").write_text(day.isoformat())
     return dst

@@ -39,8 +39,14 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
     },
     "disputes": {
         "dispute_id": ["纠纷编号", "编号", "记录编号", "dispute_id"],
-        "reported_on": ["登记日期", "发现日期", "受理时间", "登记时间", "reported_at",
-                        "reported_on"],
+        "reported_on": [
+            "登记日期",
+            "发现日期",
+            "受理时间",
+            "登记时间",
+            "reported_at",
+            "reported_on",
+        ],
         "station": ["派出所", "所属派出所", "受理单位", "单位", "station"],
         "source": ["来源", "线索来源", "source"],
         "dispute_type": ["纠纷类型", "类别", "类型", "dispute_type"],
@@ -80,8 +86,13 @@ DATE_FIELDS = {
 }
 TIMESTAMP_FIELDS = {"inspections": [], "disputes": [], "traffic": ["occurred_at"]}
 COUNT_FIELDS = {
-    "inspections": ["hazards_found", "hazards_rectified", "notices_issued",
-                    "rental_households", "rental_rooms"],
+    "inspections": [
+        "hazards_found",
+        "hazards_rectified",
+        "notices_issued",
+        "rental_households",
+        "rental_rooms",
+    ],
     "disputes": ["follow_up_visits"],
     "traffic": ["fine_yuan"],
 }
@@ -287,8 +298,18 @@ def make_table(path, rel, rt, encoding, sheet, rows, index, mapping) -> Table:
     for cells in above:
         station = station or title_value(cells, TITLE_KEYS["station"])
         exported = exported or title_value(cells, TITLE_KEYS["exported_at"])
-    return Table(path, rel, rt, encoding, sheet, index, [_cell(c) for c in rows[index]],
-                 mapping, station, exported)
+    return Table(
+        path,
+        rel,
+        rt,
+        encoding,
+        sheet,
+        index,
+        [_cell(c) for c in rows[index]],
+        mapping,
+        station,
+        exported,
+    )
 
 
 def xlsx_tables(path: Path, rel: str, rt: str):

@@ -64,8 +64,9 @@ def _xlsx_value(value: object) -> str:
     return str(value)
 
 
-def xlsx_to_csv(path: Path, rel: str, rt: str, folder: Path,
-                start: int) -> list[tuple[Table, Path]]:
+def xlsx_to_csv(
+    path: Path, rel: str, rt: str, folder: Path, start: int
+) -> list[tuple[Table, Path]]:
     out = []
     for n, (table, rows) in enumerate(xlsx_tables(path, rel, rt), start):
         dst = folder / f"{n}.csv"
@@ -84,8 +85,9 @@ def _sql_str(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
 
 
-def _group_sql(rt: str, ncols: int, mapping: dict[int, str], key_header: str, skip: int,
-               paths: list[Path]) -> str:
+def _group_sql(
+    rt: str, ncols: int, mapping: dict[int, str], key_header: str, skip: int, paths: list[Path]
+) -> str:
     cols = [f"c{i}" for i in range(ncols)]
     schema = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in cols) + "}"
     files = "[" + ", ".join(_sql_str(str(p)) for p in paths) + "]"
@@ -94,12 +96,14 @@ def _group_sql(rt: str, ncols: int, mapping: dict[int, str], key_header: str, sk
     select = []
     for f in fields(rt):
         if f == station:
-            select.append(f"coalesce({by_field.get(f, 'NULL')}, m.station_title, m.path_station)"
-                          f" AS {f}")
+            select.append(
+                f"coalesce({by_field.get(f, 'NULL')}, m.station_title, m.path_station) AS {f}"
+            )
         else:
             select.append(f"{by_field.get(f, 'NULL::VARCHAR')} AS {f}")
-    key_col = next(f"r.c{i}" for i, f in mapping.items() if f in ("inspection_id", "dispute_id",
-                                                                   "ticket_id"))
+    key_col = next(
+        f"r.c{i}" for i, f in mapping.items() if f in ("inspection_id", "dispute_id", "ticket_id")
+    )
     first = "coalesce(" + ", ".join(f"r.{c}" for c in cols) + ")" if ncols > 1 else "r.c0"
     markers = "|".join(LINE_MARKERS)
     # DuckDB's default 32 MiB buffer per file dominates for many small files: size it to them.
@@ -168,22 +172,35 @@ def run(raw: Path, out: Path, tmp: Path | None = None, threads: int | None = Non
     conn.execute("SET preserve_insertion_order = false")
     if threads:
         conn.execute(f"SET threads = {int(threads)}")
-    conn.register("bench_files", pa.table({
-        "path": [str(p) for _, p in readable],
-        "rel": [tb.rel for tb, _ in readable],
-        "station_title": [tb.station_title for tb, _ in readable],
-        "path_station": [station_from_path(tb.rel) for tb, _ in readable],
-        "exported": [tb.exported_title or date_in_name(tb.rel) for tb, _ in readable],
-    }))
+    conn.register(
+        "bench_files",
+        pa.table(
+            {
+                "path": [str(p) for _, p in readable],
+                "rel": [tb.rel for tb, _ in readable],
+                "station_title": [tb.station_title for tb, _ in readable],
+                "path_station": [station_from_path(tb.rel) for tb, _ in readable],
+                "exported": [tb.exported_title or date_in_name(tb.rel) for tb, _ in readable],
+            }
+        ),
+    )
     groups: dict[tuple, list[Path]] = defaultdict(list)
     for tb, p in readable:
-        key = (tb.record_type, len(tb.header), tuple(sorted(tb.mapping.items())), tb.key_header,
-               tb.header_index + 1)
+        key = (
+            tb.record_type,
+            len(tb.header),
+            tuple(sorted(tb.mapping.items())),
+            tb.key_header,
+            tb.header_index + 1,
+        )
         groups[key].append(p)
     rows: dict[str, int] = {}
     for rt in RECORD_TYPES:
-        parts = [_group_sql(rt, ncols, dict(mapping), key_header, skip, paths)
-                 for (grt, ncols, mapping, key_header, skip), paths in groups.items() if grt == rt]
+        parts = [
+            _group_sql(rt, ncols, dict(mapping), key_header, skip, paths)
+            for (grt, ncols, mapping, key_header, skip), paths in groups.items()
+            if grt == rt
+        ]
         target = out / f"{rt}.parquet"
         if not parts:
             rows[rt] = 0
@@ -203,8 +220,11 @@ def run(raw: Path, out: Path, tmp: Path | None = None, threads: int | None = Non
         "rows_by_type": rows,
         "phases": phases,
         "files": {
-            "csv": len(scan.tables), "xlsx": len(scan.xlsx), "xlsx_sheets": sheets,
-            "failed": len(scan.failed), "duplicate": len(scan.duplicates),
+            "csv": len(scan.tables),
+            "xlsx": len(scan.xlsx),
+            "xlsx_sheets": sheets,
+            "failed": len(scan.failed),
+            "duplicate": len(scan.duplicates),
             "transcoded": sum(1 for tb, p in readable if tb.encoding == "gb18030"),
             "transcoded_mib": round(transcoded_bytes / 2**20, 1),
             "read_csv_groups": len(groups),

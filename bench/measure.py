@@ -66,16 +66,23 @@ def tree_rss(pid: int) -> int:
     return total
 
 
-def run_measured(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
-                 log: Path | None = None, poll_s: float = 0.1,
-                 rss_cap_mib: float | None = None) -> Measured:
+def run_measured(
+    cmd: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    log: Path | None = None,
+    poll_s: float = 0.1,
+    rss_cap_mib: float | None = None,
+) -> Measured:
     """Run cmd in its own session; with rss_cap_mib, kill its whole process group when the
     tree's resident memory exceeds the cap (a shared machine must not start swapping/OOM)."""
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
     try:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
         peak = [0]
         capped = [False]
         done = threading.Event()
@@ -103,8 +110,14 @@ def run_measured(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path
     finally:
         if log:
             out.close()
-    return Measured(proc.returncode, wall, usage.ru_maxrss / 1024, peak[0] / 2**20,
-                    usage.ru_utime + usage.ru_stime, capped[0])
+    return Measured(
+        proc.returncode,
+        wall,
+        usage.ru_maxrss / 1024,
+        peak[0] / 2**20,
+        usage.ru_utime + usage.ru_stime,
+        capped[0],
+    )
 
 
 def _kill_group(pid: int) -> None:

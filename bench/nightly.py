@@ -52,9 +52,14 @@ def step_times(instance, run_id: str) -> tuple[dict[str, dict], dict[str, float]
         for entry in entries:
             if entry.dagster_event is not None:
                 kinds.setdefault(entry.dagster_event.event_type_value, []).append(entry.timestamp)
-        run["event_types"] = {k: [len(v), round(v[0] - entries[0].timestamp, 3),
-                                  round(v[-1] - entries[0].timestamp, 3)]
-                              for k, v in kinds.items()}
+        run["event_types"] = {
+            k: [
+                len(v),
+                round(v[0] - entries[0].timestamp, 3),
+                round(v[-1] - entries[0].timestamp, 3),
+            ]
+            for k, v in kinds.items()
+        }
     for entry in entries:
         event = entry.dagster_event
         if event is None:
@@ -91,8 +96,9 @@ def dbt_run_results(target: Path, since: float) -> dict | None:
         "elapsed": data.get("elapsed_time"),
         "nodes": len(nodes),
         "node_seconds": sum(r.get("execution_time") or 0 for r in nodes),
-        "slowest": [(r.get("unique_id"), round(r.get("execution_time") or 0, 3))
-                    for r in nodes[:8]],
+        "slowest": [
+            (r.get("unique_id"), round(r.get("execution_time") or 0, 3)) for r in nodes[:8]
+        ],
     }
 
 
@@ -105,7 +111,8 @@ def ledger_rows(duckdb_path: Path, run_id: str) -> dict[str, int] | None:
         with duckdb.connect(str(duckdb_path), read_only=True) as conn:
             rows = conn.execute(
                 "SELECT record_type, coalesce(sum(rows_read), 0), count(*) FROM ops.file_ledger "
-                "WHERE run_id = $run_id GROUP BY ALL", {"run_id": run_id}
+                "WHERE run_id = $run_id GROUP BY ALL",
+                {"run_id": run_id},
             ).fetchall()
     except Exception:  # noqa: BLE001 - the bench reports what it can
         return None
@@ -117,8 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--raw", type=Path, required=True)
     parser.add_argument("--home", type=Path, required=True)
     parser.add_argument("--result", type=Path)
-    parser.add_argument("--instance", choices=("persistent", "ephemeral"), default="persistent",
-                        help="persistent: sqlite under WAREHOUSE_HOME, as `warehouse run`")
+    parser.add_argument(
+        "--instance",
+        choices=("persistent", "ephemeral"),
+        default="persistent",
+        help="persistent: sqlite under WAREHOUSE_HOME, as `warehouse run`",
+    )
     args = parser.parse_args(argv)
     os.environ["WAREHOUSE_RAW_DIR"] = str(args.raw.resolve())
     os.environ["WAREHOUSE_HOME"] = str(args.home.resolve())
@@ -208,8 +219,10 @@ def main(argv: list[str] | None = None) -> int:
         "dagster_before_run": run["start"] - wall_before_run if "start" in run else None,
         "dagster_after_run": wall_after_run - run["end"] if "end" in run else None,
         "run_window": run,
-        "dbt": dbt_run_results(getattr(settings, "dbt_target_dir", None)
-                               or settings.dbt_project_dir / "target", wall_before_run),
+        "dbt": dbt_run_results(
+            getattr(settings, "dbt_target_dir", None) or settings.dbt_project_dir / "target",
+            wall_before_run,
+        ),
         "rows": sum(rows_by_type.values()) if rows_by_type else None,
         "rows_by_type": rows_by_type,
         "summary": summary,

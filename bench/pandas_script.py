@@ -45,8 +45,10 @@ from bench.exports import (  # noqa: E402
 )
 
 TRUE_WORDS = ["是", "y", "yes", "√", "✓", "1", "已整改", "true", "t", "有"]
-_DATE = (r"^(?P<year>\d{4})[-/.年](?P<month>\d{1,2})[-/.月](?P<day>\d{1,2})日?"
-         r"(?:[ T]+(?P<hour>\d{1,2})[:时](?P<minute>\d{1,2})(?:[:分](?P<second>\d{1,2}))?)?")
+_DATE = (
+    r"^(?P<year>\d{4})[-/.年](?P<month>\d{1,2})[-/.月](?P<day>\d{1,2})日?"
+    r"(?:[ T]+(?P<hour>\d{1,2})[:时](?P<minute>\d{1,2})(?:[:分](?P<second>\d{1,2}))?)?"
+)
 _COMPACT = r"^(?P<year>\d{4})(?P<month>\d{2})(?P<day>\d{2})$"
 
 
@@ -61,8 +63,11 @@ class Files:
 
     def add(self, tb: Table, mtime: float) -> int:
         self.rels.append(tb.rel)
-        self.exported.append(tb.exported_title or date_in_name(tb.rel)
-                             or dt.datetime.fromtimestamp(mtime).isoformat(sep=" "))
+        self.exported.append(
+            tb.exported_title
+            or date_in_name(tb.rel)
+            or dt.datetime.fromtimestamp(mtime).isoformat(sep=" ")
+        )
         self.station.append(tb.station_title or station_from_path(tb.rel))
         self.key_headers.add(tb.key_header)
         return len(self.rels) - 1
@@ -106,9 +111,17 @@ def data_rows(rt: str, df: pd.DataFrame, files: Files) -> pd.DataFrame:
 
 def read_csv_table(tb: Table, files: Files) -> pd.DataFrame:
     n = len(tb.header)
-    df = pd.read_csv(tb.path, encoding=tb.encoding, header=None, skiprows=tb.header_index + 1,
-                     names=range(n), usecols=range(n), dtype=object, keep_default_na=False,
-                     skip_blank_lines=True)
+    df = pd.read_csv(
+        tb.path,
+        encoding=tb.encoding,
+        header=None,
+        skiprows=tb.header_index + 1,
+        names=range(n),
+        usecols=range(n),
+        dtype=object,
+        keep_default_na=False,
+        skip_blank_lines=True,
+    )
     return _frame(tb, df, files, tb.path.stat().st_mtime)
 
 
@@ -138,9 +151,18 @@ def read_excel_tables(path: Path, rel: str, rt: str, files: Files) -> list[pd.Da
     return frames
 
 
-DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y/%m/%d %H:%M:%S",
-                    "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y%m%d", "%Y年%m月%d日 %H:%M:%S",
-                    "%Y年%m月%d日 %H:%M", "%Y年%m月%d日")
+DATETIME_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d",
+    "%Y%m%d",
+    "%Y年%m月%d日 %H:%M:%S",
+    "%Y年%m月%d日 %H:%M",
+    "%Y年%m月%d日",
+)
 
 
 def parse_datetimes(s: pd.Series) -> pd.Series:
@@ -170,8 +192,9 @@ def _parse_by_regex(s: pd.Series) -> pd.Series:
         parts[col] = parts[col].fillna(compact[col])
     parts = parts.apply(pd.to_numeric, errors="coerce")
     parts[["hour", "minute", "second"]] = parts[["hour", "minute", "second"]].fillna(0)
-    return pd.to_datetime(parts[["year", "month", "day", "hour", "minute", "second"]],
-                          errors="coerce")
+    return pd.to_datetime(
+        parts[["year", "month", "day", "hour", "minute", "second"]], errors="coerce"
+    )
 
 
 def parse_counts(s: pd.Series) -> pd.Series:
@@ -203,8 +226,11 @@ def standardise(rt: str, df: pd.DataFrame, files: Files) -> pd.DataFrame:
     df = df[df[key].ne("")]
     df = df.sort_values([key, "_exported_at", "_path_rank", "_line"])
     df = df.drop_duplicates(subset=[key], keep="last").reset_index(drop=True)
-    df["_source_path"] = pd.Categorical.from_codes(df.pop("_file"), categories=files.rels) \
-        if len(set(files.rels)) == len(files.rels) else np.asarray(files.rels)[df.pop("_file")]
+    df["_source_path"] = (
+        pd.Categorical.from_codes(df.pop("_file"), categories=files.rels)
+        if len(set(files.rels)) == len(files.rels)
+        else np.asarray(files.rels)[df.pop("_file")]
+    )
     return df.drop(columns="_path_rank")
 
 
@@ -253,8 +279,12 @@ def run(raw: Path, out: Path) -> dict:
         "rows_by_type": rows_read,
         "rows_out_by_type": rows_out,
         "phases": phases,
-        "files": {"csv": len(scan.tables), "xlsx": len(scan.xlsx), "failed": len(failed),
-                  "duplicate": len(scan.duplicates)},
+        "files": {
+            "csv": len(scan.tables),
+            "xlsx": len(scan.xlsx),
+            "failed": len(failed),
+            "duplicate": len(scan.duplicates),
+        },
         "failed_files": failed[:20],
     }
 

@@ -40,8 +40,11 @@ TARGET_FLAT = 1.2  # d(10x) <= 1.2 x d(1x)
 TARGET_RSS_MIB = 4096.0
 
 # the date columns of each landing table, shifted with the record
-DATES = {"inspections": ("inspected_on",), "disputes": ("reported_on", "resolved_on"),
-         "traffic": ("occurred_at",)}
+DATES = {
+    "inspections": ("inspected_on",),
+    "disputes": ("reported_on", "resolved_on"),
+    "traffic": ("occurred_at",),
+}
 
 
 def history_rows(db: Path) -> int:
@@ -74,13 +77,19 @@ def fabricate_years(db: Path, years: range) -> dict:
                 key = key_field(record_type)
                 replaced = ", ".join(
                     [f"{key} || '-Y{back}' AS {key}"]
-                    + [f"CAST({d} - {shift} AS {'TIMESTAMP' if d == 'occurred_at' else 'DATE'})"
-                       f" AS {d}" for d in dates]
-                    + [f"{path.format(col='_source_path')} AS _source_path",
-                       f"{sha.format(col='_file_sha256')} AS _file_sha256",
-                       f"_exported_at - {shift} AS _exported_at",
-                       f"_first_seen_at - {shift} AS _first_seen_at",
-                       "'fabricated' AS _run_id"])
+                    + [
+                        f"CAST({d} - {shift} AS {'TIMESTAMP' if d == 'occurred_at' else 'DATE'})"
+                        f" AS {d}"
+                        for d in dates
+                    ]
+                    + [
+                        f"{path.format(col='_source_path')} AS _source_path",
+                        f"{sha.format(col='_file_sha256')} AS _file_sha256",
+                        f"_exported_at - {shift} AS _exported_at",
+                        f"_first_seen_at - {shift} AS _first_seen_at",
+                        "'fabricated' AS _run_id",
+                    ]
+                )
                 added += conn.execute(f"""
                     INSERT INTO landing.{record_type}
                     SELECT l.* REPLACE ({replaced})
@@ -107,9 +116,22 @@ def fabricate_years(db: Path, years: range) -> dict:
 def _nightly(letter: str, name: str, raw: Path, home: Path, work: Path, logs: Path) -> dict:
     run.NAMES[letter] = name
     result = work / f"{letter}.json"
-    return run._contender(letter, [sys.executable, "-m", "bench.nightly", "--raw", str(raw),
-                                   "--home", str(home), "--result", str(result)],
-                          logs / f"sweep-{letter}.log", result)
+    return run._contender(
+        letter,
+        [
+            sys.executable,
+            "-m",
+            "bench.nightly",
+            "--raw",
+            str(raw),
+            "--home",
+            str(home),
+            "--result",
+            str(result),
+        ],
+        logs / f"sweep-{letter}.log",
+        result,
+    )
 
 
 def slope(points: list[tuple[float, float]]) -> float | None:
@@ -132,8 +154,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="1,3,10", help="history sizes in city years")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out")
     parser.add_argument("--seed", type=int, default=2022)
-    parser.add_argument("--scale", choices=("city", "small", "tiny"), default="city",
-                        help="the year that is multiplied (tiny/small: to develop the bench)")
+    parser.add_argument(
+        "--scale",
+        choices=("city", "small", "tiny"),
+        default="city",
+        help="the year that is multiplied (tiny/small: to develop the bench)",
+    )
     args = parser.parse_args(argv)
     sizes = sorted({int(s) for s in args.sizes.split(",")})
     if sizes[0] != 1:
@@ -144,13 +170,24 @@ def main(argv: list[str] | None = None) -> int:
     started = dt.datetime.now(dt.UTC)
     load_start = os.getloadavg()
     host = run.machine()
-    print(f"bench sweep: {args.scale} year ({scale['stations']} stations x {scale['days']} "
-          f"days) at {', '.join(f'{s}x' for s in sizes)}")
-    info = corpus.ensure(data, stations=scale["stations"], days=scale["days"], seed=args.seed,
-                         traffic=scale["traffic"], fabricated=False, regenerate=False)
+    print(
+        f"bench sweep: {args.scale} year ({scale['stations']} stations x {scale['days']} "
+        f"days) at {', '.join(f'{s}x' for s in sizes)}"
+    )
+    info = corpus.ensure(
+        data,
+        stations=scale["stations"],
+        days=scale["days"],
+        seed=args.seed,
+        traffic=scale["traffic"],
+        fabricated=False,
+        regenerate=False,
+    )
     nights = [data / "nextday"] + [corpus.extra_night(data, k) for k in range(2, len(sizes) + 1)]
-    print(f"{'reused' if info.get('reused') else 'generated'} {info.get('history_files')} files"
-          f" ({info.get('history_mib')} MiB); nights of {info['nextday'].get('files')} files")
+    print(
+        f"{'reused' if info.get('reused') else 'generated'} {info.get('history_files')} files"
+        f" ({info.get('history_mib')} MiB); nights of {info['nextday'].get('files')} files"
+    )
 
     work = out / "work" / "sweep"
     shutil.rmtree(work, ignore_errors=True)
@@ -167,33 +204,42 @@ def main(argv: list[str] | None = None) -> int:
     for i, size in enumerate(sizes):
         if size > have:
             fab = fabricate_years(db, range(have, size))
-            print(f"  fabricated {size - have} older year(s): {fab['rows']:,} landed rows in "
-                  f"{fab['seconds']:.1f} s")
-            results[f"p{size}"] = _nightly(f"p{size}", f"catch-up run to {size}x", raw, home,
-                                           work, logs)
+            print(
+                f"  fabricated {size - have} older year(s): {fab['rows']:,} landed rows in "
+                f"{fab['seconds']:.1f} s"
+            )
+            results[f"p{size}"] = _nightly(
+                f"p{size}", f"catch-up run to {size}x", raw, home, work, logs
+            )
             have = size
         rows = history_rows(db)
         corpus.link_tree(nights[i], raw, corpus.RECORD_FOLDERS)
         letter = f"d{size}"
-        results[letter] = _nightly(letter, f"d night on {size}x ({rows / 1e6:.1f} M rows)",
-                                   raw, home, work, logs)
+        results[letter] = _nightly(
+            letter, f"d night on {size}x ({rows / 1e6:.1f} M rows)", raw, home, work, logs
+        )
         results[letter]["history_rows"] = rows
         if results[letter]["returncode"] == 0:
             points.append((rows / 1e6, results[letter]["wall_s"]))
         measured.append((size, letter))
 
-    lines = [f"bench sweep ({args.scale}), {started:%Y-%m-%d %H:%M} UTC, one run per point; "
-             f"load average at start, end: {load_start[0]:.1f}, {os.getloadavg()[0]:.1f} "
-             f"({os.cpu_count()} cores)", "",
-             f"| {'run':<34} | {'history M':>9} | {'wall s':>8} | {'rows':>10} | "
-             f"{'peak RSS MiB':>12} | {'cpu s':>7} |",
-             f"|{'-' * 36}|{'-' * 11}|{'-' * 10}|{'-' * 12}|{'-' * 14}|{'-' * 9}|"]
+    lines = [
+        f"bench sweep ({args.scale}), {started:%Y-%m-%d %H:%M} UTC, one run per point; "
+        f"load average at start, end: {load_start[0]:.1f}, {os.getloadavg()[0]:.1f} "
+        f"({os.cpu_count()} cores)",
+        "",
+        f"| {'run':<34} | {'history M':>9} | {'wall s':>8} | {'rows':>10} | "
+        f"{'peak RSS MiB':>12} | {'cpu s':>7} |",
+        f"|{'-' * 36}|{'-' * 11}|{'-' * 10}|{'-' * 12}|{'-' * 14}|{'-' * 9}|",
+    ]
     for letter, r in results.items():
         hist = r.get("history_rows")
-        lines.append(f"| {run.NAMES[letter]:<34} | "
-                     f"{'-' if hist is None else f'{hist / 1e6:.1f}':>9} | "
-                     f"{r['wall_s']:8.2f} | {r['rows'] or 0:>10,} | {r['peak_mib']:12.0f} | "
-                     f"{r['cpu_s']:7.1f} |" + ("" if r["returncode"] == 0 else " FAILED"))
+        lines.append(
+            f"| {run.NAMES[letter]:<34} | "
+            f"{'-' if hist is None else f'{hist / 1e6:.1f}':>9} | "
+            f"{r['wall_s']:8.2f} | {r['rows'] or 0:>10,} | {r['peak_mib']:12.0f} | "
+            f"{r['cpu_s']:7.1f} |" + ("" if r["returncode"] == 0 else " FAILED")
+        )
     lines.append("")
     ds = {size: results[letter]["wall_s"] for size, letter in measured}
     lines.append("d: " + ", ".join(f"d{s} = {v:.1f} s" for s, v in ds.items()))
@@ -204,40 +250,66 @@ def main(argv: list[str] | None = None) -> int:
     c = results["c"]["wall_s"]
     lines.append(f"d1/c = {ds[1] / c:.3f}" if results["c"]["returncode"] == 0 else "c failed")
     peak = max(results[letter]["peak_mib"] for _, letter in measured)
-    lines += ["", "targets:",
-              f"  {'PASS' if flat is not None and flat <= TARGET_FLAT else 'MISS'}  "
-              f"d({sizes[-1]}x) <= {TARGET_FLAT} x d(1x)       "
-              f"{'-' if flat is None else f'{flat:.2f}'}",
-              f"  {'PASS' if ds[1] <= 0.05 * c else 'MISS'}  d(1x) <= 5 % of c           "
-              f"{ds[1] / c:.1%}",
-              f"  {'PASS' if peak <= TARGET_RSS_MIB else 'MISS'}  peak RSS <= 4 GiB (d)       "
-              f"{peak:.0f} MiB"]
+    lines += [
+        "",
+        "targets:",
+        f"  {'PASS' if flat is not None and flat <= TARGET_FLAT else 'MISS'}  "
+        f"d({sizes[-1]}x) <= {TARGET_FLAT} x d(1x)       "
+        f"{'-' if flat is None else f'{flat:.2f}'}",
+        f"  {'PASS' if ds[1] <= 0.05 * c else 'MISS'}  d(1x) <= 5 % of c           {ds[1] / c:.1%}",
+        f"  {'PASS' if peak <= TARGET_RSS_MIB else 'MISS'}  peak RSS <= 4 GiB (d)       "
+        f"{peak:.0f} MiB",
+    ]
     for size, letter in measured:
         lines += ["", f"breakdown of d on {size}x, seconds (share of wall):"]
         wall = results[letter]["wall_s"]
-        lines += [f"  {name:<40} {value:8.2f}  {value / wall:6.1%}"
-                  for name, value in stage_shares(results[letter])]
+        lines += [
+            f"  {name:<40} {value:8.2f}  {value / wall:6.1%}"
+            for name, value in stage_shares(results[letter])
+        ]
         slowest = (results[letter]["detail"].get("dbt") or {}).get("slowest") or []
         if slowest:
-            lines.append("  slowest dbt nodes: " + ", ".join(
-                f"{uid.split('.')[-1]} {s:.1f}" for uid, s in slowest[:5]))
+            lines.append(
+                "  slowest dbt nodes: "
+                + ", ".join(f"{uid.split('.')[-1]} {s:.1f}" for uid, s in slowest[:5])
+            )
     print("\n" + "\n".join(lines))
 
     results_dir = out / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
     stem = f"sweep-{started:%Y%m%dT%H%M%SZ}"
-    (results_dir / f"{stem}.json").write_text(json.dumps(
-        {"started": started, "machine": host, "sizes": sizes, "corpus": info,
-         "results": results, "slope_s_per_m_rows": k, "flat": flat},
-        ensure_ascii=False, indent=1, default=str))
+    (results_dir / f"{stem}.json").write_text(
+        json.dumps(
+            {
+                "started": started,
+                "machine": host,
+                "sizes": sizes,
+                "corpus": info,
+                "results": results,
+                "slope_s_per_m_rows": k,
+                "flat": flat,
+            },
+            ensure_ascii=False,
+            indent=1,
+            default=str,
+        )
+    )
     m = host
-    entry = [f"## {started:%Y-%m-%d} · sweep · commit {m['commit']}", "",
-             f"- machine: {m['cpu']}, {m['memory']}, {m['os']}; Python {m['python']}, "
-             f"{m['versions']}", "- command: `make bench SCALE=sweep`", "", "```",
-             *lines[2:], "```", ""]
+    entry = [
+        f"## {started:%Y-%m-%d} · sweep · commit {m['commit']}",
+        "",
+        f"- machine: {m['cpu']}, {m['memory']}, {m['os']}; Python {m['python']}, {m['versions']}",
+        "- command: `make bench SCALE=sweep`",
+        "",
+        "```",
+        *lines[2:],
+        "```",
+        "",
+    ]
     (results_dir / f"{stem}.md").write_text("\n".join(entry))
-    print(f"\nresults: {results_dir / stem}.json, entry for bench/RESULTS.md: "
-          f"{results_dir / stem}.md")
+    print(
+        f"\nresults: {results_dir / stem}.json, entry for bench/RESULTS.md: {results_dir / stem}.md"
+    )
     return 0 if all(r["returncode"] == 0 for r in results.values()) else 1
 
 

@@ -1,13 +1,13 @@
 """`warehouse`: a thin command line over the Dagster definitions (not a second orchestrator).
 
-    warehouse run [--no-wait] [--verbose]     the nightly job, in process, through Dagster
-    warehouse status                          runs, failed files, unknown spellings, publish
-    warehouse quarantine [--reason R] [--station S] [--file PATH] [--limit N]
-    warehouse versions                        kept snapshots, the current one marked
-    warehouse rollback [VERSION]              point BI at a kept snapshot and pin it there
-    warehouse release                         let nightly runs publish again after a rollback
-    warehouse generate --out DIR ...          messy synthetic exports and their truth
-    warehouse dev [--port P] [--host H]       the Dagster UI (dagster dev)
+warehouse run [--no-wait] [--verbose]     the nightly job, in process, through Dagster
+warehouse status                          runs, failed files, unknown spellings, publish
+warehouse quarantine [--reason R] [--station S] [--file PATH] [--limit N]
+warehouse versions                        kept snapshots, the current one marked
+warehouse rollback [VERSION]              point BI at a kept snapshot and pin it there
+warehouse release                         let nightly runs publish again after a rollback
+warehouse generate --out DIR ...          messy synthetic exports and their truth
+warehouse dev [--port P] [--host H]       the Dagster UI (dagster dev)
 """
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ def prepare_instance(settings: Settings) -> None:
                 f"the Dagster instance in {settings.dagster_home} cannot be opened "
                 f"({type(exc).__name__}: {str(exc).strip().splitlines()[0]}). It holds only "
                 f"Dagster's run history: move it aside (mv {settings.dagster_home} "
-                f"{settings.dagster_home}.broken) and run again.") from exc
+                f"{settings.dagster_home}.broken) and run again."
+            ) from exc
 
 
 def _print_err(message: str) -> None:
@@ -84,15 +85,24 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_FAILED
 
     def waiting(holder: runstate.Holder | None) -> None:
-        print(f"{runstate.busy_message(holder)}; waiting for it to finish "
-              f"(--no-wait exits instead)", flush=True)
+        print(
+            f"{runstate.busy_message(holder)}; waiting for it to finish (--no-wait exits instead)",
+            flush=True,
+        )
 
     try:
-        lock = runstate.acquire_writer(settings.home, run_id=run_id, command="warehouse run",
-                                       wait=not args.no_wait, on_wait=waiting)
+        lock = runstate.acquire_writer(
+            settings.home,
+            run_id=run_id,
+            command="warehouse run",
+            wait=not args.no_wait,
+            on_wait=waiting,
+        )
     except runstate.LockBusy as busy:
-        _print_err(f"{busy}; not starting another one (--no-wait). Try again when it has "
-                   f"finished, or run without --no-wait to wait for it.")
+        _print_err(
+            f"{busy}; not starting another one (--no-wait). Try again when it has "
+            f"finished, or run without --no-wait to wait for it."
+        )
         return runstate.EX_TEMPFAIL
     with lock:
         return _run_locked(settings, run_id, verbose=args.verbose)
@@ -123,12 +133,18 @@ def _run_locked(settings: Settings, run_id: str, *, verbose: bool) -> int:
                     if verbose:
                         with runlog.listening(lambda r: _echo(term, r)):
                             result = job.execute_in_process(
-                                instance=instance, run_id=run_id, raise_on_error=False,
-                                run_config=QUIET_CONSOLE)
+                                instance=instance,
+                                run_id=run_id,
+                                raise_on_error=False,
+                                run_config=QUIET_CONSOLE,
+                            )
                     else:
                         result = job.execute_in_process(
-                            instance=instance, run_id=run_id, raise_on_error=False,
-                            run_config=QUIET_CONSOLE)
+                            instance=instance,
+                            run_id=run_id,
+                            raise_on_error=False,
+                            run_config=QUIET_CONSOLE,
+                        )
             except Exception as exc:  # reported below in plain words; the trace goes to the log
                 error = exc
                 traceback.print_exc()  # fd 2 is the run log here
@@ -137,11 +153,14 @@ def _run_locked(settings: Settings, run_id: str, *, verbose: bool) -> int:
     summary, ok = run_summary(settings, result, run_id=run_id, log_path=log_path, error=error)
     print(summary, flush=True)
     with contextlib.suppress(OSError):
-        runstate.update_status(settings.home, run_id=run_id,
-                               verdict=summary.splitlines()[0].split(": ", 1)[-1],
-                               finished_at=runstate.now_iso(), log=str(log_path))
-    return 0 if (result is not None and result.success and ok and error is None) \
-        else EXIT_FAILED
+        runstate.update_status(
+            settings.home,
+            run_id=run_id,
+            verdict=summary.splitlines()[0].split(": ", 1)[-1],
+            finished_at=runstate.now_iso(),
+            log=str(log_path),
+        )
+    return 0 if (result is not None and result.success and ok and error is None) else EXIT_FAILED
 
 
 def _echo(term, record) -> None:
@@ -166,11 +185,14 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     try:
-        text = quarantine_report(settings, reason=args.reason, station=args.station,
-                                 file=args.file, limit=args.limit)
+        text = quarantine_report(
+            settings, reason=args.reason, station=args.station, file=args.file, limit=args.limit
+        )
     except runstate.LockBusy as busy:
-        _print_err(f"{busy}: the working database cannot be read while it is written. "
-                   f"Try again when it has finished (`warehouse status` works meanwhile).")
+        _print_err(
+            f"{busy}: the working database cannot be read while it is written. "
+            f"Try again when it has finished (`warehouse status` works meanwhile)."
+        )
         return runstate.EX_TEMPFAIL
     print(text)
     return 0
@@ -205,8 +227,10 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     except PublishError as exc:
         _print_err(f"error: {exc}")
         return EXIT_FAILED
-    print(f"catalog now points at snapshot {version}, pinned: nightly runs still land, build "
-          f"and validate but do not publish until `warehouse release`")
+    print(
+        f"catalog now points at snapshot {version}, pinned: nightly runs still land, build "
+        f"and validate but do not publish until `warehouse release`"
+    )
     return 0
 
 
@@ -224,9 +248,16 @@ def cmd_bulletin(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     try:
-        out = write_bulletin(settings.published_dir, args.campaign, args.unit,
-                             period=args.period, start=args.start, end=args.end,
-                             out_dir=Path(args.out).resolve(), pdf=args.pdf)
+        out = write_bulletin(
+            settings.published_dir,
+            args.campaign,
+            args.unit,
+            period=args.period,
+            start=args.start,
+            end=args.end,
+            out_dir=Path(args.out).resolve(),
+            pdf=args.pdf,
+        )
     except BulletinError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -255,8 +286,10 @@ def cmd_release(args: argparse.Namespace) -> int:
     if pin is None:
         print("nothing is pinned: nightly runs publish as usual")
     else:
-        print(f"released the pin on version {pin.get('version')} (set by a rollback at "
-              f"{pin.get('at')}); BI reads it until the next run publishes a new version")
+        print(
+            f"released the pin on version {pin.get('version')} (set by a rollback at "
+            f"{pin.get('at')}); BI reads it until the next run publishes a new version"
+        )
     return 0
 
 
@@ -281,39 +314,55 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="warehouse", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="warehouse", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser(
-        "run", help="run the nightly job on WAREHOUSE_RAW_DIR",
+        "run",
+        help="run the nightly job on WAREHOUSE_RAW_DIR",
         description="Land, build, validate and publish, through Dagster in this process. "
-                    "Prints one line per stage and a summary; Dagster's and dbt's full logs "
-                    "go to WAREHOUSE_HOME/logs/<run id>.log. Refreshes run one at a time: "
-                    "a second one waits for the first.")
-    run.add_argument("--no-wait", action="store_true",
-                     help="if another refresh is running, exit at once (code 75) instead of "
-                          "waiting for it")
-    run.add_argument("--verbose", "-v", action="store_true",
-                     help="also stream the full Dagster and dbt logs to the terminal")
+        "Prints one line per stage and a summary; Dagster's and dbt's full logs "
+        "go to WAREHOUSE_HOME/logs/<run id>.log. Refreshes run one at a time: "
+        "a second one waits for the first.",
+    )
+    run.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="if another refresh is running, exit at once (code 75) instead of waiting for it",
+    )
+    run.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="also stream the full Dagster and dbt logs to the terminal",
+    )
     run.set_defaults(func=cmd_run)
     sub.add_parser(
-        "status", help="runs, failed files, unknown spellings and the published version",
+        "status",
+        help="runs, failed files, unknown spellings and the published version",
         description="Works while a refresh runs (it then shows the state at the end of the "
-                    "previous run and says since when the refresh is running).",
+        "previous run and says since when the refresh is running).",
     ).set_defaults(func=cmd_status)
     quarantine = sub.add_parser(
-        "quarantine", help="rejected rows: file, sheet, line, reason, message",
+        "quarantine",
+        help="rejected rows: file, sheet, line, reason, message",
         description="Rows set aside by landing or held back by the models (ops.quarantine). "
-                    "Reads the working database: refuses (code 75) while a refresh writes it.")
+        "Reads the working database: refuses (code 75) while a refresh writes it.",
+    )
     quarantine.add_argument("--reason", help="a reason code, e.g. bad_date, unknown_station")
-    quarantine.add_argument("--station", help="rows whose file path or raw values mention this "
-                                              "text (e.g. a station name)")
-    quarantine.add_argument("--file", help="rows of this file (path under the raw dir, or "
-                                           "part of it)")
+    quarantine.add_argument(
+        "--station",
+        help="rows whose file path or raw values mention this text (e.g. a station name)",
+    )
+    quarantine.add_argument(
+        "--file", help="rows of this file (path under the raw dir, or part of it)"
+    )
     quarantine.add_argument("--limit", type=int, default=50, help="rows shown (default 50)")
     quarantine.set_defaults(func=cmd_quarantine)
     sub.add_parser(
-        "versions", help="kept snapshots: action, run, row counts; the current one marked",
+        "versions",
+        help="kept snapshots: action, run, row counts; the current one marked",
     ).set_defaults(func=cmd_versions)
     gen = sub.add_parser("generate", help="write messy synthetic exports and truth.json")
     gen.add_argument("--out", required=True)
@@ -323,45 +372,64 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--scenario", choices=["yuncheng-2022"])
     gen.set_defaults(func=cmd_generate)
     rb = sub.add_parser(
-        "rollback", help="point BI back at a kept snapshot and pin it there",
+        "rollback",
+        help="point BI back at a kept snapshot and pin it there",
         description="Points latest.json and the catalog at a kept snapshot (default: the one "
-                    "before the current one) and pins it: nightly runs go on landing, building "
-                    "and validating but publish nothing until `warehouse release`.")
+        "before the current one) and pins it: nightly runs go on landing, building "
+        "and validating but publish nothing until `warehouse release`.",
+    )
     rb.add_argument("version", nargs="?")
     rb.set_defaults(func=cmd_rollback)
     bul = sub.add_parser(
-        "bulletin", help="write a campaign bulletin (通报) from the published catalog",
+        "bulletin",
+        help="write a campaign bulletin (通报) from the published catalog",
         description="Write a bulletin for a unit and period as one self-contained HTML file "
-                    "and its headline paragraph as plain text, from the published catalog "
-                    "only. Exit 2 on bad input, 3 when --pdf could not print.")
+        "and its headline paragraph as plain text, from the published catalog "
+        "only. Exit 2 on bad input, 3 when --pdf could not print.",
+    )
     bul.add_argument("--campaign", required=True, help="campaign id (marts.dim_campaign)")
-    bul.add_argument("--unit", help="city, bureau or station name (or station id); default: "
-                                    "the campaign's city when it has one")
-    bul.add_argument("--period", choices=["first-month", "last-week", "whole"],
-                     help="default: whole (from the start to the last day with records)")
+    bul.add_argument(
+        "--unit",
+        help="city, bureau or station name (or station id); default: "
+        "the campaign's city when it has one",
+    )
+    bul.add_argument(
+        "--period",
+        choices=["first-month", "last-week", "whole"],
+        help="default: whole (from the start to the last day with records)",
+    )
     bul.add_argument("--from", dest="start", type=_day, metavar="DATE")
     bul.add_argument("--to", dest="end", type=_day, metavar="DATE")
     bul.add_argument("--out", default=".", help="folder for the files (default: .)")
-    bul.add_argument("--pdf", action="store_true", help="also print it to PDF with headless "
-                                                        "Chromium")
+    bul.add_argument(
+        "--pdf", action="store_true", help="also print it to PDF with headless Chromium"
+    )
     bul.set_defaults(func=cmd_bulletin)
     sub.add_parser(
-        "release", help="remove a rollback's pin: the next run publishes again",
+        "release",
+        help="remove a rollback's pin: the next run publishes again",
     ).set_defaults(func=cmd_release)
     dev = sub.add_parser(
-        "dev", help="the Dagster UI with this code location (dagster dev)",
+        "dev",
+        help="the Dagster UI with this code location (dagster dev)",
         description="Starts `dagster dev -m pipelines.definitions` with the instance in "
-                    "WAREHOUSE_HOME/dagster: the UI, the nightly schedule and the raw-file "
-                    "sensor (which launches a refresh only when a raw file changed since the "
-                    "last run). Arguments after `--` go to `dagster dev` unchanged.",
-        epilog="example: warehouse dev --port 3001 --host 0.0.0.0 -- --live-data-poll-rate 5000")
+        "WAREHOUSE_HOME/dagster: the UI, the nightly schedule and the raw-file "
+        "sensor (which launches a refresh only when a raw file changed since the "
+        "last run). Arguments after `--` go to `dagster dev` unchanged.",
+        epilog="example: warehouse dev --port 3001 --host 0.0.0.0 -- --live-data-poll-rate 5000",
+    )
     dev.add_argument("--port", "-p", type=int, help="the UI's port (dagster dev's default 3000)")
-    dev.add_argument("--host", help="the address to listen on (default 127.0.0.1; 0.0.0.0 for "
-                                    "every interface)")
-    dev.add_argument("--log-level", choices=["critical", "error", "warning", "info", "debug"],
-                     help="dagster dev's own log level")
-    dev.add_argument("rest", nargs=argparse.REMAINDER,
-                     help="after `--`: more `dagster dev` options")
+    dev.add_argument(
+        "--host", help="the address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)"
+    )
+    dev.add_argument(
+        "--log-level",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="dagster dev's own log level",
+    )
+    dev.add_argument(
+        "rest", nargs=argparse.REMAINDER, help="after `--`: more `dagster dev` options"
+    )
     dev.set_defaults(func=cmd_dev)
     return parser
 

@@ -54,40 +54,60 @@ def _jsonable(value: Any) -> Any:
 def _rows(conn: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> list[dict[str, Any]]:
     relation = conn.execute(sql, params or {})
     names = [d[0] for d in relation.description]
-    return [{n: _jsonable(v) for n, v in zip(names, row, strict=True)}
-            for row in relation.fetchall()]
+    return [
+        {n: _jsonable(v) for n, v in zip(names, row, strict=True)} for row in relation.fetchall()
+    ]
 
 
 def has_table(conn: duckdb.DuckDBPyConnection, qualified: str) -> bool:
     schema, name = qualified.split(".", 1)
-    return bool(conn.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? "
-        "AND table_name = ?", [schema, name]).fetchone()[0])
+    return bool(
+        conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? "
+            "AND table_name = ?",
+            [schema, name],
+        ).fetchone()[0]
+    )
 
 
 def ledger_columns(conn: duckdb.DuckDBPyConnection) -> set[str]:
-    return {r[0] for r in conn.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'ops' "
-        "AND table_name = 'file_ledger'").fetchall()}
+    return {
+        r[0]
+        for r in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'ops' "
+            "AND table_name = 'file_ledger'"
+        ).fetchall()
+    }
 
 
-def ledger_totals(conn: duckdb.DuckDBPyConnection, run_id: str | None = None
-                  ) -> dict[str, dict[str, Any]]:
+def ledger_totals(
+    conn: duckdb.DuckDBPyConnection, run_id: str | None = None
+) -> dict[str, dict[str, Any]]:
     """Per record type: files by status and the row counts, over every file version (or the
     versions recorded by `run_id`)."""
     if not has_table(conn, "ops.file_ledger"):
         return {}
     where = "WHERE run_id = $run_id" if run_id else ""
-    rows = conn.execute(f"""
+    rows = conn.execute(
+        f"""
         SELECT record_type, status, count(*) AS files,
                coalesce(sum(rows_read), 0), coalesce(sum(rows_landed), 0),
                coalesce(sum(rows_quarantined), 0), coalesce(sum(lines_skipped), 0)
         FROM ops.file_ledger {where} GROUP BY ALL ORDER BY ALL""",
-        {"run_id": run_id} if run_id else {}).fetchall()
+        {"run_id": run_id} if run_id else {},
+    ).fetchall()
     out: dict[str, dict[str, Any]] = {}
     for record_type, status, files, read, landed, quarantined, skipped in rows:
-        entry = out.setdefault(record_type, {"files": {}, "rows_read": 0, "rows_landed": 0,
-                                             "rows_quarantined": 0, "lines_skipped": 0})
+        entry = out.setdefault(
+            record_type,
+            {
+                "files": {},
+                "rows_read": 0,
+                "rows_landed": 0,
+                "rows_quarantined": 0,
+                "lines_skipped": 0,
+            },
+        )
         entry["files"][status] = int(files)
         entry["rows_read"] += int(read)
         entry["rows_landed"] += int(landed)
@@ -105,9 +125,12 @@ def file_failures(conn: duckdb.DuckDBPyConnection, limit: int = 200) -> dict[str
     columns = ledger_columns(conn)
     superseded = "superseded_by" if "superseded_by" in columns else "CAST(NULL AS VARCHAR)"
     retry = "retry" if "retry" in columns else "CAST(NULL AS BOOLEAN)"
-    since = ("coalesce(current_since, first_seen_at)" if "current_since" in columns
-             else "first_seen_at")
-    rows = _rows(conn, f"""
+    since = (
+        "coalesce(current_since, first_seen_at)" if "current_since" in columns else "first_seen_at"
+    )
+    rows = _rows(
+        conn,
+        f"""
         WITH v AS (
             SELECT file_version_id, path, record_type, status, error_message, first_seen_at,
                    loaded_at, run_id, {superseded} AS superseded_by, {retry} AS retry,
@@ -122,30 +145,49 @@ def file_failures(conn: duckdb.DuckDBPyConnection, limit: int = 200) -> dict[str
                latest.first_seen_at AS latest_seen_at
         FROM v AS f JOIN v AS latest ON latest.path = f.path AND latest.rank = 1
         WHERE f.status = 'failed'
-        ORDER BY f.path, f.first_seen_at""")
+        ORDER BY f.path, f.first_seen_at""",
+    )
     open_, fixed = [], []
     for row in rows:
         if row["is_latest"] and row["superseded_by"] is None:
-            open_.append({k: row[k] for k in ("path", "record_type", "message",
-                                              "first_seen_at", "run_id", "retry")})
+            open_.append(
+                {
+                    k: row[k]
+                    for k in ("path", "record_type", "message", "first_seen_at", "run_id", "retry")
+                }
+            )
         elif row["latest_status"] != "failed":
-            fixed.append({"path": row["path"], "record_type": row["record_type"],
-                          "message": row["message"], "failed_at": row["first_seen_at"],
-                          "fixed_by": row["superseded_by"] or row["latest_version"],
-                          "fixed_at": row["latest_seen_at"]})
-    return {"open": open_[:limit], "fixed": fixed[-limit:], "open_total": len(open_),
-            "fixed_total": len(fixed)}
+            fixed.append(
+                {
+                    "path": row["path"],
+                    "record_type": row["record_type"],
+                    "message": row["message"],
+                    "failed_at": row["first_seen_at"],
+                    "fixed_by": row["superseded_by"] or row["latest_version"],
+                    "fixed_at": row["latest_seen_at"],
+                }
+            )
+    return {
+        "open": open_[:limit],
+        "fixed": fixed[-limit:],
+        "open_total": len(open_),
+        "fixed_total": len(fixed),
+    }
 
 
-def quarantine_by_reason(conn: duckdb.DuckDBPyConnection, run_id: str | None = None
-                         ) -> list[dict[str, Any]]:
+def quarantine_by_reason(
+    conn: duckdb.DuckDBPyConnection, run_id: str | None = None
+) -> list[dict[str, Any]]:
     if not has_table(conn, "ops.quarantine"):
         return []
     where = "WHERE run_id = $run_id" if run_id else ""
-    return _rows(conn, f"""
+    return _rows(
+        conn,
+        f"""
         SELECT stage, reason_code AS reason, count(*) AS rows
         FROM ops.quarantine {where} GROUP BY ALL ORDER BY stage, rows DESC, reason""",
-        {"run_id": run_id} if run_id else {})
+        {"run_id": run_id} if run_id else {},
+    )
 
 
 def parse_problem(reason: str, message: str) -> list[tuple[str, str, str]]:
@@ -164,8 +206,7 @@ def parse_problem(reason: str, message: str) -> list[tuple[str, str, str]]:
     return found
 
 
-def unknown_values(conn: duckdb.DuckDBPyConnection, files_shown: int = 3
-                   ) -> list[dict[str, Any]]:
+def unknown_values(conn: duckdb.DuckDBPyConnection, files_shown: int = 3) -> list[dict[str, Any]]:
     """Each unknown station or code spelling held back by the models: rows, files, types."""
     if not has_table(conn, "ops.quarantine"):
         return []
@@ -180,20 +221,35 @@ def unknown_values(conn: duckdb.DuckDBPyConnection, files_shown: int = 3
     merged: dict[tuple[str, str], dict[str, Any]] = {}
     for reason, message, n, files, n_files, record_types in grouped:
         for kind, value, note in parse_problem(reason, message):
-            entry = merged.setdefault((kind, value), {
-                "kind": kind, "value": value, "rows": 0, "files": [], "file_count": 0,
-                "record_types": [], "note": note})
+            entry = merged.setdefault(
+                (kind, value),
+                {
+                    "kind": kind,
+                    "value": value,
+                    "rows": 0,
+                    "files": [],
+                    "file_count": 0,
+                    "record_types": [],
+                    "note": note,
+                },
+            )
             entry["rows"] += int(n)
             entry["file_count"] += int(n_files)  # upper bound when messages share files
             entry["files"] = sorted(set(entry["files"]) | set(files or []))[:files_shown]
             entry["record_types"] = sorted(set(entry["record_types"]) | set(record_types))
-    return sorted(merged.values(), key=lambda e: (e["kind"] != "station", e["kind"],
-                                                  -e["rows"], e["value"]))
+    return sorted(
+        merged.values(), key=lambda e: (e["kind"] != "station", e["kind"], -e["rows"], e["value"])
+    )
 
 
-def quarantine_rows(conn: duckdb.DuckDBPyConnection, *, reason: str | None = None,
-                    station: str | None = None, file: str | None = None,
-                    limit: int = 50) -> tuple[list[dict[str, Any]], int]:
+def quarantine_rows(
+    conn: duckdb.DuckDBPyConnection,
+    *,
+    reason: str | None = None,
+    station: str | None = None,
+    file: str | None = None,
+    limit: int = 50,
+) -> tuple[list[dict[str, Any]], int]:
     """Rejected rows (newest stage last), filtered; returns (rows, total matching)."""
     if not has_table(conn, "ops.quarantine"):
         return [], 0
@@ -206,18 +262,25 @@ def quarantine_rows(conn: duckdb.DuckDBPyConnection, *, reason: str | None = Non
         params["file"] = file
     if station:
         # the station text is in the raw values (its header varies by export) or the path
-        where.append("(CAST(raw_values AS VARCHAR) LIKE '%' || $station || '%' "
-                     "OR source_path LIKE '%' || $station || '%')")
+        where.append(
+            "(CAST(raw_values AS VARCHAR) LIKE '%' || $station || '%' "
+            "OR source_path LIKE '%' || $station || '%')"
+        )
         params["station"] = station
     condition = " AND ".join(where)
-    total = conn.execute(f"SELECT count(*) FROM ops.quarantine WHERE {condition}",
-                         params).fetchone()[0]
-    rows = _rows(conn, f"""
+    total = conn.execute(
+        f"SELECT count(*) FROM ops.quarantine WHERE {condition}", params
+    ).fetchone()[0]
+    rows = _rows(
+        conn,
+        f"""
         SELECT source_path AS file, sheet, line_number AS line, stage, reason_code AS reason,
                message, record_type
         FROM ops.quarantine WHERE {condition}
         ORDER BY source_path, sheet NULLS FIRST, line_number NULLS FIRST, reason_code
-        LIMIT {int(limit)}""", params)
+        LIMIT {int(limit)}""",
+        params,
+    )
     return rows, int(total)
 
 
@@ -228,13 +291,22 @@ def coverage_gaps(conn: duckdb.DuckDBPyConnection, limit: int = 100) -> dict[str
     if not has_table(conn, COVERAGE_TABLE):
         return None
     statuses = ", ".join(f"'{s}'" for s in COVERAGE_GAP_STATUSES)
-    by_status = {r["status"]: r["n"] for r in _rows(conn, f"""
+    by_status = {
+        r["status"]: r["n"]
+        for r in _rows(
+            conn,
+            f"""
         SELECT status, count(*) AS n FROM {COVERAGE_TABLE} WHERE status IN ({statuses})
-        GROUP BY ALL""")}
-    rows = _rows(conn, f"""
+        GROUP BY ALL""",
+        )
+    }
+    rows = _rows(
+        conn,
+        f"""
         SELECT station_id, station_name, day, record_type, status FROM {COVERAGE_TABLE}
         WHERE status IN ({statuses})
-        ORDER BY day DESC, station_name, record_type LIMIT {int(limit)}""")
+        ORDER BY day DESC, station_name, record_type LIMIT {int(limit)}""",
+    )
     return {"by_status": by_status, "total": sum(by_status.values()), "rows": rows}
 
 

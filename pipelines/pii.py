@@ -103,8 +103,11 @@ class PiiRule:
     validator: Callable[[str], bool] | None = None
 
     def matches(self, text: str) -> list[re.Match[str]]:
-        return [m for m in self.pattern.finditer(text)
-                if self.validator is None or self.validator(m.group(0))]
+        return [
+            m
+            for m in self.pattern.finditer(text)
+            if self.validator is None or self.validator(m.group(0))
+        ]
 
 
 @lru_cache(maxsize=4)
@@ -115,8 +118,15 @@ def _rules(path: str, mtime_ns: int) -> tuple[PiiRule, ...]:
         validator = rule.get("validator")
         if validator is not None and validator not in VALIDATORS:
             raise ValueError(f"{path}: rule {rule['name']}: unknown validator {validator!r}")
-        rules.append(PiiRule(rule["name"], re.compile(rule["pattern"]), rule["mask"],
-                             rule["prefilter"], VALIDATORS.get(validator)))
+        rules.append(
+            PiiRule(
+                rule["name"],
+                re.compile(rule["pattern"]),
+                rule["mask"],
+                rule["prefilter"],
+                VALIDATORS.get(validator),
+            )
+        )
     return tuple(rules)
 
 
@@ -148,7 +158,7 @@ def mask_pii(value: str | None, rules: tuple[PiiRule, ...] | None = None) -> str
     for rule in rules or pii_rules():
         hits = rule.matches(text)
         for m in reversed(hits):
-            text = text[:m.start()] + rule.mask + text[m.end():]
+            text = text[: m.start()] + rule.mask + text[m.end() :]
         found = found or bool(hits)
     return text if found else value
 
@@ -172,8 +182,11 @@ def redact_values(record_type: str | None, raw: str | None, key: str) -> str | N
     rules = pii_rules()
     out = {}
     for header, value in values.items():
-        field = header if header in FIELDS.get(record_type or "", {}) else \
-            synonyms.get(normalise_header(header))
+        field = (
+            header
+            if header in FIELDS.get(record_type or "", {})
+            else synonyms.get(normalise_header(header))
+        )
         if value is None:
             out[header] = None
         elif field in personal:
@@ -216,8 +229,9 @@ def _arrow_normalise_text(values: Any) -> Any:
 
     text = pc.utf8_normalize(values, form="NFKC")
     # NFKC already maps U+3000 and U+00A0 to U+0020; \p{Z} catches the remaining separators
-    text = pc.replace_substring_regex(text, pattern=r"[\s\p{Z}\x{0b}\x{85}\x{1c}-\x{1f}]+",
-                                      replacement="")
+    text = pc.replace_substring_regex(
+        text, pattern=r"[\s\p{Z}\x{0b}\x{85}\x{1c}-\x{1f}]+", replacement=""
+    )
     return pc.utf8_lower(text)
 
 
@@ -225,8 +239,13 @@ def _arrow_redact_values(key: str):
     import pyarrow as pa
 
     def redact(record_types: Any, raws: Any) -> Any:
-        return pa.array([redact_values(t, r, key) for t, r in zip(
-            record_types.to_pylist(), raws.to_pylist(), strict=True)], type=pa.string())
+        return pa.array(
+            [
+                redact_values(t, r, key)
+                for t, r in zip(record_types.to_pylist(), raws.to_pylist(), strict=True)
+            ],
+            type=pa.string(),
+        )
 
     return redact
 
@@ -243,14 +262,28 @@ def register_functions(conn: Any, key: str) -> None:
     for name in ("pii_key", "normalise_text", "mask_pii", "redact_values"):
         with contextlib.suppress(Exception):  # not registered yet
             conn.remove_function(name)
-    conn.create_function("pii_key", _arrow_pii_key(key), ["VARCHAR"], "VARCHAR", type="arrow",
-                         side_effects=False)
-    conn.create_function("normalise_text", _arrow_normalise_text, ["VARCHAR"], "VARCHAR",
-                         type="arrow", side_effects=False)
-    conn.create_function("mask_pii", _arrow_mask_pii, ["VARCHAR"], "VARCHAR", type="arrow",
-                         side_effects=False)
-    conn.create_function("redact_values", _arrow_redact_values(key), ["VARCHAR", "VARCHAR"],
-                         "VARCHAR", type="arrow", side_effects=False)
+    conn.create_function(
+        "pii_key", _arrow_pii_key(key), ["VARCHAR"], "VARCHAR", type="arrow", side_effects=False
+    )
+    conn.create_function(
+        "normalise_text",
+        _arrow_normalise_text,
+        ["VARCHAR"],
+        "VARCHAR",
+        type="arrow",
+        side_effects=False,
+    )
+    conn.create_function(
+        "mask_pii", _arrow_mask_pii, ["VARCHAR"], "VARCHAR", type="arrow", side_effects=False
+    )
+    conn.create_function(
+        "redact_values",
+        _arrow_redact_values(key),
+        ["VARCHAR", "VARCHAR"],
+        "VARCHAR",
+        type="arrow",
+        side_effects=False,
+    )
 
 
 class Plugin(BasePlugin):

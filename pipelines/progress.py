@@ -110,7 +110,8 @@ class StageProgress:
         elif kind == "ASSET_MATERIALIZATION" and step in self.stages:
             materialization = event.event_specific_data.materialization
             self.stages[step].materializations.append(
-                (materialization.asset_key.path, materialization.metadata))
+                (materialization.asset_key.path, materialization.metadata)
+            )
             self._dbt_tick(step)
         elif kind == "ASSET_CHECK_EVALUATION" and step in self.stages:
             self.stages[step].checks.append(event.event_specific_data)
@@ -123,8 +124,9 @@ class StageProgress:
             message = first_line(error.message if error else "")
             self.say(stage.name, f"FAILED after {self._took(stage)}: {message}")
         elif kind == "STEP_SKIPPED":
-            self.say(stage_name(step), "skipped (an upstream step failed or a blocking check "
-                                       "failed)")
+            self.say(
+                stage_name(step), "skipped (an upstream step failed or a blocking check failed)"
+            )
 
     def _took(self, stage: _Stage) -> str:
         return f"{self.clock() - stage.started:.1f} s"
@@ -143,15 +145,22 @@ class StageProgress:
         now = self.clock()
         if now - max(stage.started, stage.last_progress) >= DBT_PROGRESS_EVERY_S:
             stage.last_progress = now
-            self.say(stage.name, f"{len(stage.materializations):,} models and seeds done "
-                                 f"({self._took(stage)})")
+            self.say(
+                stage.name,
+                f"{len(stage.materializations):,} models and seeds done ({self._took(stage)})",
+            )
 
     # -- the line at the end of each stage -------------------------------------------------
     def _finished(self, stage: _Stage) -> None:
         took = self._took(stage)
-        by_name = {"landing": self._landing, "dbt build": self._dbt, "quarantine": self._quarantine,
-                   "checks": self._checks, "publish": self._publish,
-                   "bulletins": self._bulletins}
+        by_name = {
+            "landing": self._landing,
+            "dbt build": self._dbt,
+            "quarantine": self._quarantine,
+            "checks": self._checks,
+            "publish": self._publish,
+            "bulletins": self._bulletins,
+        }
         describe = by_name.get(stage.name)
         text = describe(stage) if describe else None
         self.say(stage.name, f"{text} ({took})" if text else f"done ({took})")
@@ -160,20 +169,34 @@ class StageProgress:
     def _landing(stage: _Stage) -> str:
         totals: dict[str, int] = {}
         ledger = [m for path, m in stage.materializations if path == ["ops", "file_ledger"]]
-        sources = ledger or [m for path, m in stage.materializations
-                             if path[:1] == ["landing"] and path[-1] != "reference_stations"]
+        sources = ledger or [
+            m
+            for path, m in stage.materializations
+            if path[:1] == ["landing"] and path[-1] != "reference_stations"
+        ]
         for metadata in sources:
-            for key in ("files_loaded", "files_failed", "files_duplicate", "files_unchanged",
-                        "rows_read", "rows_landed", "rows_quarantined"):
+            for key in (
+                "files_loaded",
+                "files_failed",
+                "files_duplicate",
+                "files_unchanged",
+                "rows_read",
+                "rows_landed",
+                "rows_quarantined",
+            ):
                 totals[key] = totals.get(key, 0) + int(_meta_value(metadata, key, 0) or 0)
-        files = sum(totals.get(k, 0) for k in ("files_loaded", "files_failed",
-                                               "files_duplicate", "files_unchanged"))
-        return (f"{files:,} files: {_n(totals.get('files_loaded'))} loaded, "
-                f"{_n(totals.get('files_failed'))} failed, "
-                f"{_n(totals.get('files_duplicate'))} duplicate, "
-                f"{_n(totals.get('files_unchanged'))} unchanged; rows: "
-                f"{_n(totals.get('rows_read'))} read, {_n(totals.get('rows_landed'))} landed, "
-                f"{_n(totals.get('rows_quarantined'))} quarantined")
+        files = sum(
+            totals.get(k, 0)
+            for k in ("files_loaded", "files_failed", "files_duplicate", "files_unchanged")
+        )
+        return (
+            f"{files:,} files: {_n(totals.get('files_loaded'))} loaded, "
+            f"{_n(totals.get('files_failed'))} failed, "
+            f"{_n(totals.get('files_duplicate'))} duplicate, "
+            f"{_n(totals.get('files_unchanged'))} unchanged; rows: "
+            f"{_n(totals.get('rows_read'))} read, {_n(totals.get('rows_landed'))} landed, "
+            f"{_n(totals.get('rows_quarantined'))} quarantined"
+        )
 
     @staticmethod
     def _dbt(stage: _Stage) -> str:
@@ -188,14 +211,14 @@ class StageProgress:
             for key, n in by_reason.items():
                 stages[key.split(".", 1)[0]] = stages.get(key.split(".", 1)[0], 0) + int(n)
             detail = ", ".join(f"{k} {v:,}" for k, v in sorted(stages.items()))
-            return (f"{_n(_meta_value(metadata, 'total', 0))} rows in ops.quarantine"
-                    + (f" ({detail})" if detail else ""))
+            return f"{_n(_meta_value(metadata, 'total', 0))} rows in ops.quarantine" + (
+                f" ({detail})" if detail else ""
+            )
         return "done"
 
     @staticmethod
     def _checks(stage: _Stage) -> str:
-        return check_count_text(
-            (c.passed, c.severity.value == "ERROR") for c in stage.checks)
+        return check_count_text((c.passed, c.severity.value == "ERROR") for c in stage.checks)
 
     @staticmethod
     def _publish(stage: _Stage) -> str:
@@ -209,15 +232,17 @@ class StageProgress:
             return f"nothing new to publish; BI still reads version {version}"
         return "done"
 
-
     @staticmethod
     def _bulletins(stage: _Stage) -> str:
         for _path, metadata in stage.materializations:
             written = _meta_value(metadata, "written") or []
             failed = _meta_value(metadata, "failed") or []
             reason = _meta_value(metadata, "reason")
-            text = f"{len(written)} {reason or 'written'}" if reason in (
-                None, "written", "already written") else str(reason)
+            text = (
+                f"{len(written)} {reason or 'written'}"
+                if reason in (None, "written", "already written")
+                else str(reason)
+            )
             return text + (f", {len(failed)} FAILED" if failed else "")
         return "done"
 
@@ -231,8 +256,9 @@ def check_count_text(results) -> str:
 
 
 @contextmanager
-def captured_output(log_path: Path, *, verbose: bool = False,
-                    terminal: IO[str] | None = None) -> Iterator[IO[str]]:
+def captured_output(
+    log_path: Path, *, verbose: bool = False, terminal: IO[str] | None = None
+) -> Iterator[IO[str]]:
     """Redirect fds 1 and 2 to `log_path` (and to the terminal too when `verbose`); yield a
     text stream on the original stdout for the stage lines."""
     terminal = terminal or sys.stdout
@@ -240,13 +266,15 @@ def captured_output(log_path: Path, *, verbose: bool = False,
         with suppress(OSError, ValueError):
             stream.flush()
     saved_out, saved_err = os.dup(1), os.dup(2)
-    term = os.fdopen(os.dup(saved_out), "w", buffering=1, encoding=terminal.encoding or "utf-8",
-                     errors="replace")
+    term = os.fdopen(
+        os.dup(saved_out), "w", buffering=1, encoding=terminal.encoding or "utf-8", errors="replace"
+    )
     read_end, write_end = os.pipe()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     mirror = os.dup(saved_out) if verbose else None
-    pump = threading.Thread(target=_pump, args=(read_end, log_path, mirror),
-                            name="run-log-pump", daemon=True)
+    pump = threading.Thread(
+        target=_pump, args=(read_end, log_path, mirror), name="run-log-pump", daemon=True
+    )
     pump.start()
     os.dup2(write_end, 1)
     os.dup2(write_end, 2)

@@ -55,8 +55,9 @@ def dbt_tests_message(text: str) -> str:
 
 
 def parse_dbt_tests(message: str) -> str | None:
-    return message[len(DBT_TESTS_PREFIX):].strip() if message.startswith(DBT_TESTS_PREFIX) \
-        else None
+    return (
+        message[len(DBT_TESTS_PREFIX) :].strip() if message.startswith(DBT_TESTS_PREFIX) else None
+    )
 
 
 def parse_progress(message: str) -> tuple[str, int, int, str] | None:

@@ -161,8 +161,14 @@ class WriterLock:
         self.fd: int | None = None
         self.holder: Holder | None = None
 
-    def acquire(self, *, run_id: str | None, command: str, wait: bool = True,
-                on_wait: Callable[[Holder | None], None] | None = None) -> WriterLock:
+    def acquire(
+        self,
+        *,
+        run_id: str | None,
+        command: str,
+        wait: bool = True,
+        on_wait: Callable[[Holder | None], None] | None = None,
+    ) -> WriterLock:
         if held_here(self.home):
             raise RuntimeError(f"this process already holds the writer lock of {self.home}")
         self.home.mkdir(parents=True, exist_ok=True)
@@ -179,8 +185,13 @@ class WriterLock:
             os.close(fd)
             raise
         self.fd = fd
-        self.holder = Holder(run_id=run_id, pid=os.getpid(), started_at=now_iso(),
-                             command=command, host=socket.gethostname())
+        self.holder = Holder(
+            run_id=run_id,
+            pid=os.getpid(),
+            started_at=now_iso(),
+            command=command,
+            host=socket.gethostname(),
+        )
         _write_holder(fd, self.holder)
         _HELD[_key(self.home)] = self
         return self
@@ -225,8 +236,14 @@ def _write_holder(fd: int, holder: Holder) -> None:
         pass
 
 
-def acquire_writer(home: Path, *, run_id: str | None, command: str, wait: bool = True,
-                   on_wait: Callable[[Holder | None], None] | None = None) -> WriterLock:
+def acquire_writer(
+    home: Path,
+    *,
+    run_id: str | None,
+    command: str,
+    wait: bool = True,
+    on_wait: Callable[[Holder | None], None] | None = None,
+) -> WriterLock:
     return WriterLock(home).acquire(run_id=run_id, command=command, wait=wait, on_wait=on_wait)
 
 
@@ -272,12 +289,14 @@ def instance_init_lock(dagster_home: Path) -> Iterator[None]:
 
 # -- small JSON files beside the database ---------------------------------------------------
 
+
 def write_json_atomic(path: Path, payload: Any) -> None:
     """Write-then-rename, so a reader sees the old or the new file, never half of one."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=1, default=str) + "\n",
-                       encoding="utf-8")
+        tmp.write_text(
+            json.dumps(payload, ensure_ascii=False, indent=1, default=str) + "\n", encoding="utf-8"
+        )
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -313,6 +332,7 @@ def update_status(home: Path, **fields: Any) -> None:
 
 # -- what the raw dir looked like to the last run ---------------------------------------------
 
+
 def raw_dir_fingerprint(raw_dir: Path) -> tuple[str, int]:
     """A digest of every export's (relative path, size, mtime), and the file count."""
     from pipelines.settings import raw_export_files
@@ -331,8 +351,10 @@ def raw_dir_fingerprint(raw_dir: Path) -> tuple[str, int]:
 
 
 def record_raw_fingerprint(home: Path, fingerprint: str, files: int, run_id: str) -> None:
-    write_json_atomic(Path(home) / LAST_RAW_NAME, {"fingerprint": fingerprint, "files": files,
-                                                  "run_id": run_id, "at": now_iso()})
+    write_json_atomic(
+        Path(home) / LAST_RAW_NAME,
+        {"fingerprint": fingerprint, "files": files, "run_id": run_id, "at": now_iso()},
+    )
 
 
 def last_raw_fingerprint(home: Path) -> str | None:
@@ -343,8 +365,15 @@ def last_raw_fingerprint(home: Path) -> str | None:
 # -- disk full --------------------------------------------------------------------------------
 
 DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
-DISK_FULL_TEXTS = ("no space left on device", "database or disk is full", "disk quota exceeded",
-                   "file too large", "[errno 28]", "[errno 27]", "[errno 122]")
+DISK_FULL_TEXTS = (
+    "no space left on device",
+    "database or disk is full",
+    "disk quota exceeded",
+    "file too large",
+    "[errno 28]",
+    "[errno 27]",
+    "[errno 122]",
+)
 
 
 def is_disk_full(error: BaseException | str | None) -> bool:

@@ -38,9 +38,13 @@ PRODUCTION = "production"
 MIB = 2**20
 # The variables overriding thresholds of the validation suites (expectations/parameters.yml
 # names which threshold each overrides); kept as text, parsed by the suites.
-CHECK_THRESHOLD_ENV = ("WAREHOUSE_COMPLETENESS_WINDOW_DAYS",
-                       "WAREHOUSE_COMPLETENESS_BLOCKING_RATIO", "WAREHOUSE_VOLUME_MIN_RATIO",
-                       "WAREHOUSE_VOLUME_MAX_RATIO", "WAREHOUSE_FRESHNESS_MAX_AGE_DAYS")
+CHECK_THRESHOLD_ENV = (
+    "WAREHOUSE_COMPLETENESS_WINDOW_DAYS",
+    "WAREHOUSE_COMPLETENESS_BLOCKING_RATIO",
+    "WAREHOUSE_VOLUME_MIN_RATIO",
+    "WAREHOUSE_VOLUME_MAX_RATIO",
+    "WAREHOUSE_FRESHNESS_MAX_AGE_DAYS",
+)
 
 
 class ConfigError(RuntimeError):
@@ -91,8 +95,14 @@ class WarehouseLayout:
         return self.home_path / "dbt" / "logs"
 
     def ensure_dirs(self) -> None:
-        for d in (self.home_path, self.dagster_home, self.published_dir, self.reports_dir,
-                  self.tmp_dir, self.logs_dir):
+        for d in (
+            self.home_path,
+            self.dagster_home,
+            self.published_dir,
+            self.reports_dir,
+            self.tmp_dir,
+            self.logs_dir,
+        ):
             d.mkdir(parents=True, exist_ok=True)
 
 
@@ -147,10 +157,23 @@ class Settings(WarehouseLayout, BaseSettings):
     max_field_chars: int = _env("WAREHOUSE_MAX_FIELD_CHARS", Limits.max_field_chars)
     settle_seconds: float = _env("WAREHOUSE_SETTLE_SECONDS", Limits.settle_seconds)
 
-    @field_validator("raw_dir", "home", "dbt_project_dir", "expectations_dir", "keep_snapshots",
-                     "landing_threads", "validation_batch_rows",
-                     "validation_sample_rows", "max_file_mb", "max_xlsx_mb", "max_sheet_cells",
-                     "max_file_seconds", "max_field_chars", "settle_seconds", mode="before")
+    @field_validator(
+        "raw_dir",
+        "home",
+        "dbt_project_dir",
+        "expectations_dir",
+        "keep_snapshots",
+        "landing_threads",
+        "validation_batch_rows",
+        "validation_sample_rows",
+        "max_file_mb",
+        "max_xlsx_mb",
+        "max_sheet_cells",
+        "max_file_seconds",
+        "max_field_chars",
+        "settle_seconds",
+        mode="before",
+    )
     @classmethod
     def _blank_is_default(cls, value: Any) -> Any:
         # "  " is unset, like "" (env_ignore_empty); numbers are read stripped
@@ -202,9 +225,11 @@ class Settings(WarehouseLayout, BaseSettings):
         """What dbt's profile reads from ``--vars`` (Dagster passes them on every dbt command):
         the database path, its memory limit, and whether the plugin may use the development PII
         key. A real key is never put on a command line: dbt inherits WAREHOUSE_PII_KEY."""
-        return {"warehouse_home": str(self.home),
-                "duckdb_memory_limit": self.duckdb_memory_limit,
-                "use_dev_pii_key": self.uses_dev_pii_key}
+        return {
+            "warehouse_home": str(self.home),
+            "duckdb_memory_limit": self.duckdb_memory_limit,
+            "use_dev_pii_key": self.uses_dev_pii_key,
+        }
 
     def dbt_env(self) -> dict[str, str]:
         """The variables a plain `dbt` command needs to work on this warehouse, for running dbt

@@ -21,6 +21,7 @@ MAX_FILES_LISTED = 20
 
 # -- shared pieces ----------------------------------------------------------------------------
 
+
 def latest_publish(settings: Settings) -> dict | None:
     from pipelines.runstate import read_json
 
@@ -66,7 +67,8 @@ def previous_version_text(settings: Settings) -> str:
 def _path_in(text: str) -> str | None:
     """The first absolute path in an error message whose folder exists (not a URL)."""
     candidates = re.findall(r"[\"'](/[^\"']+)[\"']", text) + re.findall(
-        r"(?<![\w:/])(/[^\s\"',:)]+)", text)
+        r"(?<![\w:/])(/[^\s\"',:)]+)", text
+    )
     for candidate in candidates:
         if Path(candidate).parent.is_dir():
             return candidate
@@ -91,16 +93,20 @@ def disk_full_text(settings: Settings, error: BaseException | str | None) -> str
     written = f" writing {path}" if path else ""
     limit = _file_size_limit()
     if limit is not None and ("too large" in text.lower() or "i/o error" in text.lower()):
-        return (f"FILE SIZE LIMIT{written}: a file under {where} would grow beyond this "
-                f"process's file size limit (ulimit -f: {limit:,} bytes). Raise the limit and "
-                f"run again: the next run picks up where this one stopped.")
+        return (
+            f"FILE SIZE LIMIT{written}: a file under {where} would grow beyond this "
+            f"process's file size limit (ulimit -f: {limit:,} bytes). Raise the limit and "
+            f"run again: the next run picks up where this one stopped."
+        )
     try:
         free = shutil.disk_usage(where).free
         free_text = f"{free / 2**20:,.1f} MB free there now"
     except OSError:
         free_text = "free space unknown"
-    return (f"DISK FULL{written}: no space left on the filesystem of {where} ({free_text}). "
-            f"Free some space and run again: the next run picks up where this one stopped.")
+    return (
+        f"DISK FULL{written}: no space left on the filesystem of {where} ({free_text}). "
+        f"Free some space and run again: the next run picks up where this one stopped."
+    )
 
 
 def disk_full_cause(settings: Settings, errors) -> BaseException | str | None:
@@ -123,8 +129,10 @@ def disk_full_cause(settings: Settings, errors) -> BaseException | str | None:
 
 
 def _ledger_table(totals: dict[str, dict[str, Any]], indent: str = "  ") -> list[str]:
-    lines = [f"{indent}{'record type':<12} {'files ok':>8} {'failed':>6} {'dup':>4} "
-             f"{'rows read':>10} {'landed':>10} {'quarantined':>11} {'skipped':>8}"]
+    lines = [
+        f"{indent}{'record type':<12} {'files ok':>8} {'failed':>6} {'dup':>4} "
+        f"{'rows read':>10} {'landed':>10} {'quarantined':>11} {'skipped':>8}"
+    ]
     for rt in (*RECORD_TYPES, *sorted(set(totals) - set(RECORD_TYPES))):
         entry = totals.get(rt, {"files": {}})
         files = entry.get("files", {})
@@ -132,9 +140,12 @@ def _ledger_table(totals: dict[str, dict[str, Any]], indent: str = "  ") -> list
             f"{indent}{rt:<12} {files.get('loaded', 0):>8} {files.get('failed', 0):>6} "
             f"{files.get('duplicate', 0):>4} {entry.get('rows_read', 0):>10} "
             f"{entry.get('rows_landed', 0):>10} {entry.get('rows_quarantined', 0):>11} "
-            f"{entry.get('lines_skipped', 0):>8}")
-    others = {s: sum(t.get("files", {}).get(s, 0) for t in totals.values())
-              for s in ("superseded", "ignored")}
+            f"{entry.get('lines_skipped', 0):>8}"
+        )
+    others = {
+        s: sum(t.get("files", {}).get(s, 0) for t in totals.values())
+        for s in ("superseded", "ignored")
+    }
     if any(others.values()):
         lines.append(f"{indent}also: " + ", ".join(f"{n} {s}" for s, n in others.items() if n))
     return lines
@@ -145,32 +156,39 @@ def _quarantine_text(rows: list[dict[str, Any]]) -> str:
     for q in rows:
         by_stage.setdefault(q["stage"], []).append(f"{q['reason']} {q['rows']:,}")
     total = sum(q["rows"] for q in rows)
-    return f"{total:,} rows: " + "; ".join(f"{stage} {', '.join(parts)}"
-                                          for stage, parts in sorted(by_stage.items()))
+    return f"{total:,} rows: " + "; ".join(
+        f"{stage} {', '.join(parts)}" for stage, parts in sorted(by_stage.items())
+    )
 
 
 def fix_location(settings: Settings, kind: str) -> str:
     seeds = settings.dbt_project_dir / "seeds"
     if kind == "station":
-        return (f"{shown_path(seeds / 'station_aliases.csv')} (alias,station_id) or "
-                f"{shown_path(settings.raw_dir / 'reference')}/stations*.csv")
+        return (
+            f"{shown_path(seeds / 'station_aliases.csv')} (alias,station_id) or "
+            f"{shown_path(settings.raw_dir / 'reference')}/stations*.csv"
+        )
     return f"{shown_path(seeds / 'code_crosswalk.csv')} ({kind},<raw value>,<code>)"
 
 
-def _unknown_lines(settings: Settings, values: list[dict[str, Any]], limit: int = 15
-                   ) -> list[str]:
+def _unknown_lines(settings: Settings, values: list[dict[str, Any]], limit: int = 15) -> list[str]:
     lines = []
     for v in values[:limit]:
-        files = ", ".join(v["files"]) + (f" (+{v['file_count'] - len(v['files'])} more)"
-                                         if v["file_count"] > len(v["files"]) else "")
+        files = ", ".join(v["files"]) + (
+            f" (+{v['file_count'] - len(v['files'])} more)"
+            if v["file_count"] > len(v["files"])
+            else ""
+        )
         note = f" [{v['note']}]" if v.get("note") else ""
         lines.append(f"  {v['kind']} '{v['value']}'{note}: {v['rows']:,} row(s) in {files}")
     if len(values) > limit:
         lines.append(f"  ... {len(values) - limit} more")
     kinds = sorted({v["kind"] for v in values}, key=lambda k: k != "station")
     for kind in kinds:
-        lines.append(f"  fix {kind} spellings in {fix_location(settings, kind)}; the next run "
-                     f"releases the rows")
+        lines.append(
+            f"  fix {kind} spellings in {fix_location(settings, kind)}; the next run "
+            f"releases the rows"
+        )
     return lines
 
 
@@ -178,25 +196,32 @@ def _publish_line(settings: Settings) -> list[str]:
     latest = latest_publish(settings)
     if not latest:
         return ["published: nothing yet"]
-    lines = [f"published: version {latest.get('version')} "
-             f"(catalog {settings.published_dir / 'catalog.duckdb'})"]
+    lines = [
+        f"published: version {latest.get('version')} "
+        f"(catalog {settings.published_dir / 'catalog.duckdb'})"
+    ]
     history = latest.get("history") or []
     last = history[-1] if history else {}
     action = latest.get("action") or last.get("action")
     if action == "rollback":
         lines.append(f"  last change: rollback to it at {_when(latest.get('pointed_at'))}")
     elif action:
-        lines.append(f"  last change: {action} at {_when(latest.get('pointed_at'))} "
-                     f"(run {latest.get('run_id')})")
+        lines.append(
+            f"  last change: {action} at {_when(latest.get('pointed_at'))} "
+            f"(run {latest.get('run_id')})"
+        )
     pin = read_pin(settings)
     if pin:
-        lines.append(f"  PINNED to version {pin.get('version')} by a rollback at "
-                     f"{_when(pin.get('at'))}: nightly runs land, build and validate but "
-                     f"publish nothing until `warehouse release`")
+        lines.append(
+            f"  PINNED to version {pin.get('version')} by a rollback at "
+            f"{_when(pin.get('at'))}: nightly runs land, build and validate but "
+            f"publish nothing until `warehouse release`"
+        )
     return lines
 
 
 # -- warehouse run ------------------------------------------------------------------------------
+
 
 def _step_failures(result) -> list[tuple[str, str]]:
     failures = []
@@ -214,13 +239,18 @@ def _step_failures(result) -> list[tuple[str, str]]:
 
 def _suite_checks(result) -> list[Any]:
     """The check evaluations of the suites (dbt's tests are no Dagster checks)."""
-    return [event.event_specific_data for event in result.all_events
-            if event.event_type_value == "ASSET_CHECK_EVALUATION"]
+    return [
+        event.event_specific_data
+        for event in result.all_events
+        if event.event_type_value == "ASSET_CHECK_EVALUATION"
+    ]
 
 
 def _dbt_ran(result) -> bool:
-    return any(event.event_type_value == "STEP_START" and event.step_key == "dbt_warehouse"
-               for event in result.all_events)
+    return any(
+        event.event_type_value == "STEP_START" and event.step_key == "dbt_warehouse"
+        for event in result.all_events
+    )
 
 
 def _meta(metadata: Any, key: str, default: Any = None) -> Any:
@@ -230,17 +260,24 @@ def _meta(metadata: Any, key: str, default: Any = None) -> Any:
 
 
 def _evaluation_meta(evaluation) -> dict[str, Any]:
-    return {"passed": evaluation.passed,
-            "blocking": evaluation.severity.value == "ERROR",
-            "failed": _meta(evaluation.metadata, "failed_expectations", []),
-            "observed": _meta(evaluation.metadata, "observed", {}),
-            "expected": _meta(evaluation.metadata, "expected", {}),
-            "errors": _meta(evaluation.metadata, "errors", [])}
+    return {
+        "passed": evaluation.passed,
+        "blocking": evaluation.severity.value == "ERROR",
+        "failed": _meta(evaluation.metadata, "failed_expectations", []),
+        "observed": _meta(evaluation.metadata, "observed", {}),
+        "expected": _meta(evaluation.metadata, "expected", {}),
+        "errors": _meta(evaluation.metadata, "errors", []),
+    }
 
 
-def run_summary(settings: Settings, result, *, run_id: str | None = None,
-                log_path: Path | None = None, error: BaseException | None = None
-                ) -> tuple[str, bool]:
+def run_summary(
+    settings: Settings,
+    result,
+    *,
+    run_id: str | None = None,
+    log_path: Path | None = None,
+    error: BaseException | None = None,
+) -> tuple[str, bool]:
     """The run's summary text and whether it ended well (every blocking check passed and the
     publish step ran). `result` is None when the run could not start or crashed (`error`)."""
     import duckdb
@@ -270,13 +307,20 @@ def run_summary(settings: Settings, result, *, run_id: str | None = None,
 
     if settings.duckdb_path.exists():
         try:
-            with runstate.reading(settings.home), \
-                    opsview.connect_readonly(settings.duckdb_path) as conn:
+            with (
+                runstate.reading(settings.home),
+                opsview.connect_readonly(settings.duckdb_path) as conn,
+            ):
                 this_run = opsview.ledger_totals(conn, run_id)
-                failed_files = conn.execute(
-                    "SELECT path, error_message FROM ops.file_ledger WHERE status = 'failed' "
-                    "AND run_id = $r ORDER BY path", {"r": run_id}).fetchall() \
-                    if opsview.has_table(conn, "ops.file_ledger") else []
+                failed_files = (
+                    conn.execute(
+                        "SELECT path, error_message FROM ops.file_ledger WHERE status = 'failed' "
+                        "AND run_id = $r ORDER BY path",
+                        {"r": run_id},
+                    ).fetchall()
+                    if opsview.has_table(conn, "ops.file_ledger")
+                    else []
+                )
                 model = [q for q in opsview.quarantine_by_reason(conn) if q["stage"] == "model"]
         except (duckdb.Error, runstate.LockBusy) as exc:
             lines.append(f"landing: ledger unavailable ({str(exc).splitlines()[0]})")
@@ -288,12 +332,15 @@ def run_summary(settings: Settings, result, *, run_id: str | None = None,
             for path, message in failed_files[:MAX_FILES_LISTED]:
                 lines.append(f"  FAILED FILE {path}: {message}")
             if len(failed_files) > MAX_FILES_LISTED:
-                lines.append(f"  ... {len(failed_files) - MAX_FILES_LISTED} more "
-                             f"(`warehouse status`)")
+                lines.append(
+                    f"  ... {len(failed_files) - MAX_FILES_LISTED} more (`warehouse status`)"
+                )
             if model:
-                lines.append("  held back by the models: "
-                             + ", ".join(f"{q['reason']} {q['rows']:,}" for q in model)
-                             + " (`warehouse status` names the spellings)")
+                lines.append(
+                    "  held back by the models: "
+                    + ", ".join(f"{q['reason']} {q['rows']:,}" for q in model)
+                    + " (`warehouse status` names the spellings)"
+                )
     else:
         lines.append("landing: no ledger (the run stopped before landing)")
 
@@ -309,8 +356,10 @@ def run_summary(settings: Settings, result, *, run_id: str | None = None,
             continue
         label = "FAILED CHECK" if meta["blocking"] else "WARNING"
         severity = "blocking" if meta["blocking"] else "warning"
-        lines.append(f"  {label} {evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
-                     f" ({severity}): {failure_text(meta)}")
+        lines.append(
+            f"  {label} {evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+            f" ({severity}): {failure_text(meta)}"
+        )
     for test in (dbt_results or {}).get("not_passed", []):
         severity = "warning" if test["status"] == "warn" else "blocking"
         lines.append(f"  FAILED DBT TEST {test['test']} ({severity})")
@@ -326,31 +375,39 @@ def run_summary(settings: Settings, result, *, run_id: str | None = None,
     blocking_failed = counts["blocking"] > 0
     if published is None or blocking_failed:
         latest = latest_publish(settings)
-        now = (f"BI still reads version {latest.get('version')}" if latest
-               else "nothing is published yet")
+        now = (
+            f"BI still reads version {latest.get('version')}"
+            if latest
+            else "nothing is published yet"
+        )
         lines.append(f"published: NOTHING this run (the previous version stays published): {now}")
     else:
         version = _meta(published, "version")
         reason = _meta(published, "reason", "")
         if _meta(published, "changed"):
-            lines.append(f"published: version {version} "
-                         f"(catalog {settings.published_dir / 'catalog.duckdb'})")
+            lines.append(
+                f"published: version {version} "
+                f"(catalog {settings.published_dir / 'catalog.duckdb'})"
+            )
         elif reason == "pinned":
             pin = read_pin(settings) or {}
-            lines.append(f"published: NOTHING this run: BI stays on version {version}, pinned "
-                         f"by a rollback at {_when(pin.get('at'))}; `warehouse release` lets "
-                         f"the next run publish")
+            lines.append(
+                f"published: NOTHING this run: BI stays on version {version}, pinned "
+                f"by a rollback at {_when(pin.get('at'))}; `warehouse release` lets "
+                f"the next run publish"
+            )
         else:
             lines.append(f"published: nothing new to publish; BI still reads version {version}")
     if result is not None:
         lines.extend(_bulletin_lines(result))
     if log_path is not None:
         lines.append(f"full log: {log_path}")
-    ok = (not blocking_failed and published is not None and error is None)
+    ok = not blocking_failed and published is not None and error is None
     return "\n".join(lines), ok
 
 
 # -- warehouse status ---------------------------------------------------------------------------
+
 
 def _live_snapshot(settings: Settings) -> dict[str, Any] | None:
     import duckdb
@@ -363,8 +420,11 @@ def _live_snapshot(settings: Settings) -> dict[str, Any] | None:
 
 def _bulletin_lines(result) -> list[str]:
     """One line on the bulletins of the run, a second naming those that failed."""
-    events = [m for m in result.get_asset_materialization_events()
-              if m.asset_key is not None and m.asset_key.path == ["published", "bulletins"]]
+    events = [
+        m
+        for m in result.get_asset_materialization_events()
+        if m.asset_key is not None and m.asset_key.path == ["published", "bulletins"]
+    ]
     if not events:
         return []
     meta = {k: v.value for k, v in events[-1].materialization.metadata.items()}
@@ -373,8 +433,10 @@ def _bulletin_lines(result) -> list[str]:
     if reason == "no active campaign":
         line = f"bulletins: none (no campaign active on {meta.get('as_of')})"
     elif reason == "already written":
-        line = f"bulletins: already written for this version ({len(written)}) in " \
-               f"{meta.get('directory')}"
+        line = (
+            f"bulletins: already written for this version ({len(written)}) in "
+            f"{meta.get('directory')}"
+        )
     else:
         line = f"bulletins: {len(written)} written in {meta.get('directory')}"
     lines = [line + (f", {len(failed)} FAILED" if failed else "")]
@@ -391,8 +453,11 @@ def status_report(settings: Settings) -> str:
     if holder is not None:
         lines.append(f"REFRESH RUNNING {holder.describe()}")
         snapshot = stored
-        source = (f"as of the end of the previous run ({_when(stored.get('written_at'))})"
-                  if stored else "")
+        source = (
+            f"as of the end of the previous run ({_when(stored.get('written_at'))})"
+            if stored
+            else ""
+        )
     elif settings.duckdb_path.exists():
         try:
             with runstate.reading(settings.home):
@@ -406,11 +471,15 @@ def status_report(settings: Settings) -> str:
             snapshot, source = stored, "as of the end of the last run"
     if stored and stored.get("run_id"):
         verdict = stored.get("verdict") or "finished"
-        lines.append(f"last run: {stored['run_id']}: {verdict} "
-                     f"({_when(stored.get('finished_at') or stored.get('written_at'))})")
+        lines.append(
+            f"last run: {stored['run_id']}: {verdict} "
+            f"({_when(stored.get('finished_at') or stored.get('written_at'))})"
+        )
     if snapshot is None and holder is not None:
-        lines.append("ledger: not shown while this refresh runs (no earlier run left a "
-                     "snapshot; the database is not opened while it is written)")
+        lines.append(
+            "ledger: not shown while this refresh runs (no earlier run left a "
+            "snapshot; the database is not opened while it is written)"
+        )
     elif snapshot is None:
         lines.append("ledger: empty (no run yet)")
     else:
@@ -425,8 +494,10 @@ def _status_body(settings: Settings, snap: dict[str, Any], source: str) -> list[
     failures = snap.get("failures") or {}
     open_ = failures.get("open") or []
     if open_:
-        lines.append(f"files whose latest version failed ({failures.get('open_total', 0)}): "
-                     f"fix or re-export them")
+        lines.append(
+            f"files whose latest version failed ({failures.get('open_total', 0)}): "
+            f"fix or re-export them"
+        )
         for f in open_[:MAX_FILES_LISTED]:
             notes = []
             if f.get("retry"):
@@ -443,20 +514,25 @@ def _status_body(settings: Settings, snap: dict[str, Any], source: str) -> list[
     if fixed:
         lines.append(f"fixed by a re-export ({failures.get('fixed_total', len(fixed))}):")
         for f in fixed[-5:]:
-            lines.append(f"  fixed {f['path']} (failed {_when(f.get('failed_at'))}, new "
-                         f"version {_when(f.get('fixed_at'))})")
+            lines.append(
+                f"  fixed {f['path']} (failed {_when(f.get('failed_at'))}, new "
+                f"version {_when(f.get('fixed_at'))})"
+            )
     unknown = snap.get("unknown_values") or []
     if unknown:
         lines.append(f"unknown spellings held back by the models ({len(unknown)}):")
         lines.extend(_unknown_lines(settings, unknown))
     quarantine = snap.get("quarantine") or []
     if quarantine:
-        lines.append(f"quarantine: {_quarantine_text(quarantine)} "
-                     f"(`warehouse quarantine` lists them)")
+        lines.append(
+            f"quarantine: {_quarantine_text(quarantine)} (`warehouse quarantine` lists them)"
+        )
     gaps = snap.get("coverage_gaps")
     if gaps and gaps.get("total"):
-        lines.append("coverage gaps: " + ", ".join(f"{k} {v:,}" for k, v in
-                                                    sorted(gaps["by_status"].items())))
+        lines.append(
+            "coverage gaps: "
+            + ", ".join(f"{k} {v:,}" for k, v in sorted(gaps["by_status"].items()))
+        )
     if snap.get("last_loaded_at"):
         lines.append(f"last file loaded at: {snap['last_loaded_at']}")
     return lines
@@ -464,9 +540,15 @@ def _status_body(settings: Settings, snap: dict[str, Any], source: str) -> list[
 
 # -- warehouse quarantine -----------------------------------------------------------------------
 
-def quarantine_report(settings: Settings, *, reason: str | None = None,
-                      station: str | None = None, file: str | None = None,
-                      limit: int = 50) -> str:
+
+def quarantine_report(
+    settings: Settings,
+    *,
+    reason: str | None = None,
+    station: str | None = None,
+    file: str | None = None,
+    limit: int = 50,
+) -> str:
     """Rejected rows; raises runstate.LockBusy while a refresh writes the database."""
     import duckdb
 
@@ -474,24 +556,30 @@ def quarantine_report(settings: Settings, *, reason: str | None = None,
 
     if not settings.duckdb_path.exists():
         return "no quarantine yet (no run yet)"
-    with runstate.reading(settings.home), \
-            duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
-        rows, total = opsview.quarantine_rows(conn, reason=reason, station=station, file=file,
-                                              limit=limit)
+    with (
+        runstate.reading(settings.home),
+        duckdb.connect(str(settings.duckdb_path), read_only=True) as conn,
+    ):
+        rows, total = opsview.quarantine_rows(
+            conn, reason=reason, station=station, file=file, limit=limit
+        )
         reasons = opsview.quarantine_by_reason(conn)
-    filters = ", ".join(f"{k} {v!r}" for k, v in (("reason", reason), ("station", station),
-                                                   ("file", file)) if v)
-    lines = [f"{total:,} rejected row(s){' with ' + filters if filters else ''}"
-             + (f"; the first {len(rows)} shown (--limit)" if total > len(rows) else "")]
+    filters = ", ".join(
+        f"{k} {v!r}" for k, v in (("reason", reason), ("station", station), ("file", file)) if v
+    )
+    lines = [
+        f"{total:,} rejected row(s){' with ' + filters if filters else ''}"
+        + (f"; the first {len(rows)} shown (--limit)" if total > len(rows) else "")
+    ]
     for row in rows:
         where = row["file"] + (f" [{row['sheet']}]" if row["sheet"] else "")
         where += f":{row['line']}" if row["line"] is not None else " (whole file)"
         message = row["message"] or ""
         prefix = f"{row['file']} line {row['line']}: "
         if message.startswith(prefix):
-            message = message[len(prefix):]
+            message = message[len(prefix) :]
         elif message.startswith(f"{row['file']}: "):
-            message = message[len(row["file"]) + 2:]
+            message = message[len(row["file"]) + 2 :]
         lines.append(f"  {where}  {row['reason']} ({row['stage']}): {message}")
     if not total and reasons:
         lines.append("reasons present: " + ", ".join(sorted({q["reason"] for q in reasons})))
@@ -499,6 +587,7 @@ def quarantine_report(settings: Settings, *, reason: str | None = None,
 
 
 # -- warehouse versions -------------------------------------------------------------------------
+
 
 def versions_report(settings: Settings) -> str:
     from pipelines.publish import list_snapshots
@@ -511,10 +600,12 @@ def versions_report(settings: Settings) -> str:
     pin = read_pin(settings)
     actions: dict[str, list[tuple[str, str]]] = {}
     for entry in latest.get("history") or []:
-        actions.setdefault(entry["version"], []).append((entry.get("action", "?"),
-                                                         entry.get("at", "")))
-    lines = [f"kept snapshots under {published / 'snapshots'} (newest first; * = what BI "
-             f"reads now):"]
+        actions.setdefault(entry["version"], []).append(
+            (entry.get("action", "?"), entry.get("at", ""))
+        )
+    lines = [
+        f"kept snapshots under {published / 'snapshots'} (newest first; * = what BI reads now):"
+    ]
     for version in reversed(list_snapshots(published)):
         try:
             manifest = read_manifest(published, version)
@@ -523,16 +614,23 @@ def versions_report(settings: Settings) -> str:
             continue
         tables = manifest.get("tables", {})
         rows = sum(int(t.get("rows", 0)) for t in tables.values())
-        facts = ", ".join(f"{name.removeprefix('fct_')} {int(info.get('rows', 0)):,}"
-                          for name, info in sorted(tables.items()) if name.startswith("fct_"))
+        facts = ", ".join(
+            f"{name.removeprefix('fct_')} {int(info.get('rows', 0)):,}"
+            for name, info in sorted(tables.items())
+            if name.startswith("fct_")
+        )
         done = actions.get(version, [("publish", manifest.get("created_at", ""))])
         history = "; ".join(f"{a} {_when(at)}" for a, at in done[-3:])
         mark = "*" if version == latest.get("version") else " "
         pinned = " PINNED" if pin and pin.get("version") == version else ""
         lines.append(f"{mark} {version}{pinned}  run {manifest.get('run_id')}")
-        lines.append(f"    {history}; {len(tables)} tables, {rows:,} rows"
-                     + (f" (facts: {facts})" if facts else ""))
+        lines.append(
+            f"    {history}; {len(tables)} tables, {rows:,} rows"
+            + (f" (facts: {facts})" if facts else "")
+        )
     if pin:
-        lines.append(f"pinned by a rollback at {_when(pin.get('at'))}: nightly runs publish "
-                     f"nothing until `warehouse release`")
+        lines.append(
+            f"pinned by a rollback at {_when(pin.get('at'))}: nightly runs publish "
+            f"nothing until `warehouse release`"
+        )
     return "\n".join(lines)

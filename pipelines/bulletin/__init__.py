@@ -7,5 +7,11 @@ from pipelines.bulletin.api import BulletinOutput, write_bulletin
 from pipelines.bulletin.reader import BulletinError, CatalogUnavailable, open_catalog
 from pipelines.bulletin.scope import PERIOD_KINDS
 
-__all__ = ["PERIOD_KINDS", "BulletinError", "BulletinOutput", "CatalogUnavailable",
-           "open_catalog", "write_bulletin"]
+__all__ = [
+    "PERIOD_KINDS",
+    "BulletinError",
+    "BulletinOutput",
+    "CatalogUnavailable",
+    "open_catalog",
+    "write_bulletin",
+]

@@ -22,18 +22,27 @@ class BulletinOutput:
     warnings: list[str] = field(default_factory=list)
 
 
-def write_bulletin(published_dir: Path, campaign_id: str, unit: str | None = None, *,
-                   period: str | None = None, start: date | None = None,
-                   end: date | None = None, out_dir: Path = Path("."), pdf: bool = False,
-                   attempts: int = DEFAULT_ATTEMPTS, delay: float = DEFAULT_DELAY
-                   ) -> BulletinOutput:
+def write_bulletin(
+    published_dir: Path,
+    campaign_id: str,
+    unit: str | None = None,
+    *,
+    period: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    out_dir: Path = Path("."),
+    pdf: bool = False,
+    attempts: int = DEFAULT_ATTEMPTS,
+    delay: float = DEFAULT_DELAY,
+) -> BulletinOutput:
     """Write <campaign>_<unit>_<from>-<to>.html and .txt (and .pdf) into out_dir. Raises
     BulletinError with a one-line message on bad input or an unreadable catalog."""
     with open_catalog(published_dir, attempts=attempts, delay=delay) as cat:
         b = build_bulletin(cat, campaign_id, unit, period_kind=period, start=start, end=end)
     files = write_files(b, out_dir)
-    out = BulletinOutput(files=files, version=b.version, headline=render_text(b).strip(),
-                         warnings=list(b.warnings))
+    out = BulletinOutput(
+        files=files, version=b.version, headline=render_text(b).strip(), warnings=list(b.warnings)
+    )
     if pdf:
         try:
             out.pdf = print_pdf(files.html, files.html.with_suffix(".pdf"))

@@ -51,18 +51,21 @@ class BatchResult:
     listed: bool = False
 
     def as_metadata(self) -> dict[str, Any]:
-        return {"version": self.version, "reason": self.reason,
-                "directory": str(self.directory) if self.directory else None,
-                "as_of": self.as_of.isoformat() if self.as_of else None,
-                "written": [f"{w['campaign_id']} {w['unit']}" for w in self.written],
-                "failed": [f"{f['campaign_id']} {f['unit']}: {f['error']}"
-                           for f in self.failed],
-                "listed": self.listed}
+        return {
+            "version": self.version,
+            "reason": self.reason,
+            "directory": str(self.directory) if self.directory else None,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "written": [f"{w['campaign_id']} {w['unit']}" for w in self.written],
+            "failed": [f"{f['campaign_id']} {f['unit']}: {f['error']}" for f in self.failed],
+            "listed": self.listed,
+        }
 
 
 def last_record_day(cat: PublishedCatalog) -> date | None:
-    parts = " UNION ALL ".join(f"SELECT max({day}) AS day FROM {view}"
-                               for view, day, _station in FACTS.values())
+    parts = " UNION ALL ".join(
+        f"SELECT max({day}) AS day FROM {view}" for view, day, _station in FACTS.values()
+    )
     return cat.conn.execute(f"SELECT max(day) FROM ({parts})").fetchone()[0]
 
 
@@ -77,34 +80,54 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}"
 
 
-def _write_all(cat: PublishedCatalog, staged: Path, as_of: date | None,
-               result: BatchResult) -> None:
+def _write_all(
+    cat: PublishedCatalog, staged: Path, as_of: date | None, result: BatchResult
+) -> None:
     phrases = Phrases.load()
     for campaign in active_campaigns(cat, as_of):
         units = units_with_records(cat, campaign)
         targets = [(city, "city") for city in units.cities()]
-        targets += [(bureau, "bureau") for city in units.cities()
-                    for bureau in units.bureaus(city)]
+        targets += [(bureau, "bureau") for city in units.cities() for bureau in units.bureaus(city)]
         for name, level in targets:
-            entry: dict[str, Any] = {"campaign_id": campaign.campaign_id,
-                                     "campaign_name": campaign.name, "level": level,
-                                     "unit": name}
+            entry: dict[str, Any] = {
+                "campaign_id": campaign.campaign_id,
+                "campaign_name": campaign.name,
+                "level": level,
+                "unit": name,
+            }
             try:
-                b = build_bulletin(cat, campaign.campaign_id, name, period_kind=PERIOD,
-                                   phrases=phrases, units=units)
+                b = build_bulletin(
+                    cat,
+                    campaign.campaign_id,
+                    name,
+                    period_kind=PERIOD,
+                    phrases=phrases,
+                    units=units,
+                )
                 files = write_files(b, staged, f"{level}_{basename(b)}")
             except Exception as exc:  # one bad bulletin must not stop the others
-                result.failed.append({**entry, "error": _one_line(exc),
-                                      "traceback": traceback.format_exc(limit=5)})
+                result.failed.append(
+                    {**entry, "error": _one_line(exc), "traceback": traceback.format_exc(limit=5)}
+                )
                 continue
-            result.written.append({**entry, "period": {
-                "kind": b.period.kind, "from": b.period.start.isoformat(),
-                "to": b.period.end.isoformat()}, "html": files.html.name,
-                "text": files.text.name, "warnings": b.warnings})
+            result.written.append(
+                {
+                    **entry,
+                    "period": {
+                        "kind": b.period.kind,
+                        "from": b.period.start.isoformat(),
+                        "to": b.period.end.isoformat(),
+                    },
+                    "html": files.html.name,
+                    "text": files.text.name,
+                    "warnings": b.warnings,
+                }
+            )
 
 
-def write_version_bulletins(published_dir: Path | str, *, attempts: int = DEFAULT_ATTEMPTS,
-                            delay: float = DEFAULT_DELAY) -> BatchResult:
+def write_version_bulletins(
+    published_dir: Path | str, *, attempts: int = DEFAULT_ATTEMPTS, delay: float = DEFAULT_DELAY
+) -> BatchResult:
     """Write the bulletins of the version the catalog shows now, unless that version has them
     already; list them in latest.json."""
     published_dir = Path(published_dir).resolve()
@@ -113,8 +136,13 @@ def write_version_bulletins(published_dir: Path | str, *, attempts: int = DEFAUL
         folder = bulletins_dir(published_dir) / version
         index = read_index(published_dir, version)
         if index is not None:
-            result = BatchResult(version, "already written", folder,
-                                 written=index.get("items", []), failed=index.get("failed", []))
+            result = BatchResult(
+                version,
+                "already written",
+                folder,
+                written=index.get("items", []),
+                failed=index.get("failed", []),
+            )
             result.listed = is_listed(published_dir, version)
             if not result.listed:  # moved into place, then killed before listing
                 staged = staging_dir(published_dir, version)
@@ -133,14 +161,17 @@ def write_version_bulletins(published_dir: Path | str, *, attempts: int = DEFAUL
                 result.reason = "no active campaign"
             elif not result.written:
                 result.reason = "failed"
-            index = {"version": version,
-                     "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                     "as_of": as_of.isoformat() if as_of else None, "period": PERIOD,
-                     "items": result.written,
-                     "failed": [{k: v for k, v in f.items() if k != "traceback"}
-                                for f in result.failed]}
+            index = {
+                "version": version,
+                "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "as_of": as_of.isoformat() if as_of else None,
+                "period": PERIOD,
+                "items": result.written,
+                "failed": [{k: v for k, v in f.items() if k != "traceback"} for f in result.failed],
+            }
             (staged / INDEX_NAME).write_text(
-                json.dumps(index, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+                json.dumps(index, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+            )
             fsync_tree(staged)
         except BaseException:
             shutil.rmtree(staged, ignore_errors=True)

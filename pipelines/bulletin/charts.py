@@ -20,8 +20,11 @@ from functools import cache
 log = logging.getLogger(__name__)
 
 # font files worth adding to matplotlib's list when its cache predates them
-_CJK_FILE = re.compile(r"(cjk|wqy|wenquanyi|sourcehan|droidsansfallback|uming|ukai|simhei|"
-                       r"msyh|pingfang|notosanssc|notoserifsc)", re.I)
+_CJK_FILE = re.compile(
+    r"(cjk|wqy|wenquanyi|sourcehan|droidsansfallback|uming|ukai|simhei|"
+    r"msyh|pingfang|notosanssc|notoserifsc)",
+    re.I,
+)
 COLORS = ["#c0392b", "#2471a3", "#7d8c8d", "#d68910", "#229954", "#6c3483"]
 
 
@@ -73,8 +76,9 @@ WIDTH = 8.0  # inches; the page scales the SVG to its width
 def label_inches(labels: Sequence[str], size_pt: float = FONT_PT) -> float:
     """About how wide the longest label is drawn: a Chinese character is one em, others
     about 0.6 em (enough to set margins without a second drawing pass)."""
-    ems = max((sum(1.0 if ord(ch) >= 0x2E80 else 0.6 for ch in label) for label in labels),
-              default=0.0)
+    ems = max(
+        (sum(1.0 if ord(ch) >= 0x2E80 else 0.6 for ch in label) for label in labels), default=0.0
+    )
     return ems * size_pt / 72
 
 
@@ -96,34 +100,49 @@ class Charts:
         text = buf.getvalue()
         # inline in HTML: drop the XML declaration, DOCTYPE, RDF metadata (links to
         # matplotlib's site) and comments, and let the page size it
-        text = text[text.index("<svg"):]
+        text = text[text.index("<svg") :]
         text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, count=1, flags=re.S)
         # matplotlib writes each label again in a comment: a name holding "-->" would end it
         text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
-        text = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1', text, count=1)
+        text = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r"<svg\1", text, count=1)
         return text.replace("<svg", '<svg role="img" style="width:100%;height:auto"', 1)
 
     def _rc(self):
         """Every chart is built and saved inside this: tick labels are made at draw time."""
         mpl, _fm, _fig = _matplotlib()
-        return mpl.rc_context({
-            "font.family": [self.font, "DejaVu Sans"], "axes.unicode_minus": False,
-            "svg.fonttype": "path", "font.size": FONT_PT, "axes.spines.top": False,
-            "axes.spines.right": False})
+        return mpl.rc_context(
+            {
+                "font.family": [self.font, "DejaVu Sans"],
+                "axes.unicode_minus": False,
+                "svg.fonttype": "path",
+                "font.size": FONT_PT,
+                "axes.spines.top": False,
+                "axes.spines.right": False,
+            }
+        )
 
     @staticmethod
-    def _figure(height: float, *, left: float, top: float = 0.45, bottom: float = 0.45,
-                right: float = 0.25):
+    def _figure(
+        height: float, *, left: float, top: float = 0.45, bottom: float = 0.45, right: float = 0.25
+    ):
         """A figure WIDTH x height inches with margins in inches."""
         _mpl, _fm, Figure = _matplotlib()
         fig = Figure(figsize=(WIDTH, height), dpi=100)
-        fig.subplots_adjust(left=left / WIDTH, right=1 - right / WIDTH, top=1 - top / height,
-                            bottom=bottom / height)
+        fig.subplots_adjust(
+            left=left / WIDTH, right=1 - right / WIDTH, top=1 - top / height, bottom=bottom / height
+        )
         return fig
 
-    def trend(self, title: str, days: Sequence[date], visits: Sequence[int],
-              found: Sequence[int], rectified: Sequence[int], labels: dict[str, str],
-              weekly: bool) -> str:
+    def trend(
+        self,
+        title: str,
+        days: Sequence[date],
+        visits: Sequence[int],
+        found: Sequence[int],
+        rectified: Sequence[int],
+        labels: dict[str, str],
+        weekly: bool,
+    ) -> str:
         import matplotlib.dates as mdates
 
         with self._rc():
@@ -134,8 +153,9 @@ class Charts:
             top.bar(days, visits, width=width, color=COLORS[1], label=labels["visits"])
             top.set_ylabel(labels["visits"])
             bottom.plot(days, found, marker="o", ms=3, color=COLORS[0], label=labels["found"])
-            bottom.plot(days, rectified, marker="s", ms=3, color=COLORS[4],
-                        label=labels["rectified"])
+            bottom.plot(
+                days, rectified, marker="s", ms=3, color=COLORS[4], label=labels["rectified"]
+            )
             bottom.legend(loc="best", frameon=False, ncols=2)
             bottom.set_ylabel(labels["hazards"])
             bottom.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))
@@ -145,11 +165,20 @@ class Charts:
             fig.suptitle(title, fontsize=11)
             return self._svg(fig)
 
-    def paired_bars(self, title: str, categories: Sequence[str], first: Sequence[int],
-                    second: Sequence[int], names: tuple[str, str]) -> str:
+    def paired_bars(
+        self,
+        title: str,
+        categories: Sequence[str],
+        first: Sequence[int],
+        second: Sequence[int],
+        names: tuple[str, str],
+    ) -> str:
         with self._rc():
-            fig = self._figure(max(2.4, 0.45 * len(categories) + 1.3),
-                               left=label_inches(categories) + 0.3, bottom=0.75)
+            fig = self._figure(
+                max(2.4, 0.45 * len(categories) + 1.3),
+                left=label_inches(categories) + 0.3,
+                bottom=0.75,
+            )
             ax = fig.subplots()
             pos = list(range(len(categories)))
             ax.barh([p - 0.2 for p in pos], first, height=0.4, color=COLORS[1], label=names[0])
@@ -166,11 +195,13 @@ class Charts:
             ax.margins(x=0.12)
             return self._svg(fig)
 
-    def bars(self, title: str, categories: Sequence[str], values: Sequence[int],
-             axis: str) -> str:
+    def bars(self, title: str, categories: Sequence[str], values: Sequence[int], axis: str) -> str:
         with self._rc():
-            fig = self._figure(max(2.2, 0.32 * len(categories) + 1.2),
-                               left=label_inches(categories) + 0.3, bottom=0.6)
+            fig = self._figure(
+                max(2.2, 0.32 * len(categories) + 1.2),
+                left=label_inches(categories) + 0.3,
+                bottom=0.6,
+            )
             ax = fig.subplots()
             pos = list(range(len(categories)))
             ax.barh(pos, values, height=0.6, color=COLORS[0])
@@ -185,12 +216,17 @@ class Charts:
             ax.margins(x=0.12)
             return self._svg(fig)
 
-    def small_multiples(self, title: str, categories: Sequence[str],
-                        panels: Sequence[tuple[str, Sequence[int]]]) -> str:
+    def small_multiples(
+        self, title: str, categories: Sequence[str], panels: Sequence[tuple[str, Sequence[int]]]
+    ) -> str:
         """One horizontal bar panel per metric, side by side, sharing the units' axis."""
         with self._rc():
-            fig = self._figure(max(2.4, 0.3 * len(categories) + 1.3),
-                               left=label_inches(categories) + 0.3, top=0.75, bottom=0.4)
+            fig = self._figure(
+                max(2.4, 0.3 * len(categories) + 1.3),
+                left=label_inches(categories) + 0.3,
+                top=0.75,
+                bottom=0.4,
+            )
             axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
             fig.subplots_adjust(wspace=0.12)
             pos = list(range(len(categories)))

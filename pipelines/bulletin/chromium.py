@@ -12,8 +12,13 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable",
-              "chrome-headless-shell")
+CANDIDATES = (
+    "chromium",
+    "chromium-browser",
+    "google-chrome",
+    "google-chrome-stable",
+    "chrome-headless-shell",
+)
 TIMEOUT = 120  # seconds for one page
 
 
@@ -35,17 +40,28 @@ def find_chromium() -> str | None:
 def _run(args: list[str], page: Path) -> subprocess.CompletedProcess:
     binary = find_chromium()
     if binary is None:
-        raise ChromiumMissing("no headless Chromium found (install Debian's `chromium` "
-                              "package, or set WAREHOUSE_CHROMIUM to a Chromium binary)")
+        raise ChromiumMissing(
+            "no headless Chromium found (install Debian's `chromium` "
+            "package, or set WAREHOUSE_CHROMIUM to a Chromium binary)"
+        )
     with tempfile.TemporaryDirectory(prefix="bulletin-chromium-") as profile:
-        cmd = [binary, "--headless", "--disable-gpu", "--disable-dev-shm-usage",
-               "--no-first-run", "--no-default-browser-check", "--disable-extensions",
-               "--hide-scrollbars", f"--user-data-dir={profile}",
-               # the page must need nothing from outside: refuse every host name
-               "--host-resolver-rules=MAP * ~NOTFOUND",
-               *(["--no-sandbox"] if os.geteuid() == 0 else []), *args, page.resolve().as_uri()]
-        result = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT,
-                                check=False)
+        cmd = [
+            binary,
+            "--headless",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--disable-extensions",
+            "--hide-scrollbars",
+            f"--user-data-dir={profile}",
+            # the page must need nothing from outside: refuse every host name
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            *(["--no-sandbox"] if os.geteuid() == 0 else []),
+            *args,
+            page.resolve().as_uri(),
+        ]
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT, check=False)
     return result
 
 
@@ -63,8 +79,7 @@ def print_pdf(page: Path, pdf: Path) -> Path:
 def screenshot(page: Path, png: Path, width: int = 1100, height: int = 1600) -> Path:
     result = _run([f"--screenshot={png}", f"--window-size={width},{height}"], page)
     if result.returncode != 0 or not png.exists():
-        raise RuntimeError(f"Chromium could not screenshot {page}: "
-                           f"{result.stderr.strip()[-400:]}")
+        raise RuntimeError(f"Chromium could not screenshot {page}: {result.stderr.strip()[-400:]}")
     return png
 
 

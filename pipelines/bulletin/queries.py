@@ -26,8 +26,10 @@ STATION_DAY = "{'station_id': c.station_id, 'day': c.day}"
 
 def pct(numerator: str, denominator: str) -> str:
     """numerator / denominator in percent, one decimal, rounded half up (exact)."""
-    return (f"CASE WHEN {denominator} > 0 THEN (2000 * CAST({numerator} AS HUGEINT) + "
-            f"{denominator}) // (2 * {denominator}) / 10 END")
+    return (
+        f"CASE WHEN {denominator} > 0 THEN (2000 * CAST({numerator} AS HUGEINT) + "
+        f"{denominator}) // (2 * {denominator}) / 10 END"
+    )
 
 
 @dataclass
@@ -73,7 +75,7 @@ def _from(record_type: str) -> str:
 
 def _scope_comment(campaign: Campaign | None, unit: Unit, period: Period) -> str:
     what = f"campaign {campaign.campaign_id}" if campaign else "all records (any campaign)"
-    return (f"-- {unit.level} {unit.name}, {period.start} to {period.end}, {what}")
+    return f"-- {unit.level} {unit.name}, {period.start} to {period.end}, {what}"
 
 
 def inspections_by_type(campaign: Campaign | None, unit: Unit, period: Period) -> str:
@@ -92,14 +94,14 @@ SELECT
     count(*) AS inspection_visits,
     sum(f.hazards_found) AS hazards_found,
     sum(f.hazards_rectified) AS hazards_rectified,
-    {pct('sum(f.hazards_rectified)', 'sum(f.hazards_found)')} AS rectification_pct,
+    {pct("sum(f.hazards_rectified)", "sum(f.hazards_found)")} AS rectification_pct,
     sum(f.notices_issued) AS notices_issued,
     count(DISTINCT {VENUE}) FILTER (WHERE f.closure_ordered) AS closures_ordered,
     sum(f.rental_households) AS rental_households,
     sum(f.rental_rooms) AS rental_rooms
-{_from('inspections')}
+{_from("inspections")}
 JOIN marts.dim_venue_type v ON v.venue_type_code = f.venue_type_code
-{_where(campaign, unit, period, 'inspections')}
+{_where(campaign, unit, period, "inspections")}
 GROUP BY GROUPING SETS ((v.venue_type_code), (v.is_nine_small), ())
 ORDER BY group_code"""
 
@@ -112,12 +114,12 @@ SELECT
     CASE WHEN grouping(f.source_code) = 0 THEN f.source_code ELSE 'ALL' END AS group_code,
     count(*) AS disputes_found,
     count(*) FILTER (WHERE f.status_code = 'RESOLVED') AS disputes_resolved,
-    {pct("count(*) FILTER (WHERE f.status_code = 'RESOLVED')", 'count(*)')} AS resolution_pct,
+    {pct("count(*) FILTER (WHERE f.status_code = 'RESOLVED')", "count(*)")} AS resolution_pct,
     count(*) FILTER (WHERE f.mediation_result_code IS NOT NULL) AS mediations,
     count(*) FILTER (WHERE f.mediation_result_code = 'SUCCESS') AS mediation_successes,
     count(*) FILTER (WHERE f.escalated_to_criminal) AS escalations
-{_from('disputes')}
-{_where(campaign, unit, period, 'disputes')}
+{_from("disputes")}
+{_where(campaign, unit, period, "disputes")}
 GROUP BY GROUPING SETS ((f.source_code), ())
 ORDER BY group_code"""
 
@@ -134,8 +136,8 @@ SELECT
     count(*) FILTER (WHERE f.action_code = 'EDUCATION') AS educations,
     count(*) FILTER (WHERE f.action_code = 'FINE') AS fines,
     coalesce(sum(f.fine_yuan), 0) AS fines_yuan
-{_from('traffic')}
-{_where(campaign, unit, period, 'traffic')}
+{_from("traffic")}
+{_where(campaign, unit, period, "traffic")}
 GROUP BY GROUPING SETS ((f.violation_code), ())
 ORDER BY group_code"""
 
@@ -147,17 +149,20 @@ BREAKDOWNS = {
 }
 
 
-def by_sub_unit(campaign: Campaign | None, unit: Unit, period: Period,
-                record_types: tuple[str, ...]) -> str:
+def by_sub_unit(
+    campaign: Campaign | None, unit: Unit, period: Period, record_types: tuple[str, ...]
+) -> str:
     """One row per sub-unit of `unit` in dim_station (bureaus of a city, stations of a
     bureau), with zeros where a sub-unit has no records."""
     key = "s.station_id" if unit.sub_level == "station" else f"s.{unit.sub_column}"
     name = f"s.{unit.sub_column}"
-    ctes = [f"""sub_units AS (
+    ctes = [
+        f"""sub_units AS (
     SELECT DISTINCT {key} AS sub_key, {name} AS sub_unit
     FROM marts.dim_station s
-    WHERE {unit.where('s')}
-)"""]
+    WHERE {unit.where("s")}
+)"""
+    ]
     select = ["u.sub_unit"]
     joins = []
     if "inspections" in record_types:
@@ -169,16 +174,18 @@ def by_sub_unit(campaign: Campaign | None, unit: Unit, period: Period,
         sum(f.hazards_found) AS hazards_found,
         sum(f.hazards_rectified) AS hazards_rectified,
         sum(f.notices_issued) AS notices_issued
-    {_from('inspections').replace(chr(10), chr(10) + '    ')}
-    {_where(campaign, unit, period, 'inspections').replace(chr(10), chr(10) + '    ')}
+    {_from("inspections").replace(chr(10), chr(10) + "    ")}
+    {_where(campaign, unit, period, "inspections").replace(chr(10), chr(10) + "    ")}
     GROUP BY {key}
 )""")
-        select += ["coalesce(i.venues_inspected, 0) AS venues_inspected",
-                   "coalesce(i.inspection_visits, 0) AS inspection_visits",
-                   "coalesce(i.hazards_found, 0) AS hazards_found",
-                   "coalesce(i.hazards_rectified, 0) AS hazards_rectified",
-                   f"{pct('i.hazards_rectified', 'i.hazards_found')} AS rectification_pct",
-                   "coalesce(i.notices_issued, 0) AS notices_issued"]
+        select += [
+            "coalesce(i.venues_inspected, 0) AS venues_inspected",
+            "coalesce(i.inspection_visits, 0) AS inspection_visits",
+            "coalesce(i.hazards_found, 0) AS hazards_found",
+            "coalesce(i.hazards_rectified, 0) AS hazards_rectified",
+            f"{pct('i.hazards_rectified', 'i.hazards_found')} AS rectification_pct",
+            "coalesce(i.notices_issued, 0) AS notices_issued",
+        ]
         joins.append("LEFT JOIN inspections i ON i.sub_key = u.sub_key")
     if "disputes" in record_types:
         ctes.append(f"""disputes AS (
@@ -186,13 +193,15 @@ def by_sub_unit(campaign: Campaign | None, unit: Unit, period: Period,
         {key} AS sub_key,
         count(*) AS disputes_found,
         count(*) FILTER (WHERE f.status_code = 'RESOLVED') AS disputes_resolved
-    {_from('disputes').replace(chr(10), chr(10) + '    ')}
-    {_where(campaign, unit, period, 'disputes').replace(chr(10), chr(10) + '    ')}
+    {_from("disputes").replace(chr(10), chr(10) + "    ")}
+    {_where(campaign, unit, period, "disputes").replace(chr(10), chr(10) + "    ")}
     GROUP BY {key}
 )""")
-        select += ["coalesce(d.disputes_found, 0) AS disputes_found",
-                   "coalesce(d.disputes_resolved, 0) AS disputes_resolved",
-                   f"{pct('d.disputes_resolved', 'd.disputes_found')} AS resolution_pct"]
+        select += [
+            "coalesce(d.disputes_found, 0) AS disputes_found",
+            "coalesce(d.disputes_resolved, 0) AS disputes_resolved",
+            f"{pct('d.disputes_resolved', 'd.disputes_found')} AS resolution_pct",
+        ]
         joins.append("LEFT JOIN disputes d ON d.sub_key = u.sub_key")
     if "traffic" in record_types:
         ctes.append(f"""traffic AS (
@@ -200,18 +209,20 @@ def by_sub_unit(campaign: Campaign | None, unit: Unit, period: Period,
         {key} AS sub_key,
         count(*) AS violations,
         coalesce(sum(f.fine_yuan), 0) AS fines_yuan
-    {_from('traffic').replace(chr(10), chr(10) + '    ')}
-    {_where(campaign, unit, period, 'traffic').replace(chr(10), chr(10) + '    ')}
+    {_from("traffic").replace(chr(10), chr(10) + "    ")}
+    {_where(campaign, unit, period, "traffic").replace(chr(10), chr(10) + "    ")}
     GROUP BY {key}
 )""")
-        select += ["coalesce(t.violations, 0) AS violations",
-                   "coalesce(t.fines_yuan, 0) AS fines_yuan"]
+        select += [
+            "coalesce(t.violations, 0) AS violations",
+            "coalesce(t.fines_yuan, 0) AS fines_yuan",
+        ]
         joins.append("LEFT JOIN traffic t ON t.sub_key = u.sub_key")
     sep = ",\n    "
     return f"""
 {_scope_comment(campaign, unit, period)}
 -- one row per {unit.sub_level} of {unit.name} in marts.dim_station, zeros where none
-WITH {', '.join(ctes)}
+WITH {", ".join(ctes)}
 SELECT
     {sep.join(select)}
 FROM sub_units u
@@ -223,31 +234,33 @@ def inspection_trend(campaign: Campaign, unit: Unit, period: Period, weekly: boo
     bucket = "date_trunc('week', f.inspected_on)" if weekly else "f.inspected_on"
     return f"""
 {_scope_comment(campaign, unit, period)}
--- inspections per {'week (starting Monday)' if weekly else 'day'}: visits, hazards found
+-- inspections per {"week (starting Monday)" if weekly else "day"}: visits, hazards found
 -- and hazards rectified (by their latest state)
 SELECT
     CAST({bucket} AS DATE) AS day,
     count(*) AS inspection_visits,
     sum(f.hazards_found) AS hazards_found,
     sum(f.hazards_rectified) AS hazards_rectified
-{_from('inspections')}
-{_where(campaign, unit, period, 'inspections')}
+{_from("inspections")}
+{_where(campaign, unit, period, "inspections")}
 GROUP BY 1
 ORDER BY 1"""
 
 
-def days_with_records(unit: Unit, periods: dict[str, Period],
-                      record_types: tuple[str, ...]) -> str:
+def days_with_records(unit: Unit, periods: dict[str, Period], record_types: tuple[str, ...]) -> str:
     """Days with any record of the unit (any campaign) in each period: how complete a
     comparison base is."""
     parts = []
     for rt in record_types:
         view, day, station = FACTS[rt]
-        parts.append(f"    SELECT f.{day} AS day FROM {view} f\n"
-                     f"    JOIN marts.dim_station s ON s.station_id = f.{station}\n"
-                     f"    WHERE {unit.where('s')}")
-    counts = ",\n    ".join(f"count(*) FILTER (WHERE {p.where('day')}) AS {name}"
-                            for name, p in periods.items())
+        parts.append(
+            f"    SELECT f.{day} AS day FROM {view} f\n"
+            f"    JOIN marts.dim_station s ON s.station_id = f.{station}\n"
+            f"    WHERE {unit.where('s')}"
+        )
+    counts = ",\n    ".join(
+        f"count(*) FILTER (WHERE {p.where('day')}) AS {name}" for name, p in periods.items()
+    )
     union = "\n    UNION\n".join(parts)
     return f"""
 -- {unit.level} {unit.name}: days with at least one record (any campaign) per period
@@ -259,8 +272,7 @@ SELECT
 FROM days"""
 
 
-def coverage(unit: Unit, period: Period, record_types: tuple[str, ...],
-             extra_filter: str) -> str:
+def coverage(unit: Unit, period: Period, record_types: tuple[str, ...], extra_filter: str) -> str:
     types = ", ".join(lit(rt) for rt in record_types)
     return f"""
 -- {unit.level} {unit.name}, {period.start} to {period.end}: reporting coverage per record type
@@ -279,15 +291,16 @@ SELECT
     coalesce(sum(c.rows_quarantined), 0) + coalesce(sum(c.rows_held_back), 0)
         AS rows_set_aside
 FROM marts.mart_reporting_coverage c
-WHERE {unit.where('c')}
-  AND {period.where('c.day')}
+WHERE {unit.where("c")}
+  AND {period.where("c.day")}
   AND c.record_type IN ({types}){extra_filter}
 GROUP BY GROUPING SETS ((c.record_type), ())
 ORDER BY grouping(c.record_type), c.record_type"""
 
 
-def coverage_worst(unit: Unit, period: Period, record_types: tuple[str, ...],
-                   extra_filter: str, limit: int = 5) -> str:
+def coverage_worst(
+    unit: Unit, period: Period, record_types: tuple[str, ...], extra_filter: str, limit: int = 5
+) -> str:
     types = ", ".join(lit(rt) for rt in record_types)
     return f"""
 -- {unit.level} {unit.name}, {period.start} to {period.end}: stations with the most missing
@@ -297,8 +310,8 @@ SELECT
     any_value(c.station_name) AS station_name,
     count(DISTINCT c.day) AS days_missing
 FROM marts.mart_reporting_coverage c
-WHERE {unit.where('c')}
-  AND {period.where('c.day')}
+WHERE {unit.where("c")}
+  AND {period.where("c.day")}
   AND c.record_type IN ({types}){extra_filter}
   AND c.status = 'MISSING'
 GROUP BY c.station_id

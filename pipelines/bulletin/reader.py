@@ -59,15 +59,23 @@ class PublishedCatalog:
         return self.path.parent
 
     def has_view(self, schema: str, name: str) -> bool:
-        return bool(self.conn.execute(
-            "SELECT count(*) FROM duckdb_views() WHERE database_name = 'cat' "
-            "AND schema_name = $s AND view_name = $n", {"s": schema, "n": name}).fetchone()[0])
+        return bool(
+            self.conn.execute(
+                "SELECT count(*) FROM duckdb_views() WHERE database_name = 'cat' "
+                "AND schema_name = $s AND view_name = $n",
+                {"s": schema, "n": name},
+            ).fetchone()[0]
+        )
 
     def columns(self, schema: str, name: str) -> list[str]:
-        return [r[0] for r in self.conn.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE database_name = 'cat' "
-            "AND schema_name = $s AND table_name = $n ORDER BY column_index",
-            {"s": schema, "n": name}).fetchall()]
+        return [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE database_name = 'cat' "
+                "AND schema_name = $s AND table_name = $n ORDER BY column_index",
+                {"s": schema, "n": name},
+            ).fetchall()
+        ]
 
     def close(self) -> None:
         self.conn.close()
@@ -104,12 +112,15 @@ def _try_open(published_dir: Path, expected_version: str | None) -> PublishedCat
         info = dict(zip(names, row, strict=True))
         latest = _read_latest(published_dir)
         if latest.get("version") != info["version"]:
-            raise _Retry(f"the catalog points at version {info['version']} but latest.json at "
-                         f"{latest.get('version')} (a publish or rollback is between its two "
-                         f"steps; the next publish or `warehouse rollback` completes it)")
+            raise _Retry(
+                f"the catalog points at version {info['version']} but latest.json at "
+                f"{latest.get('version')} (a publish or rollback is between its two "
+                f"steps; the next publish or `warehouse rollback` completes it)"
+            )
         if expected_version is not None and info["version"] != expected_version:
-            raise BulletinError(f"version {expected_version} is no longer the published one "
-                                f"(now {info['version']})")
+            raise BulletinError(
+                f"version {expected_version} is no longer the published one (now {info['version']})"
+            )
         return PublishedCatalog(conn=conn, path=path, info=info, latest=latest)
     except BaseException:
         conn.close()
@@ -117,9 +128,13 @@ def _try_open(published_dir: Path, expected_version: str | None) -> PublishedCat
 
 
 @contextmanager
-def open_catalog(published_dir: Path | str, *, expected_version: str | None = None,
-                 attempts: int = DEFAULT_ATTEMPTS, delay: float = DEFAULT_DELAY
-                 ) -> Iterator[PublishedCatalog]:
+def open_catalog(
+    published_dir: Path | str,
+    *,
+    expected_version: str | None = None,
+    attempts: int = DEFAULT_ATTEMPTS,
+    delay: float = DEFAULT_DELAY,
+) -> Iterator[PublishedCatalog]:
     """The published catalog as one whole version, retried while missing or mid-swap."""
     published_dir = Path(published_dir)
     problem = ""
@@ -136,5 +151,6 @@ def open_catalog(published_dir: Path | str, *, expected_version: str | None = No
         finally:
             catalog.close()
         return
-    raise CatalogUnavailable(f"published catalog not readable after {attempts} attempt(s): "
-                             f"{problem}")
+    raise CatalogUnavailable(
+        f"published catalog not readable after {attempts} attempt(s): {problem}"
+    )

@@ -17,17 +17,28 @@ from pipelines.bulletin.build import Bulletin, Row
 from pipelines.bulletin.phrases import TEMPLATES_DIR
 
 ROLLUPS = ("ALL_NINE_SMALL", "OUTSIDE_NINE_SMALL", "ALL")
-COVERAGE_COLUMNS = ["record_type", "stations_expected", "stations_reporting", "station_days",
-                    "station_days_missing", "station_days_late", "station_days_partial",
-                    "rows_set_aside"]
+COVERAGE_COLUMNS = [
+    "record_type",
+    "stations_expected",
+    "stations_reporting",
+    "station_days",
+    "station_days_missing",
+    "station_days_late",
+    "station_days_partial",
+    "rows_set_aside",
+]
 
 
 @cache
 def _env(html: bool) -> jinja2.Environment:
     """One environment per mode, so each template is compiled once per process (the page's
     filters read the bulletin's phrase table from the template's `P`)."""
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=html,
-                             undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.do"])
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=html,
+        undefined=jinja2.StrictUndefined,
+        extensions=["jinja2.ext.do"],
+    )
     env.filters.update(FILTERS)
     return env
 
@@ -45,7 +56,8 @@ def headline(b: Bulletin, *, html: bool) -> str:
         if not html:
             return text
         return Markup('<a class="fig" href="#{}" data-figure="{}.{}.{}">{}</a>').format(
-            row.qid, row.section, row.code, column, text)
+            row.qid, row.section, row.code, column, text
+        )
 
     empty: dict[str, Row] = {}
     insp = b.sections["inspections"].groups if "inspections" in b.sections else empty
@@ -53,29 +65,43 @@ def headline(b: Bulletin, *, html: bool) -> str:
     traf = b.sections["traffic"].groups if "traffic" in b.sections else empty
     words = p.get("venue_words")
     named = list(p.get("visits_named"))
-    rental_named = bool(insp.get("RENTAL_HOUSING") and (
-        insp["RENTAL_HOUSING"]["rental_households"] or insp["RENTAL_HOUSING"]["rental_rooms"]))
+    rental_named = bool(
+        insp.get("RENTAL_HOUSING")
+        and (insp["RENTAL_HOUSING"]["rental_households"] or insp["RENTAL_HOUSING"]["rental_rooms"])
+    )
     shown = set(named) | ({"RENTAL_HOUSING"} if rental_named else set())
-    others_visited = any(g["inspection_visits"] for code, g in insp.items()
-                         if code not in ROLLUPS and code not in shown
-                         and code not in b.nine_small)
+    others_visited = any(
+        g["inspection_visits"]
+        for code, g in insp.items()
+        if code not in ROLLUPS and code not in shown and code not in b.nine_small
+    )
     order = list(p.get("closure_order"))
     order += [c for c in p.get("venue_order") if c not in order]
     closure_codes = [c for c in order if c in insp and insp[c]["closures_ordered"]]
-    closure_codes += sorted(c for c, g in insp.items() if c not in ROLLUPS
-                            and c not in closure_codes and g["closures_ordered"])
+    closure_codes += sorted(
+        c
+        for c, g in insp.items()
+        if c not in ROLLUPS and c not in closure_codes and g["closures_ordered"]
+    )
     violation_codes = [c for c, g in traf.items() if c != "ALL" and g["violations"]]
     template = _env(html).get_template("headline.j2")
     text = template.render(
         campaign=b.campaign_name,
         period=p.say(f"period.{b.period.kind}", range=b.range_text, days=b.period.days),
         subject=p.say(f"subject.{b.unit.level}", unit=b.unit.name),
-        insp=insp, disp=disp, traf=traf, fig=fig,
+        insp=insp,
+        disp=disp,
+        traf=traf,
+        fig=fig,
         word=lambda code: words.get(code) or (insp[code].label if code in insp else code),
-        visits_named=named, others_visited=others_visited, visits_etc=p.get("visits_etc"),
-        closure_codes=closure_codes, violation_codes=violation_codes,
-        dispute_sources=list(p.get("dispute_sources")) + sorted(
-            c for c in disp if c != "ALL" and c not in p.get("dispute_sources")))
+        visits_named=named,
+        others_visited=others_visited,
+        visits_etc=p.get("visits_etc"),
+        closure_codes=closure_codes,
+        violation_codes=violation_codes,
+        dispute_sources=list(p.get("dispute_sources"))
+        + sorted(c for c in disp if c != "ALL" and c not in p.get("dispute_sources")),
+    )
     joined = _join_lines(text)
     return Markup(joined) if html else joined
 
@@ -115,11 +141,19 @@ FILTERS = {"num": _num, "pct": _pct, "chg": _chg, "val": _val, "cell": _cell}
 def render_html(b: Bulletin) -> str:
     p = b.phrases
     previous, year_ago = b.period.previous(), b.period.year_ago()
-    return _env(True).get_template("bulletin.html.j2").render(
-        b=b, P=p, headline=headline(b, html=True), rollups=ROLLUPS,
-        coverage_columns=COVERAGE_COLUMNS,
-        previous_range=p.date_range(previous.start, previous.end),
-        year_ago_range=p.date_range(year_ago.start, year_ago.end))
+    return (
+        _env(True)
+        .get_template("bulletin.html.j2")
+        .render(
+            b=b,
+            P=p,
+            headline=headline(b, html=True),
+            rollups=ROLLUPS,
+            coverage_columns=COVERAGE_COLUMNS,
+            previous_range=p.date_range(previous.start, previous.end),
+            year_ago_range=p.date_range(year_ago.start, year_ago.end),
+        )
+    )
 
 
 def render_text(b: Bulletin) -> str:
@@ -129,7 +163,7 @@ def render_text(b: Bulletin) -> str:
 
 def basename(b: Bulletin) -> str:
     unit = re.sub(r"[\s/\\:]+", "_", b.unit.name)
-    return (f"{b.campaign.campaign_id}_{unit}_{b.period.start:%Y%m%d}-{b.period.end:%Y%m%d}")
+    return f"{b.campaign.campaign_id}_{unit}_{b.period.start:%Y%m%d}-{b.period.end:%Y%m%d}"
 
 
 @dataclass(frozen=True)
@@ -154,5 +188,4 @@ def write_files(b: Bulletin, out_dir: Path, name: str | None = None) -> Bulletin
     return files
 
 
-__all__ = ["BulletinFiles", "basename", "headline", "render_html", "render_text",
-           "write_files"]
+__all__ = ["BulletinFiles", "basename", "headline", "render_html", "render_text", "write_files"]

@@ -72,16 +72,19 @@ class Period:
 
     def previous(self) -> Period:
         """The period of equal length just before (环比)."""
-        return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1),
-                      "previous")
+        return Period(
+            self.start - timedelta(days=self.days), self.start - timedelta(days=1), "previous"
+        )
 
     def year_ago(self) -> Period:
         """The same dates a year earlier (同比); 29 February becomes the 28th."""
         return Period(_years_back(self.start, 1), _years_back(self.end, 1), "year_ago")
 
     def where(self, column: str) -> str:
-        return f"{column} BETWEEN DATE {lit(self.start.isoformat())} " \
-               f"AND DATE {lit(self.end.isoformat())}"
+        return (
+            f"{column} BETWEEN DATE {lit(self.start.isoformat())} "
+            f"AND DATE {lit(self.end.isoformat())}"
+        )
 
 
 def _years_back(d: date, years: int) -> date:
@@ -98,10 +101,14 @@ def _add_months(d: date, months: int) -> date:
 def load_campaigns(cat: PublishedCatalog) -> dict[str, Campaign]:
     rows = cat.conn.execute(
         "SELECT campaign_id, campaign_name, starts_on, ends_on, record_types "
-        "FROM marts.dim_campaign ORDER BY starts_on, campaign_id").fetchall()
-    return {r[0]: Campaign(r[0], r[1], r[2], r[3],
-                           tuple(t.strip() for t in (r[4] or "").split(";") if t.strip()))
-            for r in rows}
+        "FROM marts.dim_campaign ORDER BY starts_on, campaign_id"
+    ).fetchall()
+    return {
+        r[0]: Campaign(
+            r[0], r[1], r[2], r[3], tuple(t.strip() for t in (r[4] or "").split(";") if t.strip())
+        )
+        for r in rows
+    }
 
 
 def resolve_campaign(cat: PublishedCatalog, campaign_id: str) -> Campaign:
@@ -109,8 +116,9 @@ def resolve_campaign(cat: PublishedCatalog, campaign_id: str) -> Campaign:
     if campaign_id in campaigns:
         return campaigns[campaign_id]
     choices = ", ".join(f"{c.campaign_id} ({c.name})" for c in campaigns.values())
-    raise BulletinError(f"unknown campaign {campaign_id!r}; valid campaigns: "
-                        f"{choices or 'none published'}")
+    raise BulletinError(
+        f"unknown campaign {campaign_id!r}; valid campaigns: {choices or 'none published'}"
+    )
 
 
 def campaign_facts_sql(campaign: Campaign) -> str:
@@ -119,8 +127,10 @@ def campaign_facts_sql(campaign: Campaign) -> str:
     for rt in RECORD_TYPES:
         if campaign.covers(rt):
             view, day, station = FACTS[rt]
-            parts.append(f"SELECT {station} AS station_id, {day} AS day FROM {view} "
-                         f"WHERE campaign_id = {lit(campaign.campaign_id)}")
+            parts.append(
+                f"SELECT {station} AS station_id, {day} AS day FROM {view} "
+                f"WHERE campaign_id = {lit(campaign.campaign_id)}"
+            )
     return " UNION ALL ".join(parts) or "SELECT NULL AS station_id, NULL::DATE AS day LIMIT 0"
 
 
@@ -144,13 +154,15 @@ def units_with_records(cat: PublishedCatalog, campaign: Campaign) -> UnitsWithRe
     stations = cat.conn.execute(
         f"WITH f AS ({facts}) SELECT s.station_id, s.station_name, s.bureau_name, s.city "
         f"FROM marts.dim_station s WHERE s.station_id IN (SELECT station_id FROM f) "
-        f"ORDER BY s.city, s.bureau_name, s.station_name").fetchall()
+        f"ORDER BY s.city, s.bureau_name, s.station_name"
+    ).fetchall()
     first, last = cat.conn.execute(f"SELECT min(day), max(day) FROM ({facts})").fetchone()
     return UnitsWithRecords([tuple(r) for r in stations], first, last)
 
 
-def resolve_unit(cat: PublishedCatalog, campaign: Campaign, name: str | None,
-                 units: UnitsWithRecords) -> Unit:
+def resolve_unit(
+    cat: PublishedCatalog, campaign: Campaign, name: str | None, units: UnitsWithRecords
+) -> Unit:
     """A city, bureau, station name or station id of dim_station with records in the
     campaign; without a name, the campaign's one city."""
     if not units.stations:
@@ -159,8 +171,10 @@ def resolve_unit(cat: PublishedCatalog, campaign: Campaign, name: str | None,
         cities = units.cities()
         if len(cities) == 1:
             return Unit("city", cities[0], cities[0])
-        raise BulletinError(f"campaign {campaign.campaign_id} has records in several cities; "
-                            f"choose --unit from: {', '.join(cities)}")
+        raise BulletinError(
+            f"campaign {campaign.campaign_id} has records in several cities; "
+            f"choose --unit from: {', '.join(cities)}"
+        )
     name = name.strip()
     if name in units.cities():
         return Unit("city", name, name)
@@ -177,16 +191,24 @@ def resolve_unit(cat: PublishedCatalog, campaign: Campaign, name: str | None,
         raise BulletinError(f"station name {name!r} is ambiguous; use its station id: {ids}")
     known = cat.conn.execute(
         "SELECT count(*) FROM marts.dim_station WHERE $n IN (city, bureau_name, station_name, "
-        "station_id)", {"n": name}).fetchone()[0]
+        "station_id)",
+        {"n": name},
+    ).fetchone()[0]
     why = "has no records in" if known else "is not a unit of"
     raise BulletinError(
         f"unit {name!r} {why} campaign {campaign.campaign_id}; valid units: "
         f"cities {', '.join(units.cities())}; bureaus {', '.join(units.bureaus())}; "
-        f"stations {', '.join(s[1] for s in units.stations)}")
+        f"stations {', '.join(s[1] for s in units.stations)}"
+    )
 
 
-def resolve_period(campaign: Campaign, kind: str | None, start: date | None, end: date | None,
-                   units: UnitsWithRecords) -> Period:
+def resolve_period(
+    campaign: Campaign,
+    kind: str | None,
+    start: date | None,
+    end: date | None,
+    units: UnitsWithRecords,
+) -> Period:
     """first-month: the campaign's first calendar month from its start; last-week: the seven
     days up to its last day with records; whole: from its start to its end or its last day
     with records, whichever is earlier; or --from/--to."""
@@ -200,8 +222,9 @@ def resolve_period(campaign: Campaign, kind: str | None, start: date | None, end
         return Period(start, end, "custom")
     kind = kind or "whole"
     if kind not in PERIOD_KINDS:
-        raise BulletinError(f"unknown period {kind!r}; valid: {', '.join(PERIOD_KINDS)}, "
-                            f"or --from DATE --to DATE")
+        raise BulletinError(
+            f"unknown period {kind!r}; valid: {', '.join(PERIOD_KINDS)}, or --from DATE --to DATE"
+        )
     last = min(units.last_day or campaign.ends_on, campaign.ends_on)
     if kind == "first-month":
         end_ = min(_add_months(campaign.starts_on, 1) - timedelta(days=1), campaign.ends_on)
@@ -211,13 +234,15 @@ def resolve_period(campaign: Campaign, kind: str | None, start: date | None, end
     return Period(campaign.starts_on, max(last, campaign.starts_on), kind)
 
 
-def check_period_has_records(cat: PublishedCatalog, campaign: Campaign, unit: Unit,
-                             period: Period) -> None:
+def check_period_has_records(
+    cat: PublishedCatalog, campaign: Campaign, unit: Unit, period: Period
+) -> None:
     facts = campaign_facts_sql(campaign)
     found = cat.conn.execute(
         f"WITH f AS ({facts}) SELECT count(*) FROM f "
         f"JOIN marts.dim_station s ON s.station_id = f.station_id WHERE {unit.where('s')}"
-        f" AND {period.where('f.day')}").fetchone()[0]
+        f" AND {period.where('f.day')}"
+    ).fetchone()[0]
     if found:
         return
     span = cat.conn.execute(
@@ -227,4 +252,5 @@ def check_period_has_records(cat: PublishedCatalog, campaign: Campaign, unit: Un
     raise BulletinError(
         f"no records of campaign {campaign.campaign_id} for {unit.name} from {period.start} "
         f"to {period.end}; its records for {unit.name} span {span[0]} to {span[1]} "
-        f"(choose --period {', '.join(PERIOD_KINDS)}, or --from/--to within that span)")
+        f"(choose --period {', '.join(PERIOD_KINDS)}, or --from/--to within that span)"
+    )

@@ -67,23 +67,26 @@ def landing_facts(conn, run_id: str) -> dict[str, Any]:
     """What the report's landing section shows (pipelines.opsview)."""
     from pipelines import opsview
 
-    return {"failures": opsview.file_failures(conn),
-            "quarantine": opsview.quarantine_by_reason(conn),
-            "quarantine_run": opsview.quarantine_by_reason(conn, run_id),
-            "coverage_gaps": opsview.coverage_gaps(conn)}
+    return {
+        "failures": opsview.file_failures(conn),
+        "quarantine": opsview.quarantine_by_reason(conn),
+        "quarantine_run": opsview.quarantine_by_reason(conn, run_id),
+        "coverage_gaps": opsview.coverage_gaps(conn),
+    }
 
 
 def check_summary(meta: dict[str, Any]) -> str:
     """One line of text for the UI: what failed (observed vs expected), or what was seen."""
     if not meta["passed"]:
         return failure_text(meta, limit=3)
-    return "; ".join(f"{label}: {describe_observed(meta['observed'].get(label))} (expected "
-                     f"{describe_expected(expected)})"
-                     for label, expected in list(meta["expected"].items())[:3])
+    return "; ".join(
+        f"{label}: {describe_observed(meta['observed'].get(label))} (expected "
+        f"{describe_expected(expected)})"
+        for label, expected in list(meta["expected"].items())[:3]
+    )
 
 
-def build_checks(suites_dir: Path, settings: Settings | None = None
-                 ) -> dg.AssetChecksDefinition:
+def build_checks(suites_dir: Path, settings: Settings | None = None) -> dg.AssetChecksDefinition:
     """The asset checks of the suites in ``suites_dir``; ``settings`` (default:
     load_settings()) gives the validation knobs and the dbt project."""
     settings = settings or load_settings()
@@ -104,13 +107,15 @@ def build_checks(suites_dir: Path, settings: Settings | None = None
     def validate_marts(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
         run_id = context.run.run_id  # (AssetCheckExecutionContext has no .run_id)
         since = validated_through(warehouse)
-        compiled = load_compiled(warehouse.dbt_target_dir, settings.dbt_project_dir,
-                                 env=settings.dbt_env())
+        compiled = load_compiled(
+            warehouse.dbt_target_dir, settings.dbt_project_dir, env=settings.dbt_env()
+        )
         context.log.info(f"check SQL compiled by dbt: {compiled.manifest}")
         with warehouse.connect(read_only=True) as conn:
             marks = row_watermarks(conn, suites_dir, compiled)
-            outcomes = run_checks(conn, suites_dir, compiled, settings=settings,
-                                  validated_through=since)
+            outcomes = run_checks(
+                conn, suites_dir, compiled, settings=settings, validated_through=since
+            )
             landing = landing_facts(conn, run_id)
         path = outcomes_path(warehouse, run_id)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -119,8 +124,9 @@ def build_checks(suites_dir: Path, settings: Settings | None = None
             json.dumps([o.as_metadata() for o in outcomes], ensure_ascii=False, indent=1)
         )
         dbt_tests = dbt_test_results(warehouse.dbt_target_dir / "run_results.json")
-        report = write_report(outcomes, warehouse.reports_dir, run_id, landing=landing,
-                              dbt_tests=dbt_tests)
+        report = write_report(
+            outcomes, warehouse.reports_dir, run_id, landing=landing, dbt_tests=dbt_tests
+        )
         context.log.info(f"validation report: {report}")
         for outcome in outcomes:
             meta = outcome.as_metadata()

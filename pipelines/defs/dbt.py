@@ -87,7 +87,8 @@ class WarehouseProjectPreparer(DagsterDbtProjectPreparer):
             self.prepare(project)
         if not project.manifest_path.exists():
             raise DagsterDbtManifestNotFoundError(
-                f"dbt parse wrote no manifest at {project.manifest_path}")
+                f"dbt parse wrote no manifest at {project.manifest_path}"
+            )
 
     def _prepare_manifest(self, project: DbtProject) -> None:
         self._dbt.cli(self._prepare_project_cli_args, target_path=project.target_path).wait()
@@ -128,7 +129,8 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         manifest=project.manifest_path,
         project=project,
         dagster_dbt_translator=WarehouseDbtTranslator(
-            settings=DagsterDbtTranslatorSettings(enable_asset_checks=False)),
+            settings=DagsterDbtTranslatorSettings(enable_asset_checks=False)
+        ),
         name="dbt_warehouse",
     )
     def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource):

@@ -100,8 +100,13 @@ def land_raw_exports(context: dg.AssetExecutionContext, warehouse: WarehouseReso
             asset_key=REPORTING_KEY, metadata={"rows": dg.MetadataValue.int(expected)}
         )
         results = land_record_types(
-            conn, warehouse.raw_path, RECORD_TYPES, context.run.run_id, warehouse.landing_threads,
-            limits=warehouse.landing_limits, progress=LandingProgress(context.log),
+            conn,
+            warehouse.raw_path,
+            RECORD_TYPES,
+            context.run.run_id,
+            warehouse.landing_threads,
+            limits=warehouse.landing_limits,
+            progress=LandingProgress(context.log),
         )
         for record_type, result in results.items():
             for path, message in result.failures:
@@ -117,5 +122,7 @@ def land_raw_exports(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     except OSError as exc:  # the sensor may then request one refresh too many: no harm
         context.log.warning(f"raw-dir fingerprint not recorded: {exc}")
     yield dg.MaterializeResult(asset_key=LEDGER_KEY, metadata=totals)
-    yield dg.MaterializeResult(asset_key=LANDING_QUARANTINE_KEY, metadata={
-        "rows_quarantined": totals.get("rows_quarantined", 0)})
+    yield dg.MaterializeResult(
+        asset_key=LANDING_QUARANTINE_KEY,
+        metadata={"rows_quarantined": totals.get("rows_quarantined", 0)},
+    )

@@ -20,14 +20,19 @@ PUBLISHED_KEY = dg.AssetKey(["published", "catalog"])
 def published_tables(suites_dir: Path) -> list[str]:
     """Every table a suite guards is published; nothing without a suite is. Names of the
     `marts` schema are bare, others `schema.table` (see pipelines.publish.publish)."""
-    return sorted({spec.table if spec.schema == "marts" else f"{spec.schema}.{spec.table}"
-                   for spec in check_specs(suites_dir)})
+    return sorted(
+        {
+            spec.table if spec.schema == "marts" else f"{spec.schema}.{spec.table}"
+            for spec in check_specs(suites_dir)
+        }
+    )
 
 
 def _git_commit() -> str | None:
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True,
-                             text=True, check=True)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        )
         return out.stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None

@@ -66,10 +66,14 @@ class WarehouseResource(dg.ConfigurableResource, WarehouseLayout):
 
     @property
     def landing_limits(self) -> Limits:
-        return Limits(max_file_bytes=self.max_file_bytes,
-                      max_uncompressed_bytes=self.max_xlsx_bytes,
-                      max_sheet_cells=self.max_sheet_cells, max_seconds=self.max_file_seconds,
-                      max_field_chars=self.max_field_chars, settle_seconds=self.settle_seconds)
+        return Limits(
+            max_file_bytes=self.max_file_bytes,
+            max_uncompressed_bytes=self.max_xlsx_bytes,
+            max_sheet_cells=self.max_sheet_cells,
+            max_seconds=self.max_file_seconds,
+            max_field_chars=self.max_field_chars,
+            settle_seconds=self.settle_seconds,
+        )
 
     @property
     def raw_path(self) -> Path:
@@ -93,8 +97,9 @@ class WarehouseResource(dg.ConfigurableResource, WarehouseLayout):
         def waiting(holder: runstate.Holder | None) -> None:
             context.log.info(f"{runstate.busy_message(holder)}; waiting for it to finish")
 
-        self._lock = runstate.acquire_writer(self.home_path, run_id=context.run.run_id,
-                                             command="dagster", on_wait=waiting)
+        self._lock = runstate.acquire_writer(
+            self.home_path, run_id=context.run.run_id, command="dagster", on_wait=waiting
+        )
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if context.run is None:  # a sensor's evaluation: nothing was written
@@ -143,7 +148,8 @@ class WarehouseDbtResource(DbtCliResource):
     the database path, its memory limit, the development-key switch) to every dbt command."""
 
     warehouse_vars: dict[str, Any] = Field(
-        default_factory=dict, description="dbt vars profiles.yml reads (Settings.dbt_vars)")
+        default_factory=dict, description="dbt vars profiles.yml reads (Settings.dbt_vars)"
+    )
 
     def cli(self, args: Sequence[str], **kwargs: Any):  # type: ignore[override]
         return super().cli([*args, *dbt_vars_args(self.warehouse_vars)], **kwargs)
@@ -163,5 +169,7 @@ def dbt_resource(settings: Settings, dbt_project: DbtProject) -> WarehouseDbtRes
 def build_resources(settings: Settings, dbt_project: DbtProject) -> dict[str, object]:
     """The resources of the code location, from the settings read once by build_defs."""
     settings.ensure_dirs()
-    return {"warehouse": WarehouseResource.from_settings(settings),
-            "dbt": dbt_resource(settings, dbt_project)}
+    return {
+        "warehouse": WarehouseResource.from_settings(settings),
+        "dbt": dbt_resource(settings, dbt_project),
+    }

@@ -34,31 +34,100 @@ BULK_TRAFFIC = 50  # from this many tickets per station-day, traffic streams exp
 # cadence and export-date placement.
 DEFAULT_PROFILES: dict[str, list[Profile]] = {
     "inspections": [
-        Profile(fmt="csv", encoding="gbk", variant=0, station_source="column",
-                cadence="cumulative", export_in="both", hand=True, bool_style=2, flat=True,
-                notice_bool=True),
-        Profile(fmt="xlsx", variant=1, station_source="title", cadence="monthly",
-                export_in="title", hand=True, bool_style=0, multi_sheet=True),
-        Profile(fmt="csv", encoding="utf-8-sig", variant=2, station_source="folder",
-                cadence="daily", export_in="none", bool_style=4, lineterm="\n", title=True,
-                totals=False),
+        Profile(
+            fmt="csv",
+            encoding="gbk",
+            variant=0,
+            station_source="column",
+            cadence="cumulative",
+            export_in="both",
+            hand=True,
+            bool_style=2,
+            flat=True,
+            notice_bool=True,
+        ),
+        Profile(
+            fmt="xlsx",
+            variant=1,
+            station_source="title",
+            cadence="monthly",
+            export_in="title",
+            hand=True,
+            bool_style=0,
+            multi_sheet=True,
+        ),
+        Profile(
+            fmt="csv",
+            encoding="utf-8-sig",
+            variant=2,
+            station_source="folder",
+            cadence="daily",
+            export_in="none",
+            bool_style=4,
+            lineterm="\n",
+            title=True,
+            totals=False,
+        ),
     ],
     "disputes": [
-        Profile(fmt="csv", encoding="gb18030", variant=1, station_source="column",
-                cadence="daily", export_in="name", hand=True, bool_style=0,
-                repeat_header=True),
-        Profile(fmt="csv", encoding="utf-8", variant=2, station_source="folder",
-                cadence="cumulative", export_in="name", bool_style=1, totals=False),
-        Profile(fmt="xlsx", variant=0, station_source="column", cadence="cumulative",
-                export_in="title", bool_style=3),
+        Profile(
+            fmt="csv",
+            encoding="gb18030",
+            variant=1,
+            station_source="column",
+            cadence="daily",
+            export_in="name",
+            hand=True,
+            bool_style=0,
+            repeat_header=True,
+        ),
+        Profile(
+            fmt="csv",
+            encoding="utf-8",
+            variant=2,
+            station_source="folder",
+            cadence="cumulative",
+            export_in="name",
+            bool_style=1,
+            totals=False,
+        ),
+        Profile(
+            fmt="xlsx",
+            variant=0,
+            station_source="column",
+            cadence="cumulative",
+            export_in="title",
+            bool_style=3,
+        ),
     ],
     "traffic": [
-        Profile(fmt="csv", encoding="utf-8", variant=2, station_source="column",
-                cadence="cumulative", export_in="name", flat=True, totals=False),
-        Profile(fmt="csv", encoding="gbk", variant=0, station_source="title",
-                cadence="daily", export_in="both", hand=True),
-        Profile(fmt="xlsx", variant=1, station_source="folder", cadence="monthly",
-                export_in="name", bool_style=1),
+        Profile(
+            fmt="csv",
+            encoding="utf-8",
+            variant=2,
+            station_source="column",
+            cadence="cumulative",
+            export_in="name",
+            flat=True,
+            totals=False,
+        ),
+        Profile(
+            fmt="csv",
+            encoding="gbk",
+            variant=0,
+            station_source="title",
+            cadence="daily",
+            export_in="both",
+            hand=True,
+        ),
+        Profile(
+            fmt="xlsx",
+            variant=1,
+            station_source="folder",
+            cadence="monthly",
+            export_in="name",
+            bool_style=1,
+        ),
     ],
 }
 SMALL_TRAFFIC_XLSX = 2000  # traffic xlsx only while a file stays below this many rows
@@ -100,8 +169,11 @@ def corpus_days(days: int) -> list[date]:
     """`days` dates: a window around the start of SUMMER_100D_2022 (some days before it, outside
     every campaign) plus, from 3 days, 2020-05-20 (Ningbo traffic campaign) and, from 4 days,
     2018-03-05 (Ningbo 2018 campaign)."""
-    hist = [date(2018, 3, 5), date(2020, 5, 20)] if days >= 4 else (
-        [date(2020, 5, 20)] if days == 3 else [])
+    hist = (
+        [date(2018, 3, 5), date(2020, 5, 20)]
+        if days >= 4
+        else ([date(2020, 5, 20)] if days == 3 else [])
+    )
     n_main = max(days - len(hist), 0)
     start = date(2022, 6, 25) - timedelta(days=max(1, n_main // 4))
     return hist + [start + timedelta(days=i) for i in range(n_main)]
@@ -115,7 +187,8 @@ def _prepare_out(out: Path) -> None:
             if (out / rt).exists() and any(p.is_file() for p in (out / rt).rglob("*")):
                 raise FileExistsError(
                     f"{out / rt} holds files and {out} has no truth.json: not a generated "
-                    "corpus, refusing to overwrite it")
+                    "corpus, refusing to overwrite it"
+                )
     for rt in (*RECORD_TYPES, "reference"):
         if (out / rt).exists():
             shutil.rmtree(out / rt)
@@ -127,22 +200,31 @@ def _write_reference(out: Path, stations: list[Station]) -> None:
     synthetic = [s for s in stations if s.synthetic]
     if not synthetic:
         return
-    rows = [[s.station_id, s.name, s.bureau, s.city, s.province, "station", "", "", s.short]
-            for s in synthetic]
-    write_csv(out / "reference" / "stations_generated.csv", [REFERENCE_COLUMNS, *rows],
-              "utf-8", lineterminator="\n")
+    rows = [
+        [s.station_id, s.name, s.bureau, s.city, s.province, "station", "", "", s.short]
+        for s in synthetic
+    ]
+    write_csv(
+        out / "reference" / "stations_generated.csv",
+        [REFERENCE_COLUMNS, *rows],
+        "utf-8",
+        lineterminator="\n",
+    )
 
 
-REPORTING_COLUMNS = ("station_id", "record_type", "expected_from", "expected_to",
-                     "deadline_hours")
+REPORTING_COLUMNS = ("station_id", "record_type", "expected_from", "expected_to", "deadline_hours")
 
 
 def _write_reporting(out: Path, stations: list[Station], days: list[date]) -> None:
     """raw/reference/reporting_expected.csv: every station is expected to report every record
     type on each day of the corpus's main window (its historic days are not expected)."""
     rows = [[s.station_id, "", days[0].isoformat(), days[-1].isoformat(), ""] for s in stations]
-    write_csv(out / "reference" / "reporting_expected.csv", [REPORTING_COLUMNS, *rows],
-              "utf-8", lineterminator="\n")
+    write_csv(
+        out / "reference" / "reporting_expected.csv",
+        [REPORTING_COLUMNS, *rows],
+        "utf-8",
+        lineterminator="\n",
+    )
 
 
 def main_window(day_list: list[date]) -> list[date]:
@@ -155,10 +237,18 @@ def _write_truth(out: Path, truth: dict) -> None:
     (out / "truth.json").write_text(text + "\n", encoding="utf-8")
 
 
-def generate_corpus(out: Path, stations: int = 5, days: int = 7, seed: int = 1,
-                    traffic_per_station_day: int | None = None, *,
-                    bulk: bool | None = None, options: Options | None = None,
-                    first_station: int = 0, silent_stations: int = 0) -> dict:
+def generate_corpus(
+    out: Path,
+    stations: int = 5,
+    days: int = 7,
+    seed: int = 1,
+    traffic_per_station_day: int | None = None,
+    *,
+    bulk: bool | None = None,
+    options: Options | None = None,
+    first_station: int = 0,
+    silent_stations: int = 0,
+) -> dict:
     """Write messy exports under out/{inspections,disputes,traffic}/ and out/truth.json.
 
     stations: how many stations export (seed stations first; beyond the 23 seeded ones,
@@ -175,8 +265,11 @@ def generate_corpus(out: Path, stations: int = 5, days: int = 7, seed: int = 1,
     Returns the truth dict (also written to out/truth.json).
     """
     out = Path(out)
-    tpsd = DEFAULT_TRAFFIC_PER_STATION_DAY if traffic_per_station_day is None \
+    tpsd = (
+        DEFAULT_TRAFFIC_PER_STATION_DAY
+        if traffic_per_station_day is None
         else int(traffic_per_station_day)
+    )
     options = options or Options()
     _prepare_out(out)
     chosen = pick_stations(stations, seed, first_station)
@@ -198,17 +291,30 @@ def generate_corpus(out: Path, stations: int = 5, days: int = 7, seed: int = 1,
         rng = random.Random(f"{seed}:t:{stream.station.station_id}:{d}")
         spread = tpsd // 4
         n = tpsd + rng.randint(-spread, spread) if spread else tpsd
-        return m.random_traffic(stream.station, stream.sidx, d, rng, pools, max(n, 0),
-                                stream.profile.cadence == "cumulative")
+        return m.random_traffic(
+            stream.station,
+            stream.sidx,
+            d,
+            rng,
+            pools,
+            max(n, 0),
+            stream.profile.cadence == "cumulative",
+        )
 
     sources = {"inspections": insp, "disputes": disp, "traffic": traf}
     for rt in RECORD_TYPES:
         for sidx, st in enumerate(chosen):
             profile = assign_profiles(rt, sidx, seed, DEFAULT_PROFILES[rt], bulk)
             if rt == "traffic" and profile.fmt == "xlsx" and tpsd * 31 > SMALL_TRAFFIC_XLSX:
-                profile = Profile(fmt="csv", encoding="gb18030", variant=1,
-                                  station_source="folder", cadence="monthly", export_in="name",
-                                  hand=True)
+                profile = Profile(
+                    fmt="csv",
+                    encoding="gb18030",
+                    variant=1,
+                    station_source="folder",
+                    cadence="monthly",
+                    export_in="name",
+                    hand=True,
+                )
             writer.write_stream(Stream(rt, st, sidx, profile), day_list, sources[rt])
     if options.conflicts:
         writer.write_conflict(chosen, day_list, insp, spare_station(chosen))
@@ -221,24 +327,32 @@ def generate_corpus(out: Path, stations: int = 5, days: int = 7, seed: int = 1,
     silent = _silent(chosen, silent_stations)
     _write_reporting(out, chosen + silent, window)
     writer.truth.expect(chosen + silent, window)
-    params = {"generator_version": GENERATOR_VERSION, "stations": stations, "days": days,
-              "seed": seed, "first_station": first_station,
-              "traffic_per_station_day": tpsd, "bulk": bulk,
-              "station_ids": [s.station_id for s in chosen],
-              "silent_station_ids": [s.station_id for s in silent],
-              "dates": [d.isoformat() for d in day_list]}
+    params = {
+        "generator_version": GENERATOR_VERSION,
+        "stations": stations,
+        "days": days,
+        "seed": seed,
+        "first_station": first_station,
+        "traffic_per_station_day": tpsd,
+        "bulk": bulk,
+        "station_ids": [s.station_id for s in chosen],
+        "silent_station_ids": [s.station_id for s in silent],
+        "dates": [d.isoformat() for d in day_list],
+    }
     truth = writer.truth.as_dict(params)
     _write_truth(out, truth)
     return truth
 
 
-def generate_at_scale(out: Path, stations: int = 150, days: int = 365,
-                      traffic_rows: int = 10_000_000, seed: int = 1) -> dict:
+def generate_at_scale(
+    out: Path, stations: int = 150, days: int = 365, traffic_rows: int = 10_000_000, seed: int = 1
+) -> dict:
     """Benchmark corpus: about `traffic_rows` traffic rows (monthly files per station), no
     progress output. Inspections and disputes keep their usual per-station-day volume."""
     tpsd = max(1, round(traffic_rows / max(1, stations * days)))
-    return generate_corpus(out, stations=stations, days=days, seed=seed,
-                           traffic_per_station_day=tpsd, bulk=True)
+    return generate_corpus(
+        out, stations=stations, days=days, seed=seed, traffic_per_station_day=tpsd, bulk=True
+    )
 
 
 def generate_scenario(name: str, out: Path) -> dict:

@@ -50,32 +50,53 @@ UNKNOWN_STATIONS = {
     "traffic": "运城交警支队直属一大队",
 }
 BAD_REASONS = {
-    "inspections": ("missing_key", "bad_date", "implausible_date", "bad_count",
-                    "bad_count_text", "rectified_exceeds_found", "bad_boolean", "malformed_row"),
-    "disputes": ("missing_key", "bad_date", "implausible_date", "bad_count", "bad_count_text",
-                 "bad_boolean", "malformed_row"),
-    "traffic": ("missing_key", "bad_date", "implausible_date", "bad_count", "bad_count_text",
-                "malformed_row"),
+    "inspections": (
+        "missing_key",
+        "bad_date",
+        "implausible_date",
+        "bad_count",
+        "bad_count_text",
+        "rectified_exceeds_found",
+        "bad_boolean",
+        "malformed_row",
+    ),
+    "disputes": (
+        "missing_key",
+        "bad_date",
+        "implausible_date",
+        "bad_count",
+        "bad_count_text",
+        "bad_boolean",
+        "malformed_row",
+    ),
+    "traffic": (
+        "missing_key",
+        "bad_date",
+        "implausible_date",
+        "bad_count",
+        "bad_count_text",
+        "malformed_row",
+    ),
 }
 
 
 @dataclass(frozen=True)
 class Profile:
-    fmt: str = "csv"                 # csv | xlsx
-    encoding: str = "utf-8"          # utf-8 | utf-8-sig | gbk | gb18030 (csv)
-    variant: int = 0                 # header variant, see render.HEADERS
-    station_source: str = "column"   # column | title (填报单位) | folder
-    cadence: str = "daily"           # daily | monthly | cumulative (month to date)
-    export_in: str = "name"          # where the export date is: name | title | both | none
-    hand: bool = False               # hand-typed values: full-width digits, units, empty zeros
-    bool_style: int = 0              # render.BOOL_STYLES index
-    flat: bool = False               # file directly under raw/<type>/ (else a station folder)
-    repeat_header: bool = False      # header repeated mid-file
-    multi_sheet: bool = False        # xlsx: records split over two data sheets
+    fmt: str = "csv"  # csv | xlsx
+    encoding: str = "utf-8"  # utf-8 | utf-8-sig | gbk | gb18030 (csv)
+    variant: int = 0  # header variant, see render.HEADERS
+    station_source: str = "column"  # column | title (填报单位) | folder
+    cadence: str = "daily"  # daily | monthly | cumulative (month to date)
+    export_in: str = "name"  # where the export date is: name | title | both | none
+    hand: bool = False  # hand-typed values: full-width digits, units, empty zeros
+    bool_style: int = 0  # render.BOOL_STYLES index
+    flat: bool = False  # file directly under raw/<type>/ (else a station folder)
+    repeat_header: bool = False  # header repeated mid-file
+    multi_sheet: bool = False  # xlsx: records split over two data sheets
     lineterm: str = "\r\n"
-    title: bool = False              # report title line even without 填报单位/填报日期
-    totals: bool = True              # 合计 / 总计 line at the bottom
-    notice_bool: bool = False        # notices written as 是/否 where 0/1
+    title: bool = False  # report title line even without 填报单位/填报日期
+    totals: bool = True  # 合计 / 总计 line at the bottom
+    notice_bool: bool = False  # notices written as 是/否 where 0/1
 
 
 @dataclass
@@ -95,13 +116,14 @@ class Options:
     unknown_stations: bool = True
     broken_files: bool = True
     duplicates: bool = True
-    extra_bad_every: int = 100       # one more bad row every N eligible files (large corpora)
-    conflicts: bool = True           # a re-export of records under another station (merge)
+    extra_bad_every: int = 100  # one more bad row every N eligible files (large corpora)
+    conflicts: bool = True  # a re-export of records under another station (merge)
 
 
 class CorpusWriter:
-    def __init__(self, out: Path, seed: int, pools: m.Pools, options: Options,
-                 tag: int | None = None) -> None:
+    def __init__(
+        self, out: Path, seed: int, pools: m.Pools, options: Options, tag: int | None = None
+    ) -> None:
         self.out = out
         self.seed = seed
         self.tag = seed % 1000 if tag is None else tag  # in the numbers of fresh records
@@ -195,8 +217,13 @@ class CorpusWriter:
     def _title_lines(self, stream: Stream, export: date, rng: random.Random) -> list[str]:
         p, st = stream.profile, stream.station
         lines = []
-        if p.title or p.hand or p.fmt == "xlsx" or p.station_source == "title" \
-                or p.export_in in ("title", "both"):
+        if (
+            p.title
+            or p.hand
+            or p.fmt == "xlsx"
+            or p.station_source == "title"
+            or p.export_in in ("title", "both")
+        ):
             lines.append(f"{st.name}{LABELS[stream.record_type][0]}表")
         colon = "：" if rng.random() < 0.6 else ":"
         if p.station_source == "title":
@@ -212,11 +239,19 @@ class CorpusWriter:
         self.file_no[(rt, xlsx)] += 1
         forms = XLSX_DATE_FORMS if xlsx else CSV_DATE_FORMS
         rng = random.Random(f"{self.seed}:file:{rt}:{stream.station.station_id}:{export}")
-        style = Style(rng, date_form=forms[self.file_no[(rt, xlsx)] % len(forms)],
-                      hand=p.hand, bool_style=p.bool_style, xlsx=xlsx,
-                      notice_bool=p.notice_bool)
-        header = [(f, h) for f, h in HEADERS[rt][p.variant]
-                  if p.station_source == "column" or f != STATION_FIELD[rt]]
+        style = Style(
+            rng,
+            date_form=forms[self.file_no[(rt, xlsx)] % len(forms)],
+            hand=p.hand,
+            bool_style=p.bool_style,
+            xlsx=xlsx,
+            notice_bool=p.notice_bool,
+        )
+        header = [
+            (f, h)
+            for f, h in HEADERS[rt][p.variant]
+            if p.station_source == "column" or f != STATION_FIELD[rt]
+        ]
         pick = [FIELDS[rt].index(f) for f, _ in header]
         skey = (rt, stream.station.station_id)
         seq_no = self.seq[skey] = self.seq.get(skey, 0) + 1
@@ -225,15 +260,19 @@ class CorpusWriter:
         gb_mark = p.fmt == "csv" and p.encoding == "gb18030"
         render = getattr(self, f"_render_{rt}")
         counter = {"rows": 0, "bad": defaultdict(int)}
-        eligible = (not xlsx and p.station_source == "column"
-                    and (self.options.bad_rows or self.options.unknown_stations))
+        eligible = (
+            not xlsx
+            and p.station_source == "column"
+            and (self.options.bad_rows or self.options.unknown_stations)
+        )
         inject: list[str] = []
         if eligible:
             k = self.eligible[rt]
             self.eligible[rt] += 1
             if k == 0:
                 inject = (list(BAD_REASONS[rt]) if self.options.bad_rows else []) + (
-                    ["unknown_station"] if self.options.unknown_stations else [])
+                    ["unknown_station"] if self.options.unknown_stations else []
+                )
             elif self.options.extra_bad_every and k % self.options.extra_bad_every == 0:
                 inject = [rng.choice(BAD_REASONS[rt] + ("unknown_station",))]
                 if not self.options.bad_rows:
@@ -256,14 +295,32 @@ class CorpusWriter:
         if xlsx:
             self._write_xlsx(stream, path, header, titles, data_rows(), counter)
         else:
-            self._write_csv_file(stream, path, header, pick, titles, data_rows(), counter,
-                                 inject, style, export, e_last, gb_mark, rng)
+            self._write_csv_file(
+                stream,
+                path,
+                header,
+                pick,
+                titles,
+                data_rows(),
+                counter,
+                inject,
+                style,
+                export,
+                e_last,
+                gb_mark,
+                rng,
+            )
         self._account(rt, path, counter)
         self.truth.files[path.relative_to(self.out).as_posix()] = {
-            "station_id": stream.station.station_id, "record_type": rt,
-            "days": sorted(d.isoformat() for d in days)}
-        if (self.options.duplicates and rt not in self.dup_candidates
-                and p.station_source != "folder"):
+            "station_id": stream.station.station_id,
+            "record_type": rt,
+            "days": sorted(d.isoformat() for d in days),
+        }
+        if (
+            self.options.duplicates
+            and rt not in self.dup_candidates
+            and p.station_source != "folder"
+        ):
             self.dup_candidates[rt] = path
 
     def _account(self, rt: str, path: Path, counter: dict) -> None:
@@ -285,13 +342,28 @@ class CorpusWriter:
                 row[i] = str(sums[f])
         return row
 
-    def _write_csv_file(self, stream, path, header, pick, titles, rows, counter, inject,
-                        style, export, e_last, gb_mark, rng) -> None:
+    def _write_csv_file(
+        self,
+        stream,
+        path,
+        header,
+        pick,
+        titles,
+        rows,
+        counter,
+        inject,
+        style,
+        export,
+        e_last,
+        gb_mark,
+        rng,
+    ) -> None:
         p, rt = stream.profile, stream.record_type
         width = len(header)
         sum_fields = {"hazards_found", "hazards_rectified", "notices_issued", "fine_yuan"}
-        sum_idx = [(j, f) for j, (f, _) in enumerate(header)
-                   if f in sum_fields and (p.totals or p.hand)]
+        sum_idx = [
+            (j, f) for j, (f, _) in enumerate(header) if f in sum_fields and (p.totals or p.hand)
+        ]
 
         def lines() -> Iterator[list]:
             for t in titles:
@@ -310,8 +382,9 @@ class CorpusWriter:
                 yield row
                 if pending and n % 2 == 1:
                     reason = pending.pop(0)
-                    yield self._bad_row(stream, reason, header, pick, style, export, e_last,
-                                        gb_mark, n)
+                    yield self._bad_row(
+                        stream, reason, header, pick, style, export, e_last, gb_mark, n
+                    )
                     counter["rows"] += 1
                     counter["bad"][reason.replace("_text", "")] += 1
                 if n == 3 and p.hand:
@@ -319,8 +392,7 @@ class CorpusWriter:
                 if n == 4 and p.repeat_header:
                     yield [h for _, h in header]
             for reason in pending:
-                yield self._bad_row(stream, reason, header, pick, style, export, e_last,
-                                    gb_mark, n)
+                yield self._bad_row(stream, reason, header, pick, style, export, e_last, gb_mark, n)
                 counter["rows"] += 1
                 counter["bad"][reason.replace("_text", "")] += 1
             if p.totals or p.hand:
@@ -352,10 +424,14 @@ class CorpusWriter:
             rows_out.extend(part)
             if p.totals:
                 rows_out.append(self._totals(rt, header, {}, len(part)))
-            sheets.append(Sheet(("数据", "续表")[k] if len(parts) > 1 else "Sheet1", rows_out,
-                                merges))
-        notes = [["填表说明"], ["1. 本表由业务系统导出，数据截至填报日期。"],
-                 ["2. 隐患单位为处，通知书单位为份。"]]
+            sheets.append(
+                Sheet(("数据", "续表")[k] if len(parts) > 1 else "Sheet1", rows_out, merges)
+            )
+        notes = [
+            ["填表说明"],
+            ["1. 本表由业务系统导出，数据截至填报日期。"],
+            ["2. 隐患单位为处，通知书单位为份。"],
+        ]
         sheets.append(Sheet("填表说明", notes))
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(xlsx_bytes(sheets))
@@ -396,22 +472,36 @@ class CorpusWriter:
         self.truth.pii.add(owner)
         if rec["phone"]:
             self.truth.pii.add(rec["phone"])
-        return (str(seq), rec["id"], style.date(rec["day"]), self._station_text(stream, rng),
-                rec["venue"] or "", vsp[int(rng.random() * len(vsp))], rec["address"],
-                style.count(rec["found"], "hazards_found"),
-                style.count(rect, "hazards_rectified"), nv,
-                style.boolean(rec["closure"], closure=True),
-                style.count(rec["households"], "rental_households") if rental else "",
-                style.count(rec["rooms"], "rental_rooms") if rental else "",
-                self._name(rec["officer"], rec["id"], gb_mark), rec["phone"], rec["remarks"],
-                owner)
+        return (
+            str(seq),
+            rec["id"],
+            style.date(rec["day"]),
+            self._station_text(stream, rng),
+            rec["venue"] or "",
+            vsp[int(rng.random() * len(vsp))],
+            rec["address"],
+            style.count(rec["found"], "hazards_found"),
+            style.count(rect, "hazards_rectified"),
+            nv,
+            style.boolean(rec["closure"], closure=True),
+            style.count(rec["households"], "rental_households") if rental else "",
+            style.count(rec["rooms"], "rental_rooms") if rental else "",
+            self._name(rec["officer"], rec["id"], gb_mark),
+            rec["phone"],
+            rec["remarks"],
+            owner,
+        )
 
     def _render_disputes(self, stream, rec, export, e_last, style, seq, gb_mark):
         rng = style.rng
         change = min(rec["change"], (e_last - rec["day"]).days)
         if (export - rec["day"]).days >= change:
-            status, result, fu, esc = (rec["status"], rec["result"], rec["follow_ups"],
-                                       rec["escalated"])
+            status, result, fu, esc = (
+                rec["status"],
+                rec["result"],
+                rec["follow_ups"],
+                rec["escalated"],
+            )
             resolved = rec["day"] + timedelta(days=change) if status == "RESOLVED" else None
         else:
             status, result, fu, esc, resolved = "IN_MEDIATION", None, 0, False, None
@@ -423,20 +513,32 @@ class CorpusWriter:
         if rec["idn"]:
             self.truth.pii.add(rec["idn"])
         self.truth.pii.add(rec["phone"])
-        return (str(seq), rec["id"], style.date(rec["day"]), self._station_text(stream, rng),
-                sp("dispute_source", rec["source"]), sp("dispute_type", rec["dtype"]),
-                sp("risk_level", rec["risk"]), sp("dispute_status", status),
-                style.date(resolved) if resolved else "", rec["channel"],
-                sp("mediation_result", result) if result else "", style.boolean(esc),
-                style.count(fu, "follow_up_visits"),
-                self._name(rec["party"], rec["id"], gb_mark), rec["idn"], rec["phone"])
+        return (
+            str(seq),
+            rec["id"],
+            style.date(rec["day"]),
+            self._station_text(stream, rng),
+            sp("dispute_source", rec["source"]),
+            sp("dispute_type", rec["dtype"]),
+            sp("risk_level", rec["risk"]),
+            sp("dispute_status", status),
+            style.date(resolved) if resolved else "",
+            rec["channel"],
+            sp("mediation_result", result) if result else "",
+            style.boolean(esc),
+            style.count(fu, "follow_up_visits"),
+            self._name(rec["party"], rec["id"], gb_mark),
+            rec["idn"],
+            rec["phone"],
+        )
 
     def _render_traffic(self, stream, t, export, e_last, style, seq, gb_mark):
         r = style.rng.random
         code = t[2]
         action, fine = t[7], t[8]
         if t[10] is not None and (export - t[1].date()).days < min(
-                t[11], (e_last - t[1].date()).days):
+            t[11], (e_last - t[1].date()).days
+        ):
             action, fine = t[10]
         vsp = _VIOLATION_SP[code]
         text = vsp[int(r() * len(vsp))]
@@ -461,9 +563,23 @@ class CorpusWriter:
             party = self._name(party, t[0], gb_mark)
         sp = self._spell.get(stream.station.station_id) or self._spellings(stream.station)
         fmt = style.__dict__.get("fmt_dt") or style.__dict__.setdefault(
-            "fmt_dt", style.datetime_formatter())
-        return (str(seq), t[0], fmt(t[1]), sp[int(r() * len(sp))], t[9], text,
-                code_cell, t[3], plate, party, idn, asp[int(r() * len(asp))], fine_v)
+            "fmt_dt", style.datetime_formatter()
+        )
+        return (
+            str(seq),
+            t[0],
+            fmt(t[1]),
+            sp[int(r() * len(sp))],
+            t[9],
+            text,
+            code_cell,
+            t[3],
+            plate,
+            party,
+            idn,
+            asp[int(r() * len(asp))],
+            fine_v,
+        )
 
     # ------------------------------------------------------------------ bad rows
     def _fresh_id(self, rt: str) -> str:
@@ -471,8 +587,11 @@ class CorpusWriter:
         one warehouse never make one record of their unknown-station rows."""
         self.fresh[rt] += 1
         n, tag = self.fresh[rt], self.tag
-        return {"inspections": f"JCX{tag:03d}{n:06d}", "disputes": f"JFX{tag:03d}{n:06d}",
-                "traffic": f"99{tag:03d}{n:011d}"}[rt]
+        return {
+            "inspections": f"JCX{tag:03d}{n:06d}",
+            "disputes": f"JFX{tag:03d}{n:06d}",
+            "traffic": f"99{tag:03d}{n:011d}",
+        }[rt]
 
     def _bad_row(self, stream, reason, header, pick, style, export, e_last, gb_mark, seq):
         rt, st = stream.record_type, stream.station
@@ -480,25 +599,38 @@ class CorpusWriter:
         rid = self._fresh_id(rt)
         day = min(export, e_last)
         if rt == "inspections":
-            rec = m.inspection(rid, day, "SMALL_SHOP", m.venue_name("SMALL_SHOP", 799), rng,
-                               self.pools, found=1, rect=1)
+            rec = m.inspection(
+                rid,
+                day,
+                "SMALL_SHOP",
+                m.venue_name("SMALL_SHOP", 799),
+                rng,
+                self.pools,
+                found=1,
+                rect=1,
+            )
         elif rt == "disputes":
             rec = m.dispute(rid, day, "CANVASS", "RESOLVED", rng, self.pools, st.city)
             rec["change"] = 0
         else:
             rec = m.random_traffic(st, stream.sidx, day, rng, self.pools, 1, False)[0]
             rec = (rid, *rec[1:])
-        values = list(getattr(self, f"_render_{rt}")(stream, rec, day, day, style, seq,
-                                                      gb_mark))
+        values = list(getattr(self, f"_render_{rt}")(stream, rec, day, day, style, seq, gb_mark))
         fields = FIELDS[rt]
 
         def put(field: str, value: str) -> None:
             values[fields.index(field)] = value
 
-        date_field = {"inspections": "inspected_on", "disputes": "reported_on",
-                      "traffic": "occurred_at"}[rt]
-        count_field = {"inspections": "notices_issued", "disputes": "follow_up_visits",
-                       "traffic": "fine_yuan"}[rt]
+        date_field = {
+            "inspections": "inspected_on",
+            "disputes": "reported_on",
+            "traffic": "occurred_at",
+        }[rt]
+        count_field = {
+            "inspections": "notices_issued",
+            "disputes": "follow_up_visits",
+            "traffic": "fine_yuan",
+        }[rt]
         if reason == "missing_key":
             put(fields[1], "")
         elif reason == "bad_date":
@@ -535,22 +667,38 @@ class CorpusWriter:
         self.truth.file("inspections", "failed")
         # title lines but no recognisable header anywhere
         p = self.out / "inspections" / "工作量统计表.csv"
-        text = (f"{st.name}百日行动工作量统计表\r\n填报单位：{st.long}\r\n\r\n项目,本周,累计\r\n"
-                f"巡逻,{rng.randint(5, 40)},{rng.randint(50, 300)}\r\n"
-                f"走访,{rng.randint(5, 40)},{rng.randint(50, 300)}\r\n")
+        text = (
+            f"{st.name}百日行动工作量统计表\r\n填报单位：{st.long}\r\n\r\n项目,本周,累计\r\n"
+            f"巡逻,{rng.randint(5, 40)},{rng.randint(50, 300)}\r\n"
+            f"走访,{rng.randint(5, 40)},{rng.randint(50, 300)}\r\n"
+        )
         p.write_bytes(text.encode("utf-8"))
         self.truth.file("inspections", "failed")
         # truncated xlsx
-        sheet = Sheet("Sheet1", [["矛盾纠纷台账"], ["纠纷编号", "登记日期", "派出所"],
-                                 ["JFX999999", "2022-06-25", st.name]])
+        sheet = Sheet(
+            "Sheet1",
+            [
+                ["矛盾纠纷台账"],
+                ["纠纷编号", "登记日期", "派出所"],
+                ["JFX999999", "2022-06-25", st.name],
+            ],
+        )
         whole = xlsx_bytes([sheet, Sheet("说明", [[f"批次{rng.randrange(10**6)}"]])])
         p = self.out / "disputes" / f"{st.short}_纠纷台账_上传中断.xlsx"
         p.write_bytes(whole[: len(whole) * 3 // 5])
         self.truth.file("disputes", "failed")
         # an xlsx whose only sheet is notes (no header anywhere)
         p = self.out / "disputes" / "填表说明.xlsx"
-        p.write_bytes(xlsx_bytes([Sheet("填表说明", [["填表说明"], ["1. 纠纷编号必填。"],
-                                                   [f"版本 {rng.randint(2, 9)}"]])]))
+        p.write_bytes(
+            xlsx_bytes(
+                [
+                    Sheet(
+                        "填表说明",
+                        [["填表说明"], ["1. 纠纷编号必填。"], [f"版本 {rng.randint(2, 9)}"]],
+                    )
+                ]
+            )
+        )
         self.truth.file("disputes", "failed")
         # binary junk named .csv (undecodable in every supported encoding)
         junk = bytearray(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
@@ -567,30 +715,48 @@ class CorpusWriter:
         p.write_bytes(bytes(junk))
         self.truth.file("traffic", "failed")
 
-    def write_conflict(self, chosen: list[Station], days: list[date], source: Source,
-                       spare: Station | None) -> None:
+    def write_conflict(
+        self, chosen: list[Station], days: list[date], source: Source, spare: Station | None
+    ) -> None:
         """A station that took over another's records (a merge) re-exports two of them under
         its own name, a day after the corpus ends: same record numbers, dates and venues as
         the original station's exports. The models must hold the copies back as key
         conflicts (truth: model_quarantine.key_conflict) and keep the originals."""
         if spare is None:
             return
-        origin = next((st for st in self.streams if st.record_type == "inspections"
-                       and st.profile.export_in != "none"), None)
+        origin = next(
+            (
+                st
+                for st in self.streams
+                if st.record_type == "inspections" and st.profile.export_in != "none"
+            ),
+            None,
+        )
         day = next((d for d in reversed(days) if origin and source(origin, d)), None)
         if origin is None or day is None:
             return
         records = source(origin, day)[:2]
         export = max(days) + timedelta(days=1)
-        profile = Profile(fmt="csv", station_source="title", cadence="daily", export_in="both",
-                          flat=True, title=True)
-        self._write_file(Stream("inspections", spare, origin.sidx, profile), export,
-                         [(day, records)], export)
+        profile = Profile(
+            fmt="csv",
+            station_source="title",
+            cadence="daily",
+            export_in="both",
+            flat=True,
+            title=True,
+        )
+        self._write_file(
+            Stream("inspections", spare, origin.sidx, profile), export, [(day, records)], export
+        )
         for rec in records:
-            self.truth.key_conflicts.append({
-                "record_type": "inspections", "record_number": rec["id"],
-                "kept_station_id": origin.station.station_id,
-                "held_back_station_id": spare.station_id})
+            self.truth.key_conflicts.append(
+                {
+                    "record_type": "inspections",
+                    "record_number": rec["id"],
+                    "kept_station_id": origin.station.station_id,
+                    "held_back_station_id": spare.station_id,
+                }
+            )
 
     def write_duplicates(self) -> None:
         for rt in RECORD_TYPES:
@@ -617,8 +783,9 @@ def _as_int(value) -> int:
     return int(digits) if digits else 0
 
 
-def assign_profiles(record_type: str, sidx: int, seed: int, defaults: list[Profile],
-                    bulk: bool) -> Profile:
+def assign_profiles(
+    record_type: str, sidx: int, seed: int, defaults: list[Profile], bulk: bool
+) -> Profile:
     """The first stations cycle through `defaults` (every feature covered); others are random.
 
     bulk: no daily files beyond the default streams (few, larger files), traffic monthly.
@@ -627,16 +794,26 @@ def assign_profiles(record_type: str, sidx: int, seed: int, defaults: list[Profi
         return defaults[(sidx + seed) % len(defaults)]
     rng = random.Random(f"{seed}:profile:{record_type}:{sidx}")
     fmt = "xlsx" if record_type != "traffic" and rng.random() < 0.2 else "csv"
-    cadence = rng.choice(("daily", "monthly", "cumulative") if fmt == "csv" and not bulk
-                         else ("monthly", "cumulative"))
+    cadence = rng.choice(
+        ("daily", "monthly", "cumulative")
+        if fmt == "csv" and not bulk
+        else ("monthly", "cumulative")
+    )
     if record_type == "traffic":
         cadence = "monthly" if bulk else rng.choice(("daily", "monthly"))
     export_in = rng.choice(("name", "title", "both") + (("none",) if cadence == "daily" else ()))
     return replace(
-        Profile(), fmt=fmt, encoding=rng.choice(("utf-8", "utf-8-sig", "gbk", "gb18030")),
-        variant=rng.randrange(3), station_source=rng.choice(("column", "column", "title",
-                                                             "folder")),
-        cadence=cadence, export_in=export_in, hand=rng.random() < 0.4,
-        bool_style=rng.randrange(5), flat=rng.random() < 0.3,
-        lineterm=rng.choice(("\r\n", "\n")), totals=rng.random() < 0.7,
-        notice_bool=rng.random() < 0.2)
+        Profile(),
+        fmt=fmt,
+        encoding=rng.choice(("utf-8", "utf-8-sig", "gbk", "gb18030")),
+        variant=rng.randrange(3),
+        station_source=rng.choice(("column", "column", "title", "folder")),
+        cadence=cadence,
+        export_in=export_in,
+        hand=rng.random() < 0.4,
+        bool_style=rng.randrange(5),
+        flat=rng.random() < 0.3,
+        lineterm=rng.choice(("\r\n", "\n")),
+        totals=rng.random() < 0.7,
+        notice_bool=rng.random() < 0.2,
+    )

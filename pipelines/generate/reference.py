@@ -17,15 +17,37 @@ from pipelines.textnorm import normalise_text
 SEEDS_DIR = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds"
 
 NINE_SMALL = (
-    "SMALL_SHOP", "SMALL_RESTAURANT", "SMALL_HOTEL", "SMALL_KTV", "SMALL_NETCAFE",
-    "SMALL_BEAUTY_BATH", "SMALL_SCHOOL", "SMALL_CLINIC", "SMALL_WORKSHOP",
+    "SMALL_SHOP",
+    "SMALL_RESTAURANT",
+    "SMALL_HOTEL",
+    "SMALL_KTV",
+    "SMALL_NETCAFE",
+    "SMALL_BEAUTY_BATH",
+    "SMALL_SCHOOL",
+    "SMALL_CLINIC",
+    "SMALL_WORKSHOP",
 )
-OUTSIDE_NINE = ("RENTAL_HOUSING", "HOTEL", "FOOT_MASSAGE", "ENTERTAINMENT", "BATHHOUSE",
-                "CONVERTED_FACTORY_FLATS")
+OUTSIDE_NINE = (
+    "RENTAL_HOUSING",
+    "HOTEL",
+    "FOOT_MASSAGE",
+    "ENTERTAINMENT",
+    "BATHHOUSE",
+    "CONVERTED_FACTORY_FLATS",
+)
 VENUE_TYPES = NINE_SMALL + OUTSIDE_NINE
-VIOLATIONS = ("PED_RED_LIGHT", "PED_NO_CROSSWALK", "NMV_RED_LIGHT", "NMV_WRONG_WAY",
-              "NMV_MOTOR_LANE", "EBIKE_NO_HELMET", "MV_NO_YIELD_ZEBRA", "MV_WINDOW_THROW",
-              "MV_PHONE", "MV_RACING")
+VIOLATIONS = (
+    "PED_RED_LIGHT",
+    "PED_NO_CROSSWALK",
+    "NMV_RED_LIGHT",
+    "NMV_WRONG_WAY",
+    "NMV_MOTOR_LANE",
+    "EBIKE_NO_HELMET",
+    "MV_NO_YIELD_ZEBRA",
+    "MV_WINDOW_THROW",
+    "MV_PHONE",
+    "MV_RACING",
+)
 SOURCES = ("CANVASS", "CALL", "GRID", "WALK_IN")
 
 
@@ -74,8 +96,14 @@ def seed_stations() -> tuple[Station, ...]:
     for row in _rows("station_aliases.csv"):
         aliases.setdefault(row["station_id"], []).append(row["alias"])
     return tuple(
-        Station(r["station_id"], r["station_name"], r["bureau_name"], r["city"], r["province"],
-                tuple(sorted(aliases.get(r["station_id"], []))))
+        Station(
+            r["station_id"],
+            r["station_name"],
+            r["bureau_name"],
+            r["city"],
+            r["province"],
+            tuple(sorted(aliases.get(r["station_id"], []))),
+        )
         for r in _rows("stations.csv")
     )
 
@@ -83,9 +111,14 @@ def seed_stations() -> tuple[Station, ...]:
 @lru_cache(maxsize=1)
 def campaigns() -> tuple[Campaign, ...]:
     return tuple(
-        Campaign(r["campaign_id"], date.fromisoformat(r["starts_on"]),
-                 date.fromisoformat(r["ends_on"]), r["scope_level"], r["scope_value"],
-                 frozenset(r["record_types"].split(";")))
+        Campaign(
+            r["campaign_id"],
+            date.fromisoformat(r["starts_on"]),
+            date.fromisoformat(r["ends_on"]),
+            r["scope_level"],
+            r["scope_value"],
+            frozenset(r["record_types"].split(";")),
+        )
         for r in _rows("campaigns.csv")
     )
 
@@ -136,12 +169,30 @@ def synthetic_stations(count: int) -> list[Station]:
                 continue
             bureau, city, province, _prefix = _SYN_BUREAUS[len(out) % len(_SYN_BUREAUS)]
             # one alias: raw/reference/stations*.csv carries one alias per station row
-            out.append(Station(f"SYN_{len(out) + 1:03d}", name, bureau, city, province,
-                               (short,), synthetic=True))
+            out.append(
+                Station(
+                    f"SYN_{len(out) + 1:03d}",
+                    name,
+                    bureau,
+                    city,
+                    province,
+                    (short,),
+                    synthetic=True,
+                )
+            )
     if len(out) < count:
         raise ValueError(f"at most {len(out)} synthetic stations available")
     return out
 
 
-REFERENCE_COLUMNS = ("station_id", "station_name", "bureau_name", "city", "province",
-                     "unit_type", "model_station_level", "model_station_year", "alias")
+REFERENCE_COLUMNS = (
+    "station_id",
+    "station_name",
+    "bureau_name",
+    "city",
+    "province",
+    "unit_type",
+    "model_station_level",
+    "model_station_year",
+    "alias",
+)

@@ -23,12 +23,19 @@ from pipelines.generate.corpus import RECORD_TYPES, CorpusWriter, Options, Strea
 from pipelines.generate.reference import NINE_SMALL, OUTSIDE_NINE, Station, seed_stations
 
 YUNCHENG_REPORT = {
-    "campaign_id": "SUMMER_100D_2022", "city": "运城市",
-    "nine_small": {"venues_inspected": 4034, "hazards_found": 196, "hazards_rectified": 189,
-                   "notices_issued": 60},
+    "campaign_id": "SUMMER_100D_2022",
+    "city": "运城市",
+    "nine_small": {
+        "venues_inspected": 4034,
+        "hazards_found": 196,
+        "hazards_rectified": 189,
+        "notices_issued": 60,
+    },
     "rental": {"rental_households": 1542, "rental_rooms": 7521},
-    "hotel_visits": 478, "foot_massage_visits": 215,
-    "entertainment_closures": 7, "bathhouse_closures": 2,
+    "hotel_visits": 478,
+    "foot_massage_visits": 215,
+    "entertainment_closures": 7,
+    "bathhouse_closures": 2,
     "outside_nine": {"notices_issued": 45, "hazards_rectified": 10},
     "disputes": {"CANVASS": (366, 267), "CALL": (619, 583)},
 }
@@ -55,8 +62,10 @@ OUTSIDE_VISITS = (
 OUTSIDE_HAZARDS_FOUND = 52
 OUTSIDE_HAZARD_VISITS = 48
 # closures ordered, one visit each
-CLOSURES = (("ENTERTAINMENT", YUNCHENG_REPORT["entertainment_closures"]),
-            ("BATHHOUSE", YUNCHENG_REPORT["bathhouse_closures"]))
+CLOSURES = (
+    ("ENTERTAINMENT", YUNCHENG_REPORT["entertainment_closures"]),
+    ("BATHHOUSE", YUNCHENG_REPORT["bathhouse_closures"]),
+)
 OPEN_DISPUTE_STATES = ("IN_MEDIATION", "UNRESOLVED", "REFERRED")
 EARLY_RECTIFIED_SHARE = 0.3  # inspections whose first export shows one hazard fewer rectified
 
@@ -76,8 +85,7 @@ class _Outcomes:
 
     @classmethod
     def none(cls, count: int) -> _Outcomes:
-        return cls([0] * count, [0] * count, [0] * count, [False] * count, [0] * count,
-                   [0] * count)
+        return cls([0] * count, [0] * count, [0] * count, [False] * count, [0] * count, [0] * count)
 
 
 class _Ids:
@@ -129,8 +137,9 @@ def _nine_small_hazards(rng: random.Random, o: _Outcomes, nine_visits: int) -> N
     """Hazards found, rectified and notices issued at the nine small venues, as reported."""
     report = YUNCHENG_REPORT["nine_small"]
     hz = rng.sample(range(nine_visits), NINE_SMALL_HAZARD_VISITS)
-    for i, n in zip(hz, _split(rng, report["hazards_found"], NINE_SMALL_HAZARD_VISITS, 1),
-                    strict=True):
+    for i, n in zip(
+        hz, _split(rng, report["hazards_found"], NINE_SMALL_HAZARD_VISITS, 1), strict=True
+    ):
         o.found[i] = o.rect[i] = n
     for i in rng.sample(hz, report["hazards_found"] - report["hazards_rectified"]):
         o.rect[i] -= 1  # one hazard of the visit left unrectified
@@ -142,8 +151,7 @@ def _outside_hazards(rng: random.Random, o: _Outcomes, out_idx: list[int]) -> No
     """Notices issued and hazards rectified outside the nine, as reported."""
     report = YUNCHENG_REPORT["outside_nine"]
     hz = rng.sample(out_idx, OUTSIDE_HAZARD_VISITS)
-    for i, n in zip(hz, _split(rng, OUTSIDE_HAZARDS_FOUND, OUTSIDE_HAZARD_VISITS, 1),
-                    strict=True):
+    for i, n in zip(hz, _split(rng, OUTSIDE_HAZARDS_FOUND, OUTSIDE_HAZARD_VISITS, 1), strict=True):
         o.found[i] = n
     for i in rng.sample(hz, report["notices_issued"]):
         o.notices[i] = 1
@@ -161,8 +169,7 @@ def _rental(rng: random.Random, o: _Outcomes, visits: list[Visit], out_idx: list
         o.households[i], o.rooms[i] = h, h + e
 
 
-def _closures(rng: random.Random, o: _Outcomes, visits: list[Visit], out_idx: list[int]
-              ) -> None:
+def _closures(rng: random.Random, o: _Outcomes, visits: list[Visit], out_idx: list[int]) -> None:
     """The reported closures, each at the first visit of a distinct venue."""
     for vt, n in CLOSURES:
         first_visit: dict[tuple[int, str], int] = {}
@@ -173,8 +180,9 @@ def _closures(rng: random.Random, o: _Outcomes, visits: list[Visit], out_idx: li
             o.closure[first_visit[key]] = True
 
 
-def _inspections(rng: random.Random, pools: m.Pools, stations: list[Station], ids: _Ids
-                 ) -> dict[tuple, list]:
+def _inspections(
+    rng: random.Random, pools: m.Pools, stations: list[Station], ids: _Ids
+) -> dict[tuple, list]:
     """Inspection records by (station id, day), adding up to the report's figures."""
     visits = _nine_small_visits(rng, len(stations))
     nine_visits = len(visits)
@@ -189,17 +197,29 @@ def _inspections(rng: random.Random, pools: m.Pools, stations: list[Station], id
     plan: dict[tuple, list] = defaultdict(list)
     for i in sorted(range(len(visits)), key=lambda i: (visits[i][1], visits[i][0], i)):
         sidx, day, vt, venue = visits[i]
-        rec = m.inspection(ids("JC", sidx, day), day, vt, venue, rng, pools,
-                           found=o.found[i], rect=o.rect[i], notices=o.notices[i],
-                           closure=o.closure[i], households=o.households[i], rooms=o.rooms[i])
+        rec = m.inspection(
+            ids("JC", sidx, day),
+            day,
+            vt,
+            venue,
+            rng,
+            pools,
+            found=o.found[i],
+            rect=o.rect[i],
+            notices=o.notices[i],
+            closure=o.closure[i],
+            households=o.households[i],
+            rooms=o.rooms[i],
+        )
         if o.rect[i] > 0 and rng.random() < EARLY_RECTIFIED_SHARE:
             rec["rect_early"], rec["change"] = o.rect[i] - 1, rng.randint(1, 3)
         plan[(stations[sidx].station_id, day)].append(rec)
     return plan
 
 
-def _disputes(rng: random.Random, pools: m.Pools, stations: list[Station], ids: _Ids
-              ) -> dict[tuple, list]:
+def _disputes(
+    rng: random.Random, pools: m.Pools, stations: list[Station], ids: _Ids
+) -> dict[tuple, list]:
     """Dispute records by (station id, day): found and resolved per source, as reported."""
     disputes = []
     for source, (total, resolved) in YUNCHENG_REPORT["disputes"].items():
@@ -218,31 +238,51 @@ def _disputes(rng: random.Random, pools: m.Pools, stations: list[Station], ids: 
 def _source(rt: str, plan: dict[str, dict[tuple, list]], pools: m.Pools):
     """The records of a stream's day: random traffic, the planned inspections and disputes."""
     if rt == "traffic":
+
         def traf(stream: Stream, d: date) -> list:
             r = random.Random(f"{SEED}:t:{stream.station.station_id}:{d}")
-            return m.random_traffic(stream.station, stream.sidx, d, r, pools,
-                                    r.randint(2, 6), stream.profile.cadence == "cumulative")
+            return m.random_traffic(
+                stream.station,
+                stream.sidx,
+                d,
+                r,
+                pools,
+                r.randint(2, 6),
+                stream.profile.cadence == "cumulative",
+            )
+
         return traf
     return lambda stream, d: plan[rt].get((stream.station.station_id, d), [])
 
 
-def _write(out: Path, stations: list[Station], pools: m.Pools,
-           plan: dict[str, dict[tuple, list]]) -> dict:
+def _write(
+    out: Path, stations: list[Station], pools: m.Pools, plan: dict[str, dict[tuple, list]]
+) -> dict:
     """The exports of every station and record type (the usual mess, no bad rows, unknown
     stations or broken files) and a duplicate upload; returns the truth."""
     from pipelines.generate.api import DEFAULT_PROFILES
 
-    options = Options(bad_rows=False, unknown_stations=False, broken_files=False,
-                      duplicates=True, extra_bad_every=0)
+    options = Options(
+        bad_rows=False,
+        unknown_stations=False,
+        broken_files=False,
+        duplicates=True,
+        extra_bad_every=0,
+    )
     writer = CorpusWriter(out, SEED, pools, options)
     for rt in RECORD_TYPES:
         for sidx, st in enumerate(stations):
             profile = assign_profiles(rt, sidx, SEED, DEFAULT_PROFILES[rt], False)
             writer.write_stream(Stream(rt, st, sidx, profile), DAYS, _source(rt, plan, pools))
     writer.write_duplicates()
-    return writer.truth.as_dict({"scenario": "yuncheng-2022", "seed_report": "001",
-                                 "station_ids": [s.station_id for s in stations],
-                                 "dates": [DAYS[0].isoformat(), DAYS[-1].isoformat()]})
+    return writer.truth.as_dict(
+        {
+            "scenario": "yuncheng-2022",
+            "seed_report": "001",
+            "station_ids": [s.station_id for s in stations],
+            "dates": [DAYS[0].isoformat(), DAYS[-1].isoformat()],
+        }
+    )
 
 
 def _yuncheng(out: Path) -> dict:
@@ -261,12 +301,20 @@ def _yuncheng(out: Path) -> dict:
 def check_yuncheng(truth: dict) -> None:
     """Raise if the truth does not reproduce the report (city level, 运城市)."""
     r = YUNCHENG_REPORT
-    insp = {row["venue_type_code"]: row for row in truth["mart_campaign_inspections"]
-            if row["campaign_id"] == r["campaign_id"] and row["level"] == "city"
-            and row["unit_name"] == r["city"]}
-    disp = {row["source_code"]: row for row in truth["mart_campaign_disputes"]
-            if row["campaign_id"] == r["campaign_id"] and row["level"] == "city"
-            and row["unit_name"] == r["city"]}
+    insp = {
+        row["venue_type_code"]: row
+        for row in truth["mart_campaign_inspections"]
+        if row["campaign_id"] == r["campaign_id"]
+        and row["level"] == "city"
+        and row["unit_name"] == r["city"]
+    }
+    disp = {
+        row["source_code"]: row
+        for row in truth["mart_campaign_disputes"]
+        if row["campaign_id"] == r["campaign_id"]
+        and row["level"] == "city"
+        and row["unit_name"] == r["city"]
+    }
     got = {
         "nine_small": {k: insp["ALL_NINE_SMALL"][k] for k in r["nine_small"]},
         "rental": {k: insp["RENTAL_HOUSING"][k] for k in r["rental"]},
@@ -274,10 +322,12 @@ def check_yuncheng(truth: dict) -> None:
         "foot_massage_visits": insp["FOOT_MASSAGE"]["inspection_visits"],
         "entertainment_closures": insp["ENTERTAINMENT"]["closures_ordered"],
         "bathhouse_closures": insp["BATHHOUSE"]["closures_ordered"],
-        "outside_nine": {k: sum(insp[c][k] for c in OUTSIDE_NINE if c in insp)
-                         for k in r["outside_nine"]},
-        "disputes": {s: (disp[s]["disputes_found"], disp[s]["disputes_resolved"])
-                     for s in r["disputes"]},
+        "outside_nine": {
+            k: sum(insp[c][k] for c in OUTSIDE_NINE if c in insp) for k in r["outside_nine"]
+        },
+        "disputes": {
+            s: (disp[s]["disputes_found"], disp[s]["disputes_resolved"]) for s in r["disputes"]
+        },
     }
     want = {k: v for k, v in r.items() if k in got}
     if got != want:

@@ -12,26 +12,46 @@ from collections import defaultdict
 from pipelines.generate.reference import NINE_SMALL, Station, campaign_for
 
 LEVELS = (("station", "name"), ("bureau", "bureau"), ("city", "city"), ("province", "province"))
-INSP_SUMS = ("inspection_visits", "hazards_found", "hazards_rectified", "notices_issued",
-             "rental_households", "rental_rooms")
-DISP_SUMS = ("disputes_found", "disputes_resolved", "mediations", "mediation_successes",
-             "escalations")
+INSP_SUMS = (
+    "inspection_visits",
+    "hazards_found",
+    "hazards_rectified",
+    "notices_issued",
+    "rental_households",
+    "rental_rooms",
+)
+DISP_SUMS = (
+    "disputes_found",
+    "disputes_resolved",
+    "mediations",
+    "mediation_successes",
+    "escalations",
+)
 _NINE = frozenset(NINE_SMALL)
 
 
 class Truth:
     def __init__(self) -> None:
-        self.landing = {rt: {"files": 0, "files_failed": 0, "files_duplicate": 0,
-                             "rows_read": 0, "rows_quarantined_landing": 0,
-                             "rows_quarantined_by_reason": {}}
-                        for rt in ("inspections", "disputes", "traffic")}
+        self.landing = {
+            rt: {
+                "files": 0,
+                "files_failed": 0,
+                "files_duplicate": 0,
+                "rows_read": 0,
+                "rows_quarantined_landing": 0,
+                "rows_quarantined_by_reason": {},
+            }
+            for rt in ("inspections", "disputes", "traffic")
+        }
         self.facts = {"inspections": 0, "disputes": 0, "traffic": 0}
         self.unknown_station = 0
         self.unknown_names: set[str] = set()
         self.key_conflicts: list[dict] = []
         # record type -> record number -> stations that used it (station-local numbering)
         self.numbers: dict[str, dict[str, set[str]]] = {
-            "inspections": defaultdict(set), "disputes": defaultdict(set)}
+            "inspections": defaultdict(set),
+            "disputes": defaultdict(set),
+        }
         # (station_id, record type) -> days with records; the reporting calendar
         self.reported: dict[tuple[str, str], set] = defaultdict(set)
         self.expected: tuple[list[str], list] = ([], [])
@@ -47,8 +67,13 @@ class Truth:
         self._traf: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
 
     # ------------------------------------------------------------------ landing
-    def file(self, record_type: str, status: str = "loaded", rows_read: int = 0,
-             quarantined: dict[str, int] | None = None) -> None:
+    def file(
+        self,
+        record_type: str,
+        status: str = "loaded",
+        rows_read: int = 0,
+        quarantined: dict[str, int] | None = None,
+    ) -> None:
         entry = self.landing[record_type]
         entry["files"] += 1
         if status == "failed":
@@ -71,9 +96,16 @@ class Truth:
         """Per expected station and record type: expected days, days with records."""
         ids, days = self.expected
         window = set(days)
-        return {sid: {rt: {"expected_days": len(days),
-                           "reported_days": len(self.reported[(sid, rt)] & window)}
-                      for rt in ("inspections", "disputes", "traffic")} for sid in ids}
+        return {
+            sid: {
+                rt: {
+                    "expected_days": len(days),
+                    "reported_days": len(self.reported[(sid, rt)] & window),
+                }
+                for rt in ("inspections", "disputes", "traffic")
+            }
+            for sid in ids
+        }
 
     def _record(self, record_type: str, station: Station, rec: dict) -> str | None:
         """Count one inspection or dispute (facts, reported days, record numbers); returns its
@@ -114,8 +146,9 @@ class Truth:
         s[3] += rec["result"] == "SUCCESS"
         s[4] += bool(rec["escalated"])
 
-    def traffic_batch(self, station: Station, day, code_fines: dict[str, list[int]],
-                      count: int) -> None:
+    def traffic_batch(
+        self, station: Station, day, code_fines: dict[str, list[int]], count: int
+    ) -> None:
         """Add one station-day of tickets: {violation_code: [violations, fines]}."""
         self.facts["traffic"] += count
         if count:
@@ -152,12 +185,22 @@ class Truth:
         for key in sorted(sums):
             cid, level, unit, code = key
             s = sums[key]
-            rows.append({"campaign_id": cid, "level": level, "unit_name": unit,
-                         "venue_type_code": code, "venues_inspected": len(venues[key]),
-                         "inspection_visits": s[0], "hazards_found": s[1],
-                         "hazards_rectified": s[2], "notices_issued": s[3],
-                         "closures_ordered": len(closures[key]), "rental_households": s[4],
-                         "rental_rooms": s[5]})
+            rows.append(
+                {
+                    "campaign_id": cid,
+                    "level": level,
+                    "unit_name": unit,
+                    "venue_type_code": code,
+                    "venues_inspected": len(venues[key]),
+                    "inspection_visits": s[0],
+                    "hazards_found": s[1],
+                    "hazards_rectified": s[2],
+                    "notices_issued": s[3],
+                    "closures_ordered": len(closures[key]),
+                    "rental_households": s[4],
+                    "rental_rooms": s[5],
+                }
+            )
         return rows
 
     def mart_disputes(self) -> list[dict]:
@@ -168,8 +211,16 @@ class Truth:
                     acc = sums[(cid, level, unit, code)]
                     for i, v in enumerate(s):
                         acc[i] += v
-        return [{"campaign_id": k[0], "level": k[1], "unit_name": k[2], "source_code": k[3],
-                 **dict(zip(DISP_SUMS, sums[k], strict=True))} for k in sorted(sums)]
+        return [
+            {
+                "campaign_id": k[0],
+                "level": k[1],
+                "unit_name": k[2],
+                "source_code": k[3],
+                **dict(zip(DISP_SUMS, sums[k], strict=True)),
+            }
+            for k in sorted(sums)
+        ]
 
     def mart_traffic(self) -> list[dict]:
         sums: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
@@ -179,21 +230,34 @@ class Truth:
                     acc = sums[(cid, level, unit, c)]
                     acc[0] += s[0]
                     acc[1] += s[1]
-        return [{"campaign_id": k[0], "level": k[1], "unit_name": k[2], "violation_code": k[3],
-                 "violations": v[0], "fines_yuan": v[1]} for k, v in sorted(sums.items())]
+        return [
+            {
+                "campaign_id": k[0],
+                "level": k[1],
+                "unit_name": k[2],
+                "violation_code": k[3],
+                "violations": v[0],
+                "fines_yuan": v[1],
+            }
+            for k, v in sorted(sums.items())
+        ]
 
     def as_dict(self, params: dict) -> dict:
         landing = {}
         for rt, entry in self.landing.items():
             landing[rt] = dict(entry)
             landing[rt]["rows_quarantined_by_reason"] = dict(
-                sorted(entry["rows_quarantined_by_reason"].items()))
+                sorted(entry["rows_quarantined_by_reason"].items())
+            )
         return {
             "params": params,
             "landing": landing,
             "facts": dict(self.facts),
-            "model_quarantine": {"unknown_station": self.unknown_station, "unmapped_value": 0,
-                                 "key_conflict": len(self.key_conflicts)},
+            "model_quarantine": {
+                "unknown_station": self.unknown_station,
+                "unmapped_value": 0,
+                "key_conflict": len(self.key_conflicts),
+            },
             "unknown_station_names": sorted(self.unknown_names),
             "key_conflicts": self.key_conflicts,
             "coverage": self.coverage(),
@@ -201,7 +265,8 @@ class Truth:
             # record numbers that more than one station used (for different records)
             "shared_record_numbers": {
                 rt: sum(len(stations) > 1 for stations in numbers.values())
-                for rt, numbers in self.numbers.items()},
+                for rt, numbers in self.numbers.items()
+            },
             "pii_values": sorted(self.pii),
             "mart_campaign_inspections": self.mart_inspections(),
             "mart_campaign_disputes": self.mart_disputes(),

@@ -22,8 +22,14 @@ from pipelines.generate.model import excel_serial
 ZIP_TIME = (2022, 1, 1, 0, 0, 0)
 
 
-def write_csv(path: Path, rows: Iterable[Sequence[str]], encoding: str,
-              lineterminator: str = "\r\n", chunk: int = 5000, plain: bool = False) -> None:
+def write_csv(
+    path: Path,
+    rows: Iterable[Sequence[str]],
+    encoding: str,
+    lineterminator: str = "\r\n",
+    chunk: int = 5000,
+    plain: bool = False,
+) -> None:
     """plain: every cell is a str without separators, quotes or line breaks (no quoting
     needed), written by a fast join instead of the csv module."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -53,6 +59,7 @@ def write_csv(path: Path, rows: Iterable[Sequence[str]], encoding: str,
 
 
 # --------------------------------------------------------------------------- xlsx
+
 
 @dataclass
 class Sheet:
@@ -96,20 +103,23 @@ _STYLES = (
     'formatCode="yyyy-mm-dd hh:mm:ss"/></numFmts><fonts count="1"><font><sz val="11"/>'
     '<name val="宋体"/></font></fonts><fills count="2"><fill><patternFill patternType="none"/>'
     '</fill><fill><patternFill patternType="gray125"/></fill></fills><borders count="1">'
-    '<border><left/><right/><top/><bottom/><diagonal/></border></borders><cellStyleXfs '
+    "<border><left/><right/><top/><bottom/><diagonal/></border></borders><cellStyleXfs "
     'count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
     '<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
     '<xf numFmtId="14" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
     '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
     '</cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/>'
-    '</cellStyles></styleSheet>')
+    "</cellStyles></styleSheet>"
+)
 
 
 def _sheet_xml(sheet: Sheet) -> str:
     width = max((len(r) for r in sheet.rows), default=1)
-    parts = [f'{_HEAD}<worksheet xmlns="{_NS}" xmlns:r="{_REL}">',
-             f'<dimension ref="A1:{col_letter(max(width, 1) - 1)}{max(len(sheet.rows), 1)}"/>',
-             "<sheetData>"]
+    parts = [
+        f'{_HEAD}<worksheet xmlns="{_NS}" xmlns:r="{_REL}">',
+        f'<dimension ref="A1:{col_letter(max(width, 1) - 1)}{max(len(sheet.rows), 1)}"/>',
+        "<sheetData>",
+    ]
     letters = [col_letter(i) for i in range(width)]
     for r, row in enumerate(sheet.rows, start=1):
         cells = "".join(_cell(f"{letters[c]}{r}", v) for c, v in enumerate(row))
@@ -128,7 +138,8 @@ def xlsx_bytes(sheets: list[Sheet]) -> bytes:
     types = "".join(
         f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/'
         'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-        for i in range(1, n + 1))
+        for i in range(1, n + 1)
+    )
     content_types = (
         f'{_HEAD}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
         '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
@@ -136,22 +147,35 @@ def xlsx_bytes(sheets: list[Sheet]) -> bytes:
         '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
         'officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/styles.xml" '
         'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
-        f"{types}</Types>")
-    rels = (f'{_HEAD}<Relationships xmlns="{_PKG}"><Relationship Id="rId1" '
-            f'Type="{_REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>')
-    wb_sheets = "".join(f'<sheet name="{escape(s.name)}" sheetId="{i}" r:id="rId{i}"/>'
-                        for i, s in enumerate(sheets, start=1))
-    workbook = (f'{_HEAD}<workbook xmlns="{_NS}" xmlns:r="{_REL}"><sheets>{wb_sheets}</sheets>'
-                "</workbook>")
-    wb_rels = "".join(f'<Relationship Id="rId{i}" Type="{_REL}/worksheet" '
-                      f'Target="worksheets/sheet{i}.xml"/>' for i in range(1, n + 1))
-    wb_rels = (f'{_HEAD}<Relationships xmlns="{_PKG}">{wb_rels}<Relationship Id="rId{n + 1}" '
-               f'Type="{_REL}/styles" Target="styles.xml"/></Relationships>')
-    parts = [("[Content_Types].xml", content_types), ("_rels/.rels", rels),
-             ("xl/workbook.xml", workbook), ("xl/_rels/workbook.xml.rels", wb_rels),
-             ("xl/styles.xml", _STYLES)]
-    parts += [(f"xl/worksheets/sheet{i}.xml", _sheet_xml(s))
-              for i, s in enumerate(sheets, start=1)]
+        f"{types}</Types>"
+    )
+    rels = (
+        f'{_HEAD}<Relationships xmlns="{_PKG}"><Relationship Id="rId1" '
+        f'Type="{_REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+    )
+    wb_sheets = "".join(
+        f'<sheet name="{escape(s.name)}" sheetId="{i}" r:id="rId{i}"/>'
+        for i, s in enumerate(sheets, start=1)
+    )
+    workbook = (
+        f'{_HEAD}<workbook xmlns="{_NS}" xmlns:r="{_REL}"><sheets>{wb_sheets}</sheets></workbook>'
+    )
+    wb_rels = "".join(
+        f'<Relationship Id="rId{i}" Type="{_REL}/worksheet" Target="worksheets/sheet{i}.xml"/>'
+        for i in range(1, n + 1)
+    )
+    wb_rels = (
+        f'{_HEAD}<Relationships xmlns="{_PKG}">{wb_rels}<Relationship Id="rId{n + 1}" '
+        f'Type="{_REL}/styles" Target="styles.xml"/></Relationships>'
+    )
+    parts = [
+        ("[Content_Types].xml", content_types),
+        ("_rels/.rels", rels),
+        ("xl/workbook.xml", workbook),
+        ("xl/_rels/workbook.xml.rels", wb_rels),
+        ("xl/styles.xml", _STYLES),
+    ]
+    parts += [(f"xl/worksheets/sheet{i}.xml", _sheet_xml(s)) for i, s in enumerate(sheets, start=1)]
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
         for name, text in parts:

@@ -26,15 +26,20 @@ class Fingerprint:
     has_nul: bool
     utf8_ok: bool
     bom: bool
-    has_quote: bool = False     # a '"' anywhere: quoted fields possible (no fast CSV path)
+    has_quote: bool = False  # a '"' anywhere: quoted fields possible (no fast CSV path)
 
 
 def fingerprint(data: bytes) -> Fingerprint:
     """sha256 of exactly these bytes, NUL bytes, quotes and whether they are valid UTF-8."""
-    return Fingerprint(hashlib.sha256(data).hexdigest(), len(data),
-                       data.startswith(XLSX_MAGIC), b"\x00" in data,
-                       _first_error(data, "utf-8") is None,
-                       data.startswith(codecs.BOM_UTF8), b'"' in data)
+    return Fingerprint(
+        hashlib.sha256(data).hexdigest(),
+        len(data),
+        data.startswith(XLSX_MAGIC),
+        b"\x00" in data,
+        _first_error(data, "utf-8") is None,
+        data.startswith(codecs.BOM_UTF8),
+        b'"' in data,
+    )
 
 
 def _first_error(data: bytes, encoding: str) -> tuple[int, str] | None:
@@ -44,11 +49,11 @@ def _first_error(data: bytes, encoding: str) -> tuple[int, str] | None:
     offset = 0
     try:  # in chunks: decoding a whole file at once would hold it again, four times over
         for offset in range(0, len(data), CHUNK):
-            decoder.decode(view[offset:offset + CHUNK])
+            decoder.decode(view[offset : offset + CHUNK])
         decoder.decode(b"", final=True)
     except UnicodeDecodeError as exc:
         at = offset + exc.start
-        return at, bytes(view[at:at + 4]).hex(" ")
+        return at, bytes(view[at : at + 4]).hex(" ")
     return None
 
 

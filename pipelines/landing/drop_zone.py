@@ -28,8 +28,9 @@ def escape_name(text: str) -> str:
     decoded = raw.decode("utf-8", "backslashreplace")
     if decoded.isprintable():
         return decoded
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
-                   for c in decoded)
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in decoded
+    )
 
 
 def name_note(text: str) -> str | None:
@@ -50,12 +51,12 @@ def name_note(text: str) -> str | None:
 class Entry:
     """One file in the drop zone, as the file system shows it now."""
 
-    rel: str                  # path relative to the raw dir, '/'-separated, escaped
-    fs_path: Path             # the real path (may hold surrogate escapes)
-    record_type: str | None   # None: not under a record-type folder
-    size: int | None          # None when the file could not be stat'ed
+    rel: str  # path relative to the raw dir, '/'-separated, escaped
+    fs_path: Path  # the real path (may hold surrogate escapes)
+    record_type: str | None  # None: not under a record-type folder
+    size: int | None  # None when the file could not be stat'ed
     mtime_ns: int | None
-    problem: str | None = None   # why it cannot be read at all (not a regular file, gone, ...)
+    problem: str | None = None  # why it cannot be read at all (not a regular file, gone, ...)
     hidden: bool = False
 
     @property
@@ -101,8 +102,9 @@ def walk(raw_dir: Path) -> Iterator[Entry]:
             yield _entry(path, rel, record_type, hidden)
 
 
-def settle(entries: list[Entry], seconds: float, now: float | None = None) -> tuple[
-        list[Entry], list[Entry]]:
+def settle(
+    entries: list[Entry], seconds: float, now: float | None = None
+) -> tuple[list[Entry], list[Entry]]:
     """(stable, still being written): a file modified within the last `seconds` is watched
     until it is `seconds` old; if its size or mtime changed meanwhile it is still being
     written. Waits at most `seconds`, once for all files."""
@@ -119,5 +121,4 @@ def settle(entries: list[Entry], seconds: float, now: float | None = None) -> tu
         again = e.restat()
         if (again.size, again.mtime_ns) != (e.size, e.mtime_ns):
             moving.add(e.rel)
-    return ([e for e in entries if e.rel not in moving],
-            [e for e in entries if e.rel in moving])
+    return ([e for e in entries if e.rel not in moving], [e for e in entries if e.rel in moving])

@@ -45,9 +45,15 @@ def _header(scanner: Scanner, data: bytes, encoding: str) -> int:
     return 0
 
 
-def read_fast(data: bytes, encoding: str, record_type: str, mapping: HeaderMapping,
-              info: SheetInfo, max_field: int = MAX_FIELD_CHARS,
-              deadline: Deadline | None = None) -> Iterator[RowBatch]:
+def read_fast(
+    data: bytes,
+    encoding: str,
+    record_type: str,
+    mapping: HeaderMapping,
+    info: SheetInfo,
+    max_field: int = MAX_FIELD_CHARS,
+    deadline: Deadline | None = None,
+) -> Iterator[RowBatch]:
     try:
         yield from _read_fast(data, encoding, record_type, mapping, info, max_field, deadline)
     except pa.ArrowInvalid as exc:
@@ -55,8 +61,15 @@ def read_fast(data: bytes, encoding: str, record_type: str, mapping: HeaderMappi
         raise Fallback(str(exc)) from exc
 
 
-def _read_fast(data: bytes, encoding: str, record_type: str, mapping: HeaderMapping,
-               info: SheetInfo, max_field: int, deadline: Deadline | None) -> Iterator[RowBatch]:
+def _read_fast(
+    data: bytes,
+    encoding: str,
+    record_type: str,
+    mapping: HeaderMapping,
+    info: SheetInfo,
+    max_field: int,
+    deadline: Deadline | None,
+) -> Iterator[RowBatch]:
     scanner = Scanner(record_type, mapping, info, pad_short=False, max_field=max_field)
     ncols = _header(scanner, data, encoding)
     if scanner.layout is None:
@@ -75,12 +88,19 @@ def _read_fast(data: bytes, encoding: str, record_type: str, mapping: HeaderMapp
         pa.BufferReader(data),
         # the BOM sits in a skipped line: UTF-8 with or without BOM parse alike
         read_options=pacsv.ReadOptions(
-            skip_rows=layout.header_line, column_names=names, use_threads=False,
-            block_size=BLOCK_SIZE, encoding="utf8" if encoding.startswith("utf-8") else encoding),
-        parse_options=pacsv.ParseOptions(quote_char=False, ignore_empty_lines=False,
-                                         invalid_row_handler=on_invalid),
-        convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
-                                             strings_can_be_null=False))
+            skip_rows=layout.header_line,
+            column_names=names,
+            use_threads=False,
+            block_size=BLOCK_SIZE,
+            encoding="utf8" if encoding.startswith("utf-8") else encoding,
+        ),
+        parse_options=pacsv.ParseOptions(
+            quote_char=False, ignore_empty_lines=False, invalid_row_handler=on_invalid
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
+        ),
+    )
     next_line = layout.header_line + 1
     for record_batch in reader:
         if deadline is not None:
@@ -118,17 +138,18 @@ def _ragged(scanner: Scanner, ragged: list[tuple[int, str]]) -> Iterator[RowBatc
     ragged.clear()
 
 
-def _classify(scanner: Scanner, cols: list, lines: np.ndarray, width: int,
-              key: int) -> np.ndarray:
+def _classify(scanner: Scanner, cols: list, lines: np.ndarray, width: int, key: int) -> np.ndarray:
     """Mask of data rows; blank/totals/footer/repeated-header lines are counted as skipped."""
     n = len(lines)
     joined = pc.binary_join_element_wise(*cols, "") if len(cols) > 1 else cols[0]
     blank = pc.equal(pc.utf8_trim(joined, SPACES), "").to_numpy(zero_copy_only=False)
-    hint = pc.match_substring_regex(pc.utf8_slice_codeunits(joined, 0, HINT_WINDOW),
-                                    scanner.hint.pattern).to_numpy(zero_copy_only=False)
+    hint = pc.match_substring_regex(
+        pc.utf8_slice_codeunits(joined, 0, HINT_WINDOW), scanner.hint.pattern
+    ).to_numpy(zero_copy_only=False)
     key_col = cols[key]
-    maybe_header = pc.and_(pc.not_equal(key_col, ""),
-                           pc.invert(pc.match_substring_regex(key_col, r"\d")))
+    maybe_header = pc.and_(
+        pc.not_equal(key_col, ""), pc.invert(pc.match_substring_regex(key_col, r"\d"))
+    )
     maybe_header = maybe_header.to_numpy(zero_copy_only=False)
     # cells beyond the header's last named column must be empty, else the row is malformed;
     # a cell longer than the field limit sets its row aside (the scanner cuts and marks it)
@@ -138,7 +159,8 @@ def _classify(scanner: Scanner, cols: list, lines: np.ndarray, width: int,
     for col in cols:  # bytes >= characters: only a column with a long value is looked at
         if (pc.max(pc.binary_length(col)).as_py() or 0) > scanner.max_field:
             overflow |= pc.greater(pc.utf8_length(col), scanner.max_field).to_numpy(
-                zero_copy_only=False)
+                zero_copy_only=False
+            )
     keep = ~blank
     scanner.info.lines_skipped += int(blank.sum())
     for i in np.flatnonzero(~blank & (hint | maybe_header | overflow)):

@@ -60,10 +60,10 @@ class LandingResult:
     record_type: str
     files_loaded: int = 0
     files_failed: int = 0
-    files_retry: int = 0        # of files_failed: passing causes, tried again next run
+    files_retry: int = 0  # of files_failed: passing causes, tried again next run
     files_duplicate: int = 0
     files_unchanged: int = 0
-    files_reverted: int = 0     # back to bytes the path held before: that version counts again
+    files_reverted: int = 0  # back to bytes the path held before: that version counts again
     files_ignored: int = 0
     rows_read: int = 0
     rows_landed: int = 0
@@ -75,9 +75,20 @@ class LandingResult:
     failures: list[tuple[str, str]] = field(default_factory=list)
 
     # the counters: reported as metadata, added up over a record type's shards
-    COUNTS = ("files_loaded", "files_failed", "files_retry", "files_duplicate",
-              "files_unchanged", "files_reverted", "files_ignored", "rows_read", "rows_landed",
-              "rows_quarantined", "lines_skipped", "rows_released")
+    COUNTS = (
+        "files_loaded",
+        "files_failed",
+        "files_retry",
+        "files_duplicate",
+        "files_unchanged",
+        "files_reverted",
+        "files_ignored",
+        "rows_read",
+        "rows_landed",
+        "rows_quarantined",
+        "lines_skipped",
+        "rows_released",
+    )
 
     def add(self, other: LandingResult) -> None:
         """Add the counts and failures of a shard of the same record type."""
@@ -100,9 +111,17 @@ class LandingResult:
 
 def _new_row(step: Step, run_id: str, now: datetime) -> LedgerRow:
     entry = step.entry
-    row = LedgerRow(path=step.rel, sha256=step.sha256, size_bytes=entry.size,
-                    mtime=entry.mtime, record_type=step.record_type, first_seen_at=now,
-                    run_id=run_id, current_since=now, retry=step.retry)
+    row = LedgerRow(
+        path=step.rel,
+        sha256=step.sha256,
+        size_bytes=entry.size,
+        mtime=entry.mtime,
+        record_type=step.record_type,
+        first_seen_at=now,
+        run_id=run_id,
+        current_since=now,
+        retry=step.retry,
+    )
     note = name_note(str(entry.fs_path.name))
     if note:
         row.detail["name"] = note
@@ -119,8 +138,15 @@ def _commit(conn: duckdb.DuckDBPyConnection) -> None:
 class _Lander:
     """Groups small files into shared transactions; isolates big and failing files."""
 
-    def __init__(self, conn: duckdb.DuckDBPyConnection, record_type: str, mapping: HeaderMapping,
-                 result: LandingResult, limits: Limits, run_id: str):
+    def __init__(
+        self,
+        conn: duckdb.DuckDBPyConnection,
+        record_type: str,
+        mapping: HeaderMapping,
+        result: LandingResult,
+        limits: Limits,
+        run_id: str,
+    ):
         self.conn, self.mapping, self.result, self.limits = conn, mapping, result, limits
         self.record_type, self.run_id = record_type, run_id
         self.done = Stager(record_type)
@@ -177,17 +203,27 @@ class _Lander:
                     self._commit_rows([row])
                 except Exception as exc:
                     _rollback(self.conn)
-                    self.fail(row, f"{type(exc).__name__}: {exc}",
-                              retry=isinstance(exc, duckdb.IOException | OSError))
+                    self.fail(
+                        row,
+                        f"{type(exc).__name__}: {exc}",
+                        retry=isinstance(exc, duckdb.IOException | OSError),
+                    )
 
     def fail(self, row: LedgerRow, message: str, retry: bool = False) -> None:
-        fresh = LedgerRow(path=row.path, sha256=row.sha256, size_bytes=row.size_bytes,
-                          mtime=row.mtime, record_type=row.record_type,
-                          first_seen_at=row.first_seen_at, run_id=row.run_id,
-                          encoding=row.encoding, mapping_version=self.mapping.version,
-                          current_since=row.current_since, retry=retry,
-                          detail={k: v for k, v in row.detail.items()
-                                  if k in ("name", "path_station")})
+        fresh = LedgerRow(
+            path=row.path,
+            sha256=row.sha256,
+            size_bytes=row.size_bytes,
+            mtime=row.mtime,
+            record_type=row.record_type,
+            first_seen_at=row.first_seen_at,
+            run_id=row.run_id,
+            encoding=row.encoding,
+            mapping_version=self.mapping.version,
+            current_since=row.current_since,
+            retry=retry,
+            detail={k: v for k, v in row.detail.items() if k in ("name", "path_station")},
+        )
         record_failure(self.conn, fresh, message)
         checkpoint("landing.commit")
         self.result.failed(row.path, message, retry)
@@ -201,10 +237,12 @@ class _Lander:
         except OSError as exc:
             raise PassingFailure(f"cannot read: {exc.strerror}") from exc
         again = step.entry.restat()
-        if (again.size, again.mtime_ns) != (step.entry.size, step.entry.mtime_ns) \
-                or len(data) != step.entry.size:
-            raise PassingFailure("changed while being read (still being written?); tried "
-                                 "again next run")
+        if (again.size, again.mtime_ns) != (step.entry.size, step.entry.mtime_ns) or len(
+            data
+        ) != step.entry.size:
+            raise PassingFailure(
+                "changed while being read (still being written?); tried again next run"
+            )
         return data
 
     def land(self, step: Step, fast: bool = True, row: LedgerRow | None = None) -> None:
@@ -243,8 +281,11 @@ class _Lander:
                 self.land(step, fast=False, row=fresh)
                 return
             retry = isinstance(exc, PassingFailure | OSError | duckdb.IOException)
-            self.fail(row, str(exc) if isinstance(exc, FileFailed)
-                      else f"{type(exc).__name__}: {exc}", retry)
+            self.fail(
+                row,
+                str(exc) if isinstance(exc, FileFailed) else f"{type(exc).__name__}: {exc}",
+                retry,
+            )
 
 
 def _rollback(conn: duckdb.DuckDBPyConnection) -> None:
@@ -252,17 +293,26 @@ def _rollback(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute("ROLLBACK")
 
 
-def land_record_type(conn: duckdb.DuckDBPyConnection, raw_dir: Path, record_type: str,
-                     run_id: str, limits: Limits | None = None) -> LandingResult:
+def land_record_type(
+    conn: duckdb.DuckDBPyConnection,
+    raw_dir: Path,
+    record_type: str,
+    run_id: str,
+    limits: Limits | None = None,
+) -> LandingResult:
     """Land every new or changed file under raw/<record_type>/. Never raises for a bad file."""
     return land_record_types(conn, raw_dir, (record_type,), run_id, limits=limits)[record_type]
 
 
-def land_record_types(conn: duckdb.DuckDBPyConnection, raw_dir: Path,
-                      record_types: tuple[str, ...], run_id: str, threads: int = 1,
-                      limits: Limits | None = None,
-                      progress: Callable[[int, int], None] | None = None
-                      ) -> dict[str, LandingResult]:
+def land_record_types(
+    conn: duckdb.DuckDBPyConnection,
+    raw_dir: Path,
+    record_types: tuple[str, ...],
+    run_id: str,
+    threads: int = 1,
+    limits: Limits | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, LandingResult]:
     """Land every record type; never raises for a bad file.
 
     Re-examining quarantine and deciding what each file is (plan.py) happen first, in order, on
@@ -316,9 +366,13 @@ def land_record_types(conn: duckdb.DuckDBPyConnection, raw_dir: Path,
     return results
 
 
-def _record_unread(conn: duckdb.DuckDBPyConnection, steps: list[Step],
-                   results: dict[str, LandingResult], run_id: str,
-                   tick: Callable[[], None]) -> None:
+def _record_unread(
+    conn: duckdb.DuckDBPyConnection,
+    steps: list[Step],
+    results: dict[str, LandingResult],
+    run_id: str,
+    tick: Callable[[], None],
+) -> None:
     """What the plan decided without landing rows: each in its own transaction."""
     now = utcnow()
     for step in steps:
@@ -353,9 +407,14 @@ def _record_unread(conn: duckdb.DuckDBPyConnection, steps: list[Step],
             result.files_ignored += 1
 
 
-def _candidates(conn: duckdb.DuckDBPyConnection, steps: list[Step],
-                results: dict[str, LandingResult], run_id: str, land_steps,
-                tick: Callable[[], None]) -> None:
+def _candidates(
+    conn: duckdb.DuckDBPyConnection,
+    steps: list[Step],
+    results: dict[str, LandingResult],
+    run_id: str,
+    land_steps,
+    tick: Callable[[], None],
+) -> None:
     """Files whose bytes are loaded at another path, or were shared with an earlier file of
     this run, decided now that this run's landing is committed: a duplicate of a version
     that counts, or else landed themselves (the original failed, or was replaced)."""
@@ -369,8 +428,12 @@ def _candidates(conn: duckdb.DuckDBPyConnection, steps: list[Step],
             continue
         tick()
         known = state.latest.get(step.rel)
-        if known is not None and known.status == "duplicate" and \
-                known.sha256 == step.sha256 and known.duplicate_of == original.file_version_id:
+        if (
+            known is not None
+            and known.status == "duplicate"
+            and known.sha256 == step.sha256
+            and known.duplicate_of == original.file_version_id
+        ):
             if (known.size_bytes, known.mtime) != (step.entry.size, step.entry.mtime):
                 touch(conn, known, step.entry.size, step.entry.mtime)
                 checkpoint("landing.commit")
@@ -378,8 +441,11 @@ def _candidates(conn: duckdb.DuckDBPyConnection, steps: list[Step],
             continue
         row = _new_row(step, run_id, utcnow())
         row.status, row.loaded_at = "duplicate", row.first_seen_at
-        row.detail.update(note="byte-identical to a file already in the ledger",
-                          duplicate_of=original.path, duplicate_of_id=original.file_version_id)
+        row.detail.update(
+            note="byte-identical to a file already in the ledger",
+            duplicate_of=original.path,
+            duplicate_of_id=original.file_version_id,
+        )
         conn.execute("BEGIN TRANSACTION")
         insert_ledger_rows(conn, [row])
         make_current(conn, [row])
@@ -387,8 +453,14 @@ def _candidates(conn: duckdb.DuckDBPyConnection, steps: list[Step],
         result.files_duplicate += 1
 
 
-def _land_threaded(conn, plans: dict[str, list[Step]], mapping: HeaderMapping,
-                   results: dict[str, LandingResult], threads: int, land_steps) -> None:
+def _land_threaded(
+    conn,
+    plans: dict[str, list[Step]],
+    mapping: HeaderMapping,
+    results: dict[str, LandingResult],
+    threads: int,
+    land_steps,
+) -> None:
     units = _shards(plans, threads)
     done: dict[int, tuple[LandingResult, float, float]] = {}
 
@@ -411,8 +483,9 @@ def _land_threaded(conn, plans: dict[str, list[Step]], mapping: HeaderMapping,
         for shard, _, _ in mine:
             results[record_type].add(shard)
         if mine:
-            results[record_type].seconds += (max(end for _, _, end in mine)
-                                             - min(start for _, start, _ in mine))
+            results[record_type].seconds += max(end for _, _, end in mine) - min(
+                start for _, start, _ in mine
+            )
 
 
 def _land_bytes(steps: list[Step]) -> int:
@@ -424,8 +497,9 @@ def _shards(plans: dict[str, list[Step]], threads: int) -> list[tuple[str, list[
     (threads x SHARDS_PER_THREAD)-th of all the bytes to land: traffic is 90 % of a city's
     bytes, and landed as one unit it kept one thread busy long after the other had finished
     the small types."""
-    target = max(1, _land_bytes([s for p in plans.values() for s in p])
-                 // (threads * SHARDS_PER_THREAD))
+    target = max(
+        1, _land_bytes([s for p in plans.values() for s in p]) // (threads * SHARDS_PER_THREAD)
+    )
     units: list[tuple[str, list[Step]]] = []
     for record_type, steps in plans.items():
         current: list[Step] = []

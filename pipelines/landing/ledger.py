@@ -86,7 +86,7 @@ class Known:
     status: str
     retry: bool
     current_since: datetime | None
-    duplicate_of: str | None      # file_version_id of the original (duplicates)
+    duplicate_of: str | None  # file_version_id of the original (duplicates)
     error_message: str | None
 
 
@@ -96,8 +96,8 @@ class LedgerState:
 
     latest: dict[str, Known]
     versions: dict[tuple[str, str | None], Known]
-    loaded: dict[str, Known]            # file_version_id -> loaded version
-    loaded_sha: dict[str, Known]        # sha256 -> a loaded version with those bytes
+    loaded: dict[str, Known]  # file_version_id -> loaded version
+    loaded_sha: dict[str, Known]  # sha256 -> a loaded version with those bytes
 
     def original_alive(self, dup: Known) -> bool:
         return dup.duplicate_of is not None and dup.duplicate_of in self.loaded
@@ -131,13 +131,16 @@ def insert_ledger_rows(conn: duckdb.DuckDBPyConnection, rows: list[LedgerRow]) -
     if not rows:
         return
     columns = list(zip(*(r.values() for r in rows), strict=True))
-    conn.register("lk_ledger", pa.table({c: list(v) for c, v in zip(LEDGER_COLUMNS, columns,
-                                                                     strict=True)}))
+    conn.register(
+        "lk_ledger", pa.table({c: list(v) for c, v in zip(LEDGER_COLUMNS, columns, strict=True)})
+    )
     try:
         names = ", ".join(LEDGER_COLUMNS)
         casts = ", ".join(f"CAST({c} AS {t})" for c, t in LEDGER_COLUMNS.items())
-        conn.execute("DELETE FROM ops.file_ledger WHERE file_version_id IN "
-                     "(SELECT file_version_id FROM lk_ledger)")
+        conn.execute(
+            "DELETE FROM ops.file_ledger WHERE file_version_id IN "
+            "(SELECT file_version_id FROM lk_ledger)"
+        )
         conn.execute(f"INSERT INTO ops.file_ledger ({names}) SELECT {casts} FROM lk_ledger")
     finally:
         conn.unregister("lk_ledger")
@@ -150,8 +153,9 @@ def make_current(conn: duckdb.DuckDBPyConnection, rows: list[LedgerRow]) -> None
     winners = [(r.path, r.file_version_id) for r in rows if r.status in ("loaded", "duplicate")]
     if not winners:
         return
-    conn.register("lk_current", pa.table({"path": [p for p, _ in winners],
-                                          "id": [i for _, i in winners]}))
+    conn.register(
+        "lk_current", pa.table({"path": [p for p, _ in winners], "id": [i for _, i in winners]})
+    )
     try:
         conn.execute("""
             UPDATE ops.file_ledger AS l SET status = 'superseded', superseded_by = c.id
@@ -171,25 +175,40 @@ def make_current(conn: duckdb.DuckDBPyConnection, rows: list[LedgerRow]) -> None
         conn.unregister("lk_current")
 
 
-def reactivate(conn: duckdb.DuckDBPyConnection, known: Known, run_id: str,
-               now: datetime) -> None:
+def reactivate(conn: duckdb.DuckDBPyConnection, known: Known, run_id: str, now: datetime) -> None:
     """A path is back to bytes it held before (a revert): that version counts again."""
     conn.execute(
         "UPDATE ops.file_ledger SET status = 'loaded', superseded_by = NULL, current_since = ?,"
         " run_id = ?, detail = json_merge_patch(detail, json_object('reactivated_at', ?::VARCHAR))"
-        " WHERE file_version_id = ?", [now, run_id, now, known.file_version_id])
-    row = LedgerRow(path=known.path, sha256=known.sha256, size_bytes=None, mtime=None,
-                    record_type=None, first_seen_at=now, run_id=run_id)
+        " WHERE file_version_id = ?",
+        [now, run_id, now, known.file_version_id],
+    )
+    row = LedgerRow(
+        path=known.path,
+        sha256=known.sha256,
+        size_bytes=None,
+        mtime=None,
+        record_type=None,
+        first_seen_at=now,
+        run_id=run_id,
+    )
     make_current(conn, [row])
 
 
-def touch(conn: duckdb.DuckDBPyConnection, known: Known, size: int, mtime: datetime,
-          now: datetime | None = None) -> None:
+def touch(
+    conn: duckdb.DuckDBPyConnection,
+    known: Known,
+    size: int,
+    mtime: datetime,
+    now: datetime | None = None,
+) -> None:
     """Same bytes at the path, newer stat (a copy with a new mtime): remember the stat so the
     next run need not hash the file again; with `now`, the version is the path's latest."""
-    conn.execute("UPDATE ops.file_ledger SET size_bytes = ?, mtime = ?, "
-                 "current_since = coalesce(?, current_since) WHERE file_version_id = ?",
-                 [size, mtime, now, known.file_version_id])
+    conn.execute(
+        "UPDATE ops.file_ledger SET size_bytes = ?, mtime = ?, "
+        "current_since = coalesce(?, current_since) WHERE file_version_id = ?",
+        [size, mtime, now, known.file_version_id],
+    )
 
 
 def record_failure(conn: duckdb.DuckDBPyConnection, row: LedgerRow, message: str) -> None:
@@ -208,8 +227,16 @@ def record_failure(conn: duckdb.DuckDBPyConnection, row: LedgerRow, message: str
             "INSERT INTO ops.quarantine (quarantine_id, stage, record_type, source_path, "
             "file_sha256, reason_code, message, run_id, quarantined_at, station_text) "
             "VALUES (?, 'landing', ?, ?, ?, 'file_failed', ?, ?, ?, ?)",
-            [qid, row.record_type, row.path, row.sha256, f"{row.path}: {message}", row.run_id,
-             row.first_seen_at, row.detail.get("path_station")],
+            [
+                qid,
+                row.record_type,
+                row.path,
+                row.sha256,
+                f"{row.path}: {message}",
+                row.run_id,
+                row.first_seen_at,
+                row.detail.get("path_station"),
+            ],
         )
         conn.execute("COMMIT")
     except BaseException:

@@ -21,9 +21,9 @@ _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="([^"]*)"')
 _RANGE = re.compile(rb"([A-Z]{1,3})(\d{1,7}):([A-Z]{1,3})(\d{1,7})$")
 # a cell that is not self-closing holds (or may hold) a value; calamine skips the others
 _CELL = re.compile(rb'<(?:\w+:)?c\s+(?:[^>]*?\s)?r="([A-Z]{1,3})(\d{1,7})"[^>]*?(?<!/)>')
-_ROW = re.compile(rb'<(?:\w+:)?row\b([^>]*)>')
+_ROW = re.compile(rb"<(?:\w+:)?row\b([^>]*)>")
 _ROW_NUMBER = re.compile(rb'\br="(\d{1,7})"')
-_CELL_NO_REF = re.compile(rb'<(?:\w+:)?c(?:\s(?![^>]*\br=)[^>]*)?(?<!/)>')
+_CELL_NO_REF = re.compile(rb"<(?:\w+:)?c(?:\s(?![^>]*\br=)[^>]*)?(?<!/)>")
 
 
 @dataclass(frozen=True)
@@ -31,12 +31,12 @@ class Limits:
     """Bounds per file; the defaults fit a year of a city's exports with room to spare."""
 
     max_file_bytes: int = 512 << 20
-    max_sheet_cells: int = 20_000_000        # declared or real extent of one worksheet
-    max_uncompressed_bytes: int = 1 << 30    # all members of an xlsx together
-    max_compression_ratio: int = 200         # per member above 1 MiB (zip bombs)
-    max_seconds: float = 600.0               # reading and typing one file
-    max_field_chars: int = 32_768            # a longer cell quarantines its row
-    settle_seconds: float = 10.0             # a file younger than this is watched first
+    max_sheet_cells: int = 20_000_000  # declared or real extent of one worksheet
+    max_uncompressed_bytes: int = 1 << 30  # all members of an xlsx together
+    max_compression_ratio: int = 200  # per member above 1 MiB (zip bombs)
+    max_seconds: float = 600.0  # reading and typing one file
+    max_field_chars: int = 32_768  # a longer cell quarantines its row
+    settle_seconds: float = 10.0  # a file younger than this is watched first
 
 
 class Deadline:
@@ -48,8 +48,10 @@ class Deadline:
 
     def check(self) -> None:
         if time.monotonic() > self.ends:
-            raise FileFailed(f"took longer than {self.seconds:g} s to read: set aside "
-                             "(WAREHOUSE_MAX_FILE_SECONDS)")
+            raise FileFailed(
+                f"took longer than {self.seconds:g} s to read: set aside "
+                "(WAREHOUSE_MAX_FILE_SECONDS)"
+            )
 
 
 def column_number(letters: bytes) -> int:
@@ -78,8 +80,9 @@ def sheet_extent(xml: bytes) -> tuple[int, int, int, int] | None:
         rows.append(int(m.group(2)))
     if _CELL_NO_REF.search(xml):
         # positional cells: bounded by the row numbers and by the number of cells in the sheet
-        numbers = [int(n.group(1)) for r in _ROW.finditer(xml)
-                   if (n := _ROW_NUMBER.search(r.group(1)))]
+        numbers = [
+            int(n.group(1)) for r in _ROW.finditer(xml) if (n := _ROW_NUMBER.search(r.group(1)))
+        ]
         rows.append(max(numbers, default=0) or len(_ROW.findall(xml)))
         cols.append(min(16_384, len(_CELL_NO_REF.findall(xml)) + len(cols)))
         rows.append(1)
@@ -100,13 +103,17 @@ def check_xlsx(data: bytes, limits: Limits) -> None:
         raise FileFailed(f"xlsx with {len(members):,} zip members: set aside as hostile")
     total = sum(m.file_size for m in members)
     if total > limits.max_uncompressed_bytes:
-        raise FileFailed(f"xlsx expands to {_fmt(total)} bytes, more than the limit "
-                         f"{_fmt(limits.max_uncompressed_bytes)} (WAREHOUSE_MAX_XLSX_MB)")
+        raise FileFailed(
+            f"xlsx expands to {_fmt(total)} bytes, more than the limit "
+            f"{_fmt(limits.max_uncompressed_bytes)} (WAREHOUSE_MAX_XLSX_MB)"
+        )
     for m in members:
         ratio = m.file_size // max(m.compress_size, 1)
         if m.file_size > 1 << 20 and ratio > limits.max_compression_ratio:
-            raise FileFailed(f"xlsx member {m.filename} expands {ratio}-fold "
-                             f"({_fmt(m.file_size)} bytes): set aside as a zip bomb")
+            raise FileFailed(
+                f"xlsx member {m.filename} expands {ratio}-fold "
+                f"({_fmt(m.file_size)} bytes): set aside as a zip bomb"
+            )
     for m in members:
         name = m.filename
         if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
@@ -125,7 +132,8 @@ def check_xlsx(data: bytes, limits: Limits) -> None:
                 raise FileFailed(
                     f"worksheet {sheet} declares the range {found.group(1).decode()} "
                     f"({_fmt(declared)} cells), more than the limit "
-                    f"{_fmt(limits.max_sheet_cells)} (WAREHOUSE_MAX_SHEET_CELLS)")
+                    f"{_fmt(limits.max_sheet_cells)} (WAREHOUSE_MAX_SHEET_CELLS)"
+                )
         extent = sheet_extent(xml)
         if extent:
             r1, r2, c1, c2 = extent
@@ -134,4 +142,5 @@ def check_xlsx(data: bytes, limits: Limits) -> None:
                 raise FileFailed(
                     f"worksheet {sheet} has cells from row {r1} to {r2} and column {c1} to "
                     f"{c2} ({_fmt(real)} cells), more than the limit "
-                    f"{_fmt(limits.max_sheet_cells)} (WAREHOUSE_MAX_SHEET_CELLS)")
+                    f"{_fmt(limits.max_sheet_cells)} (WAREHOUSE_MAX_SHEET_CELLS)"
+                )

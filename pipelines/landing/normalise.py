@@ -13,13 +13,15 @@ import duckdb
 from pipelines.landing.mapping import HeaderMapping
 from pipelines.sqltext import literal
 
-DATE_RE = (r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
-           r"(?:[\sT]*(\d{1,2})\s*[:时]\s*(\d{1,2})(?:\s*[:分]\s*(\d{1,2})(?:\.\d+)?秒?)?)?$")
+DATE_RE = (
+    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+    r"(?:[\sT]*(\d{1,2})\s*[:时]\s*(\d{1,2})(?:\s*[:分]\s*(\d{1,2})(?:\.\d+)?秒?)?)?$"
+)
 COMPACT_RE = r"^(\d{4})(\d{2})(\d{2})(?:[\sT]*(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?$"
 # Excel serial day numbers (1899-12-30 epoch); 5 digits from 20000 (1954) is the plausible range.
 SERIAL_RE = r"^\d{5}(\.\d+)?$"
 SERIAL_MIN = 20000
-COUNT_RE = r"^(\d+)(?:\.0*)?\p{Han}{0,2}$"   # "3", "3.0", "3处", "20元"
+COUNT_RE = r"^(\d+)(?:\.0*)?\p{Han}{0,2}$"  # "3", "3.0", "3处", "20元"
 
 
 def _list(values: tuple[str, ...]) -> str:

@@ -33,7 +33,7 @@ class Step:
     kind: str
     entry: Entry
     sha256: str | None = None
-    known: Known | None = None     # the ledger version the step is about (revert, touch, ...)
+    known: Known | None = None  # the ledger version the step is about (revert, touch, ...)
     message: str = ""
     retry: bool = False
 
@@ -56,8 +56,7 @@ class Plan:
 
 
 def _same_stat(known: Known | None, entry: Entry) -> bool:
-    return (known is not None and known.size_bytes == entry.size
-            and known.mtime == entry.mtime)
+    return known is not None and known.size_bytes == entry.size and known.mtime == entry.mtime
 
 
 def _unread(entry: Entry, latest: Known | None, limits: Limits) -> Step | None:
@@ -67,18 +66,31 @@ def _unread(entry: Entry, latest: Known | None, limits: Limits) -> Step | None:
     if entry.hidden:
         if latest and latest.status == "ignored" and _same_stat(latest, entry):
             return Step("unchanged", entry)
-        return Step("ignored", entry, message="hidden file (a name starting with '.' is an "
-                                              "upload in progress or a system file): not read")
+        return Step(
+            "ignored",
+            entry,
+            message="hidden file (a name starting with '.' is an "
+            "upload in progress or a system file): not read",
+        )
     reason = None
     if entry.record_type is None:
-        reason = (f"not in a record-type folder ({', '.join(f + '/' for f in RECORD_FOLDERS)})"
-                  ": move it into the folder of its record type")
+        reason = (
+            f"not in a record-type folder ({', '.join(f + '/' for f in RECORD_FOLDERS)})"
+            ": move it into the folder of its record type"
+        )
     elif entry.size > limits.max_file_bytes:
-        reason = (f"too large: {entry.size:,} bytes, more than the limit "
-                  f"{limits.max_file_bytes:,} (WAREHOUSE_MAX_FILE_MB)")
+        reason = (
+            f"too large: {entry.size:,} bytes, more than the limit "
+            f"{limits.max_file_bytes:,} (WAREHOUSE_MAX_FILE_MB)"
+        )
     if reason:
-        if latest and latest.status == "failed" and not latest.retry \
-                and latest.sha256 is None and _same_stat(latest, entry):
+        if (
+            latest
+            and latest.status == "failed"
+            and not latest.retry
+            and latest.sha256 is None
+            and _same_stat(latest, entry)
+        ):
             return Step("unchanged", entry)
         return Step("failed", entry, message=reason)
     if latest and latest.sha256 and not latest.retry and _same_stat(latest, entry):
@@ -101,24 +113,29 @@ def _read(entry: Entry, sha: str, state: LedgerState, seen: set[str]) -> Step:
             seen.add(sha)
             return Step("reactivate", entry, sha, earlier)
         if earlier is not None and earlier.status == "failed" and not earlier.retry:
-            return Step("known_failure", entry, sha, earlier,
-                        message=earlier.error_message or "failed before")
+            return Step(
+                "known_failure",
+                entry,
+                sha,
+                earlier,
+                message=earlier.error_message or "failed before",
+            )
     if sha in state.loaded_sha or sha in seen:
         return Step("candidate", entry, sha)
     seen.add(sha)
     return Step("land", entry, sha)
 
 
-def make_plan(conn: duckdb.DuckDBPyConnection, raw_dir: Path, record_types: tuple[str, ...],
-              limits: Limits) -> Plan:
+def make_plan(
+    conn: duckdb.DuckDBPyConnection, raw_dir: Path, record_types: tuple[str, ...], limits: Limits
+) -> Plan:
     state = ledger_state(conn)
     plan = Plan(state=state)
     every_type = set(RECORD_FOLDERS) <= set(record_types)
     to_read: list[Entry] = []
     position: dict[str, int] = {}
     for entry in walk(Path(raw_dir)):
-        if entry.record_type not in record_types and not (entry.record_type is None
-                                                          and every_type):
+        if entry.record_type not in record_types and not (entry.record_type is None and every_type):
             continue
         position[entry.rel] = len(position)
         step = _unread(entry, state.latest.get(entry.rel), limits)
@@ -128,16 +145,25 @@ def make_plan(conn: duckdb.DuckDBPyConnection, raw_dir: Path, record_types: tupl
             plan.steps.append(step)
     stable, moving = settle(to_read, limits.settle_seconds)
     for entry in moving:
-        plan.steps.append(Step("failed", entry, retry=True, message=(
-            f"still being written: its size or modification time changed within "
-            f"{limits.settle_seconds:g} s (WAREHOUSE_SETTLE_SECONDS); tried again next run")))
+        plan.steps.append(
+            Step(
+                "failed",
+                entry,
+                retry=True,
+                message=(
+                    f"still being written: its size or modification time changed within "
+                    f"{limits.settle_seconds:g} s (WAREHOUSE_SETTLE_SECONDS); tried again next run"
+                ),
+            )
+        )
     seen: set[str] = set()
     for entry in stable:
         try:
             sha = sha256_file(entry.fs_path)
         except OSError as exc:
-            plan.steps.append(Step("failed", entry, message=f"cannot read: {exc.strerror}",
-                                   retry=True))
+            plan.steps.append(
+                Step("failed", entry, message=f"cannot read: {exc.strerror}", retry=True)
+            )
             continue
         plan.steps.append(_read(entry, sha, state, seen))
     plan.steps.sort(key=lambda s: position[s.rel])  # the drop zone's order, whatever the pass

@@ -45,19 +45,38 @@ def station_from_path(rel: str) -> str | None:
     return stem or None
 
 
-def _context(row: LedgerRow, info: SheetInfo, mapping: HeaderMapping, name_date: datetime | None,
-             path_station: str | None) -> Context:
-    station, source = ((info.station_title, "title") if info.station_title
-                       else (path_station, "path"))
+def _context(
+    row: LedgerRow,
+    info: SheetInfo,
+    mapping: HeaderMapping,
+    name_date: datetime | None,
+    path_station: str | None,
+) -> Context:
+    station, source = (
+        (info.station_title, "title") if info.station_title else (path_station, "path")
+    )
     return Context(
-        record_type=row.record_type, path=row.path, sha256=row.sha256, sheet=info.sheet,
+        record_type=row.record_type,
+        path=row.path,
+        sha256=row.sha256,
+        sheet=info.sheet,
         exported_at=info.exported_title or name_date or row.first_seen_at,
-        first_seen_at=row.first_seen_at, station=station, station_source=source,
-        mapping_version=mapping.version, run_id=row.run_id)
+        first_seen_at=row.first_seen_at,
+        station=station,
+        station_source=source,
+        mapping_version=mapping.version,
+        run_id=row.run_id,
+    )
 
 
-def read_file(data: bytes, row: LedgerRow, mapping: HeaderMapping, fp: Fingerprint, limits: Limits,
-              fast: bool = True) -> Iterator[tuple[RowBatch, Context]]:
+def read_file(
+    data: bytes,
+    row: LedgerRow,
+    mapping: HeaderMapping,
+    fp: Fingerprint,
+    limits: Limits,
+    fast: bool = True,
+) -> Iterator[tuple[RowBatch, Context]]:
     """Yield chunks of data rows with their context; at the end fill the ledger fields of
     `row`. Raises FileFailed when the file as a whole cannot be landed."""
     deadline = Deadline(limits.max_seconds)
@@ -76,25 +95,53 @@ def read_file(data: bytes, row: LedgerRow, mapping: HeaderMapping, fp: Fingerpri
     try:
         for sheet, lines in sources:
             info = SheetInfo(sheet)
-            chunks = (read_fast(data, row.encoding, row.record_type, mapping, info,
-                                limits.max_field_chars, deadline)
-                      if fast and not fp.is_zip else
-                      scan(row.record_type, mapping, lines, info, pad_short,
-                           limits.max_field_chars, deadline))
+            chunks = (
+                read_fast(
+                    data,
+                    row.encoding,
+                    row.record_type,
+                    mapping,
+                    info,
+                    limits.max_field_chars,
+                    deadline,
+                )
+                if fast and not fp.is_zip
+                else scan(
+                    row.record_type,
+                    mapping,
+                    lines,
+                    info,
+                    pad_short,
+                    limits.max_field_chars,
+                    deadline,
+                )
+            )
             for chunk in chunks:
                 yield chunk, _context(row, info, mapping, name_date, path_station)
-            detail = {"sheet": sheet, "rows_read": info.rows_read,
-                      "lines_skipped": info.lines_skipped}
+            detail = {
+                "sheet": sheet,
+                "rows_read": info.rows_read,
+                "lines_skipped": info.lines_skipped,
+            }
             if info.segments:
                 ctx = _context(row, info, mapping, name_date, path_station)
                 loaded.append(info)
                 row.rows_read += info.rows_read
                 row.lines_skipped += info.lines_skipped
                 row.exported_at = row.exported_at or ctx.exported_at
-                detail.update(status="loaded", segments=[
-                    {"header_line": s.header_line, "headers": s.headers,
-                     "exported_at": ctx.exported_at.isoformat(sep=" "), "station": ctx.station,
-                     "station_source": ctx.station_source} for s in info.segments])
+                detail.update(
+                    status="loaded",
+                    segments=[
+                        {
+                            "header_line": s.header_line,
+                            "headers": s.headers,
+                            "exported_at": ctx.exported_at.isoformat(sep=" "),
+                            "station": ctx.station,
+                            "station_source": ctx.station_source,
+                        }
+                        for s in info.segments
+                    ],
+                )
             else:
                 detail.update(status="skipped", note=info.note)
             sheets.append(detail)

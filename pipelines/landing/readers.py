@@ -41,8 +41,8 @@ _GAP = re.compile(r"\s{2,}")
 @dataclass
 class Layout:
     header_line: int
-    headers: list[str]          # unique raw header per column ("col_3" for a blank one)
-    fields: dict[str, int]      # canonical field -> column index
+    headers: list[str]  # unique raw header per column ("col_3" for a blank one)
+    fields: dict[str, int]  # canonical field -> column index
     width: int
 
     @property
@@ -107,15 +107,17 @@ def parse_title(cells: list[str], mapping: HeaderMapping) -> dict[str, str]:
     """{'station': …, 'exported_at': …} from a title line such as "填报单位: 古林派出所"."""
     text = unicodedata.normalize("NFKC", " ".join(c for c in cells if c.strip()))
     found: dict[str, str] = {}
-    for name, key in (("station", mapping.title_station),
-                      ("exported_at", mapping.title_exported_at)):
+    for name, key in (
+        ("station", mapping.title_station),
+        ("exported_at", mapping.title_exported_at),
+    ):
         at = text.find(key)
         if at < 0:
             continue
-        value = text[at + len(key):]
+        value = text[at + len(key) :]
         # the value ends where another key starts (short words such as 注 are not cut on)
         ends = [value.find(k) for k in mapping.title_keys if len(k) > 2 and value.find(k) >= 0]
-        value = value[:min(ends)] if ends else value
+        value = value[: min(ends)] if ends else value
         value = _GAP.split(value.strip().lstrip(":").strip())[0].strip(" ,;，；")
         if value:
             found[name] = value
@@ -133,15 +135,20 @@ def _first_cells(cells: list[str], n: int = 2) -> list[str]:
 
 
 def _starts_with_marker(cell: str, markers: Iterable[str]) -> bool:
-    return any(cell == m or (cell.startswith(m) and not cell[len(m)].isalnum())
-               for m in markers)
+    return any(cell == m or (cell.startswith(m) and not cell[len(m)].isalnum()) for m in markers)
 
 
 class Scanner:
     """Line classification for one sheet; data rows accumulate in `batch`."""
 
-    def __init__(self, record_type: str, mapping: HeaderMapping, info: SheetInfo, pad_short: bool,
-                 max_field: int = MAX_FIELD_CHARS):
+    def __init__(
+        self,
+        record_type: str,
+        mapping: HeaderMapping,
+        info: SheetInfo,
+        pad_short: bool,
+        max_field: int = MAX_FIELD_CHARS,
+    ):
         self.record_type, self.mapping, self.info = record_type, mapping, info
         self.pad_short = pad_short
         self.max_field = max_field
@@ -152,12 +159,13 @@ class Scanner:
         # checks are needed: empty cells add nothing to `joined`, the first cells lead it.
         # (literal characters and one explicit class: Python's re and Arrow's RE2 agree)
         gap = r"[ \t\r\n" + "\u3000\xa0]*"  # = SPACES as a regex class
-        self.hint = re.compile("|".join(gap.join(map(re.escape, m))
-                                        for m in (*self.markers, *self.title_keys)))
+        self.hint = re.compile(
+            "|".join(gap.join(map(re.escape, m)) for m in (*self.markers, *self.title_keys))
+        )
         self.layout: Layout | None = None
         self.batch: RowBatch | None = None
         self.title_lines = 0
-        self.done = False   # gave up looking for a header
+        self.done = False  # gave up looking for a header
 
     def before_header(self, line: int, cells: list[str]) -> None:
         fields = self.mapping.header_fields(self.record_type, cells)
@@ -177,8 +185,9 @@ class Scanner:
 
     def is_skipped(self, cells: list[str]) -> bool:
         """Totals or title/footer line below the header (the caller checked the hint)."""
-        return (any(_starts_with_marker(c, self.markers) for c in _first_cells(cells))
-                or any(_starts_with_marker(c, self.title_keys) for c in _first_cells(cells, 1)))
+        return any(_starts_with_marker(c, self.markers) for c in _first_cells(cells)) or any(
+            _starts_with_marker(c, self.title_keys) for c in _first_cells(cells, 1)
+        )
 
     def header_again(self, line: int, cells: list[str]) -> Layout | None:
         """A header line below the header: None when it is not one, else its layout."""
@@ -250,21 +259,29 @@ class Scanner:
         breaks = sum(c.count("\n") for c in cells)  # an unclosed quote swallows the lines below
         span = f" (a quoted field runs on to line {line + breaks})" if breaks else ""
         self.batch.oversized[len(self.batch.rows)] = (
-            f"{'; '.join(notes)}, more than the limit of {self.max_field:,}{span}")
+            f"{'; '.join(notes)}, more than the limit of {self.max_field:,}{span}"
+        )
         return cut
 
     def finish(self) -> RowBatch | None:
         if self.layout is None:
-            self.info.note = (f"no recognisable header in the first {MAX_TITLE_LINES} "
-                              "non-blank lines")
+            self.info.note = (
+                f"no recognisable header in the first {MAX_TITLE_LINES} non-blank lines"
+            )
             return None
         full, self.batch = self.batch, RowBatch(self.layout)
         return full if full.rows else None
 
 
-def scan(record_type: str, mapping: HeaderMapping, source: Iterable[tuple[int, list[str]]],
-         info: SheetInfo, pad_short: bool, max_field: int = MAX_FIELD_CHARS,
-         deadline: Deadline | None = None) -> Iterator[RowBatch]:
+def scan(
+    record_type: str,
+    mapping: HeaderMapping,
+    source: Iterable[tuple[int, list[str]]],
+    info: SheetInfo,
+    pad_short: bool,
+    max_field: int = MAX_FIELD_CHARS,
+    deadline: Deadline | None = None,
+) -> Iterator[RowBatch]:
     """Classify lines; yield batches of data rows. Counts go to `info`."""
     scanner = Scanner(record_type, mapping, info, pad_short, max_field)
     for n, (line, cells) in enumerate(source):
@@ -336,5 +353,10 @@ def xlsx_sheets(data: bytes) -> Iterator[tuple[str, Iterator[tuple[int, list[str
             # iter_rows makes Python cells one row at a time; it starts at row 1 but at the
             # first used column, so the empty columns before it are put back
             pad = [""] * (sheet.start[1] if sheet.start else 0)
-            yield meta.name, ((i, pad + [xlsx_cell_text(v) for v in row])
-                              for i, row in enumerate(sheet.iter_rows(), start=1))
+            yield (
+                meta.name,
+                (
+                    (i, pad + [xlsx_cell_text(v) for v in row])
+                    for i, row in enumerate(sheet.iter_rows(), start=1)
+                ),
+            )

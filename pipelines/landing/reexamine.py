@@ -60,24 +60,32 @@ def _stage(record_type: str, mapping: HeaderMapping, run_id: str, pending: list)
             if not mapping.is_header(record_type, fields):
                 continue  # the mapping no longer recognises this header: the rows stay held
             ctx = Context(
-                record_type=record_type, path=path, sha256=sha, sheet=sheet,
+                record_type=record_type,
+                path=path,
+                sha256=sha,
+                sheet=sheet,
                 exported_at=datetime.fromisoformat(segment["exported_at"]),
-                first_seen_at=first_seen, station=segment["station"],
-                station_source=segment["station_source"], mapping_version=mapping.version,
-                run_id=run_id)
+                first_seen_at=first_seen,
+                station=segment["station"],
+                station_source=segment["station_source"],
+                mapping_version=mapping.version,
+                run_id=run_id,
+            )
             chunks[key] = (RowBatch(make_layout(segment["header_line"], headers, fields)), ctx)
         chunk, _ = chunks[key]
         values = json.loads(raw) if raw else {}
         chunk.lines.append(line)
-        chunk.rows.append(["" if values.get(h) is None else str(values[h])
-                           for h in chunk.layout.headers])
+        chunk.rows.append(
+            ["" if values.get(h) is None else str(values[h]) for h in chunk.layout.headers]
+        )
     for (version_id, _, _), (chunk, ctx) in chunks.items():
         stager.add(chunk, ctx, version_id)
     return stager
 
 
-def reexamine(conn: duckdb.DuckDBPyConnection, record_type: str, mapping: HeaderMapping,
-              run_id: str) -> int:
+def reexamine(
+    conn: duckdb.DuckDBPyConnection, record_type: str, mapping: HeaderMapping, run_id: str
+) -> int:
     """Replay stale landing rejects of one record type; returns the number released."""
     from pipelines.landing.read import examined_with
 
@@ -90,25 +98,37 @@ def reexamine(conn: duckdb.DuckDBPyConnection, record_type: str, mapping: Header
         if stager.items:
             still = {(r.ctx.sha256, r.ctx.sheet, r.line) for r in type_and_land(conn, stager)}
             for item in stager.items:
-                lines = [line for line in item.chunk.lines
-                         if (item.ctx.sha256, item.ctx.sheet, line) not in still]
+                lines = [
+                    line
+                    for line in item.chunk.lines
+                    if (item.ctx.sha256, item.ctx.sheet, line) not in still
+                ]
                 if not lines:
                     continue
                 conn.execute(
                     "DELETE FROM ops.quarantine WHERE stage = 'landing' AND source_path = $p "
                     "AND file_sha256 = $s AND sheet IS NOT DISTINCT FROM $sheet "
                     "AND list_contains($lines, line_number)",
-                    {"p": item.ctx.path, "s": item.ctx.sha256, "sheet": item.ctx.sheet,
-                     "lines": lines})
-                conn.execute("UPDATE ops.file_ledger SET rows_landed = rows_landed + $n, "
-                             "rows_quarantined = rows_quarantined - $n "
-                             "WHERE file_version_id = $v", {"n": len(lines), "v": item.owner})
+                    {
+                        "p": item.ctx.path,
+                        "s": item.ctx.sha256,
+                        "sheet": item.ctx.sheet,
+                        "lines": lines,
+                    },
+                )
+                conn.execute(
+                    "UPDATE ops.file_ledger SET rows_landed = rows_landed + $n, "
+                    "rows_quarantined = rows_quarantined - $n "
+                    "WHERE file_version_id = $v",
+                    {"n": len(lines), "v": item.owner},
+                )
                 released += len(lines)
         conn.execute(
             "UPDATE ops.file_ledger SET detail = json_merge_patch(detail, json_object("
             "'examined_with', $stamp)) WHERE record_type = $rt AND status = 'loaded' "
             "AND coalesce(json_extract_string(detail, '$.examined_with'), '') <> $stamp",
-            {"stamp": stamp, "rt": record_type})
+            {"stamp": stamp, "rt": record_type},
+        )
         conn.execute("COMMIT")
     except Exception:
         conn.execute("ROLLBACK")

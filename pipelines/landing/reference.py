@@ -37,11 +37,18 @@ def _date(text: str | None) -> date | None:
 
 # table -> (file pattern, columns, typed columns, required column)
 REFERENCES: dict[str, tuple[str, dict[str, str], dict[str, Callable], str]] = {
-    "reference_stations": ("stations*.csv", REFERENCE_COLUMNS,
-                           {"model_station_year": _int}, "station_id"),
-    "reference_reporting": ("reporting*.csv", REPORTING_COLUMNS,
-                            {"expected_from": _date, "expected_to": _date,
-                             "deadline_hours": _int}, "expected_from"),
+    "reference_stations": (
+        "stations*.csv",
+        REFERENCE_COLUMNS,
+        {"model_station_year": _int},
+        "station_id",
+    ),
+    "reference_reporting": (
+        "reporting*.csv",
+        REPORTING_COLUMNS,
+        {"expected_from": _date, "expected_to": _date, "deadline_hours": _int},
+        "expected_from",
+    ),
 }
 
 
@@ -53,8 +60,11 @@ def read_reference(raw_dir: Path, table: str = "reference_stations") -> list[lis
         try:
             with open(path, encoding="utf-8-sig", newline="") as f:
                 for record in csv.DictReader(f):
-                    clean = {(k or "").strip().lower(): (v or "").strip() or None
-                             for k, v in record.items() if isinstance(v, str | None)}
+                    clean = {
+                        (k or "").strip().lower(): (v or "").strip() or None
+                        for k, v in record.items()
+                        if isinstance(v, str | None)
+                    }
                     for name, convert in typed.items():
                         clean[name] = convert(clean.get(name))
                     if not clean.get(required):
@@ -66,8 +76,9 @@ def read_reference(raw_dir: Path, table: str = "reference_stations") -> list[lis
     return rows
 
 
-def land_reference(conn: duckdb.DuckDBPyConnection, raw_dir: Path,
-                   table: str = "reference_stations") -> int:
+def land_reference(
+    conn: duckdb.DuckDBPyConnection, raw_dir: Path, table: str = "reference_stations"
+) -> int:
     """Replace landing.<table> with the rows of its raw/reference/ files."""
     rows = read_reference(Path(raw_dir), table)
     columns = REFERENCES[table][1]

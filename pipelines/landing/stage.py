@@ -28,14 +28,15 @@ EXTRA_TYPE = pa.map_(pa.string(), pa.string())
 @dataclass
 class Context:
     """Constants of one chunk: one sheet segment of one file version."""
+
     record_type: str
     path: str
     sha256: str
     sheet: str | None
     exported_at: datetime
     first_seen_at: datetime
-    station: str | None           # fallback when the row has no station of its own
-    station_source: str | None    # 'title' or 'path'
+    station: str | None  # fallback when the row has no station of its own
+    station_source: str | None  # 'title' or 'path'
     mapping_version: str
     run_id: str
 
@@ -48,7 +49,7 @@ class Context:
 class Staged:
     chunk: RowBatch
     ctx: Context
-    owner: object                 # whatever the caller uses to add up counts (a ledger row)
+    owner: object  # whatever the caller uses to add up counts (a ledger row)
 
 
 @dataclass
@@ -146,36 +147,65 @@ def _staged_table(record_type: str, batches: list[pa.RecordBatch]) -> pa.Table:
     for name, kind in FIELDS[record_type].items():
         i = table.schema.get_field_index(f"t_{name}")
         values = table.column(i).combine_chunks()
-        table = table.set_column(i, f"t_{name}",
-                                 _clean(values, half=kind not in ("text", "station")))
+        table = table.set_column(
+            i, f"t_{name}", _clean(values, half=kind not in ("text", "station"))
+        )
     return table
 
 
 def _ctx_table(record_type: str, contexts: list[tuple[Context, RowBatch]]) -> pa.Table:
-    rows: dict[str, list] = {k: [] for k in (
-        "_cid", "path", "sha256", "sheet", "where_", "exported_at", "exported_day",
-        "first_seen_at", "station_fb", "station_src", "mapping_version", "run_id", "width")}
+    rows: dict[str, list] = {
+        k: []
+        for k in (
+            "_cid",
+            "path",
+            "sha256",
+            "sheet",
+            "where_",
+            "exported_at",
+            "exported_day",
+            "first_seen_at",
+            "station_fb",
+            "station_src",
+            "mapping_version",
+            "run_id",
+            "width",
+        )
+    }
     headers: dict[str, list] = {f"h_{name}": [] for name in FIELDS[record_type]}
     for cid, (ctx, chunk) in enumerate(contexts):
-        values = (cid, ctx.path, ctx.sha256, ctx.sheet, ctx.where, ctx.exported_at,
-                  ctx.exported_at.date(), ctx.first_seen_at, ctx.station,
-                  ctx.station_source if ctx.station else None, ctx.mapping_version, ctx.run_id,
-                  chunk.layout.width)
+        values = (
+            cid,
+            ctx.path,
+            ctx.sha256,
+            ctx.sheet,
+            ctx.where,
+            ctx.exported_at,
+            ctx.exported_at.date(),
+            ctx.first_seen_at,
+            ctx.station,
+            ctx.station_source if ctx.station else None,
+            ctx.mapping_version,
+            ctx.run_id,
+            chunk.layout.width,
+        )
         for key, value in zip(rows, values, strict=True):
             rows[key].append(value)
         for name in FIELDS[record_type]:
             idx = chunk.layout.fields.get(name)
             headers[f"h_{name}"].append(name if idx is None else chunk.layout.headers[idx])
     table = pa.table({**rows, **headers})
-    return table.cast(table.schema.set(table.schema.get_field_index("exported_day"),
-                                       pa.field("exported_day", pa.date32())))
+    return table.cast(
+        table.schema.set(
+            table.schema.get_field_index("exported_day"), pa.field("exported_day", pa.date32())
+        )
+    )
 
 
 def raw_values(chunk: RowBatch, index: int) -> str:
     """JSON of the raw cells by raw header; cells beyond the header kept under a reserved key."""
     cells = chunk.cells(index)
-    values = {h: (c if c != "" else None) for h, c in zip(chunk.layout.headers, cells,
-                                                          strict=True)}
+    values = {h: (c if c != "" else None) for h, c in zip(chunk.layout.headers, cells, strict=True)}
     overflow = chunk.malformed.get(index, (0, None))[1]
     if overflow is not None:
         values["_cells_beyond_header"] = json.loads(overflow)
@@ -199,8 +229,9 @@ def type_and_land(conn: duckdb.DuckDBPyConnection, stager: Stager) -> list[Rejec
         sql = statements(record_type)
         for step in ("typed", "rejects", "landed"):
             conn.execute(sql[step])
-        found = conn.execute("SELECT _pos, code, message, station_text, record_date "
-                             "FROM lk_rejects ORDER BY _pos").fetchall()
+        found = conn.execute(
+            "SELECT _pos, code, message, station_text, record_date FROM lk_rejects ORDER BY _pos"
+        ).fetchall()
         conn.execute("DROP VIEW lk_typed")
     finally:
         conn.unregister("lk_batch")
@@ -210,8 +241,18 @@ def type_and_land(conn: duckdb.DuckDBPyConnection, stager: Stager) -> list[Rejec
         cid = bisect.bisect_right(starts, position) - 1
         item = stager.items[cid]
         index = position - starts[cid]
-        rejects.append(Reject(item.owner, item.ctx, int(item.chunk.lines[index]), code, message,
-                              raw_values(item.chunk, index), station, day))
+        rejects.append(
+            Reject(
+                item.owner,
+                item.ctx,
+                int(item.chunk.lines[index]),
+                code,
+                message,
+                raw_values(item.chunk, index),
+                station,
+                day,
+            )
+        )
     return rejects
 
 
@@ -222,27 +263,30 @@ def quarantine_id(ctx: Context, line: int) -> str:
 def insert_rejects(conn: duckdb.DuckDBPyConnection, rejects: list[Reject], now: datetime) -> None:
     if not rejects:
         return
-    table = pa.table({
-        "quarantine_id": [quarantine_id(r.ctx, r.line) for r in rejects],
-        "stage": ["landing"] * len(rejects),
-        "record_type": [r.ctx.record_type for r in rejects],
-        "source_path": [r.ctx.path for r in rejects],
-        "file_sha256": [r.ctx.sha256 for r in rejects],
-        "sheet": pa.array([r.ctx.sheet for r in rejects], pa.string()),
-        "line_number": pa.array([r.line for r in rejects], pa.int32()),
-        "reason_code": [r.code for r in rejects],
-        "message": [r.message for r in rejects],
-        "raw_values": [r.raw_values for r in rejects],
-        "run_id": [r.ctx.run_id for r in rejects],
-        "quarantined_at": [now] * len(rejects),
-        "station_text": pa.array([r.station_text for r in rejects], pa.string()),
-        "record_date": pa.array([r.record_date for r in rejects], pa.date32()),
-    })
+    table = pa.table(
+        {
+            "quarantine_id": [quarantine_id(r.ctx, r.line) for r in rejects],
+            "stage": ["landing"] * len(rejects),
+            "record_type": [r.ctx.record_type for r in rejects],
+            "source_path": [r.ctx.path for r in rejects],
+            "file_sha256": [r.ctx.sha256 for r in rejects],
+            "sheet": pa.array([r.ctx.sheet for r in rejects], pa.string()),
+            "line_number": pa.array([r.line for r in rejects], pa.int32()),
+            "reason_code": [r.code for r in rejects],
+            "message": [r.message for r in rejects],
+            "raw_values": [r.raw_values for r in rejects],
+            "run_id": [r.ctx.run_id for r in rejects],
+            "quarantined_at": [now] * len(rejects),
+            "station_text": pa.array([r.station_text for r in rejects], pa.string()),
+            "record_date": pa.array([r.record_date for r in rejects], pa.date32()),
+        }
+    )
     conn.register("lk_rejected", table)
     try:
         names = ", ".join(table.column_names)
-        conn.execute(f"INSERT INTO ops.quarantine ({names}) SELECT * REPLACE "
-                     "(raw_values::JSON AS raw_values) FROM lk_rejected")
+        conn.execute(
+            f"INSERT INTO ops.quarantine ({names}) SELECT * REPLACE "
+            "(raw_values::JSON AS raw_values) FROM lk_rejected"
+        )
     finally:
         conn.unregister("lk_rejected")
-

@@ -43,11 +43,18 @@ def bulletins_entry(published_dir: Path, version: str) -> dict[str, Any] | None:
     if index is None:
         return None
     folder = bulletins_dir(published_dir).resolve() / version
-    items = [{**item, "html": str(folder / item["html"]), "text": str(folder / item["text"])}
-             for item in index.get("items", [])]
-    return {"version": version, "dir": str(folder), "index": str(folder / INDEX_NAME),
-            "generated_at": index.get("generated_at"), "items": items,
-            "failed": index.get("failed", [])}
+    items = [
+        {**item, "html": str(folder / item["html"]), "text": str(folder / item["text"])}
+        for item in index.get("items", [])
+    ]
+    return {
+        "version": version,
+        "dir": str(folder),
+        "index": str(folder / INDEX_NAME),
+        "generated_at": index.get("generated_at"),
+        "items": items,
+        "failed": index.get("failed", []),
+    }
 
 
 def attach_bulletins(published_dir: Path, version: str, staged: Path) -> bool:
@@ -75,8 +82,11 @@ def attach_bulletins(published_dir: Path, version: str, staged: Path) -> bool:
 
 def is_listed(published_dir: Path, version: str) -> bool:
     latest = read_latest(Path(published_dir))
-    return bool(latest and latest.get("version") == version
-                and (latest.get("bulletins") or {}).get("version") == version)
+    return bool(
+        latest
+        and latest.get("version") == version
+        and (latest.get("bulletins") or {}).get("version") == version
+    )
 
 
 def _pid_alive(pid: int) -> bool:

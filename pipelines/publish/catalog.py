@@ -37,8 +37,7 @@ def build_catalog(path: Path, manifest: dict[str, Any], snapshot_dir: Path) -> N
     conn = duckdb.connect(":memory:")
     try:
         conn.execute(f"ATTACH {lit(str(path))} AS cat (STORAGE_VERSION '{STORAGE_VERSION}')")
-        for schema in sorted({schema_of(info) for info in manifest["tables"].values()}
-                             | {"marts"}):
+        for schema in sorted({schema_of(info) for info in manifest["tables"].values()} | {"marts"}):
             conn.execute(f"CREATE SCHEMA cat.{q(schema)}")
         conn.execute("CREATE SCHEMA cat.meta")
         conn.execute(
@@ -48,8 +47,10 @@ def build_catalog(path: Path, manifest: dict[str, Any], snapshot_dir: Path) -> N
             f"CAST({_comment(manifest.get('git_commit'))} AS VARCHAR) AS git_commit, "
             f"{lit(str(snapshot_dir / 'manifest.json'))} AS manifest"
         )
-        conn.execute("COMMENT ON TABLE cat.meta.publish_info IS "
-                     "'The published snapshot this catalog file points at'")
+        conn.execute(
+            "COMMENT ON TABLE cat.meta.publish_info IS "
+            "'The published snapshot this catalog file points at'"
+        )
         for table, info in manifest["tables"].items():
             files = [snapshot_dir / table / f["path"] for f in info["files"]]
             cols = []
@@ -60,16 +61,17 @@ def build_catalog(path: Path, manifest: dict[str, Any], snapshot_dir: Path) -> N
                 else:
                     cols.append(q(name))
             view = f"cat.{q(schema_of(info))}.{q(table)}"
-            conn.execute(f"CREATE VIEW {view} AS SELECT {', '.join(cols)} "
-                         f"FROM {parquet_relation(files)}")
+            conn.execute(
+                f"CREATE VIEW {view} AS SELECT {', '.join(cols)} FROM {parquet_relation(files)}"
+            )
             description = info.get("description") or ""
             suffix = f"(snapshot {manifest['version']})"
-            conn.execute(f"COMMENT ON VIEW {view} IS "
-                         f"{lit((description + ' ' + suffix).strip())}")
+            conn.execute(f"COMMENT ON VIEW {view} IS {lit((description + ' ' + suffix).strip())}")
             for col in info["columns"]:
                 if col.get("comment"):
-                    conn.execute(f"COMMENT ON COLUMN {view}.{q(col['name'])} IS "
-                                 f"{_comment(col['comment'])}")
+                    conn.execute(
+                        f"COMMENT ON COLUMN {view}.{q(col['name'])} IS {_comment(col['comment'])}"
+                    )
         conn.execute("DETACH cat")
     finally:
         conn.close()
@@ -113,7 +115,8 @@ def verify_catalog(path: Path, manifest: dict[str, Any]) -> None:
     conn = _attach_read_only(path)
     try:
         tags = conn.execute(
-            "SELECT tags FROM duckdb_databases() WHERE database_name = 'cat'").fetchone()[0]
+            "SELECT tags FROM duckdb_databases() WHERE database_name = 'cat'"
+        ).fetchone()[0]
         tag = dict(tags).get("storage_version", "")
         if not tag.startswith("v1."):
             raise RuntimeError(f"{path}: storage version {tag!r} is not DuckDB 1.x compatible")
@@ -124,8 +127,9 @@ def verify_catalog(path: Path, manifest: dict[str, Any]) -> None:
             schema = schema_of(info)
             n = conn.execute(f"SELECT count(*) FROM cat.{q(schema)}.{q(table)}").fetchone()[0]
             if n != info["rows"]:
-                raise RuntimeError(f"{path}: {schema}.{table} has {n} rows, manifest "
-                                   f"{info['rows']}")
+                raise RuntimeError(
+                    f"{path}: {schema}.{table} has {n} rows, manifest {info['rows']}"
+                )
     finally:
         conn.close()
 

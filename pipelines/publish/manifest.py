@@ -20,8 +20,7 @@ class PublishStateError(RuntimeError):
     """published/ holds something this code cannot make sense of."""
 
 
-def dbt_descriptions(manifest_path: Path | None, tables: list[str]
-                     ) -> dict[str, dict[str, Any]]:
+def dbt_descriptions(manifest_path: Path | None, tables: list[str]) -> dict[str, dict[str, Any]]:
     """{table: {"description": str, "columns": {column: description}}} from a dbt
     target/manifest.json (nodes → columns → description). Missing file → {}."""
     if manifest_path is None or not Path(manifest_path).exists():
@@ -41,8 +40,13 @@ def dbt_descriptions(manifest_path: Path | None, tables: list[str]
             col.get("name", key).lower(): (col.get("description") or "").strip()
             for key, col in (node.get("columns") or {}).items()
         }
-        found[name] = (rank, {"description": (node.get("description") or "").strip(),
-                              "columns": {k: v for k, v in columns.items() if v}})
+        found[name] = (
+            rank,
+            {
+                "description": (node.get("description") or "").strip(),
+                "columns": {k: v for k, v in columns.items() if v},
+            },
+        )
     return {name: value for name, (_rank, value) in found.items()}
 
 
@@ -75,19 +79,29 @@ def table_glob(snapshot_dir: Path, table: str) -> str:
     return str(snapshot_dir / table / "**" / "*.parquet")
 
 
-def build_latest(published_dir: Path, manifest: dict[str, Any], *, action: str, at: str,
-                 previous: dict[str, Any] | None) -> dict[str, Any]:
+def build_latest(
+    published_dir: Path,
+    manifest: dict[str, Any],
+    *,
+    action: str,
+    at: str,
+    previous: dict[str, Any] | None,
+) -> dict[str, Any]:
     """latest.json: what tools that read Parquet directly need, with absolute paths."""
     version = manifest["version"]
     snap = snapshots_dir(published_dir).resolve() / version
     history = list((previous or {}).get("history", []))
-    history.append({"version": version, "action": action, "run_id": manifest.get("run_id"),
-                    "at": at})
+    history.append(
+        {"version": version, "action": action, "run_id": manifest.get("run_id"), "at": at}
+    )
     on_disk = {p.name for p in snapshots_dir(published_dir).glob("*")}
     # keep the tail, plus every entry whose snapshot is still on disk (it proves that the
     # snapshot was published once: see retention.committed_versions)
-    history = [h for i, h in enumerate(history)
-               if i >= len(history) - HISTORY_KEEP or h["version"] in on_disk]
+    history = [
+        h
+        for i, h in enumerate(history)
+        if i >= len(history) - HISTORY_KEEP or h["version"] in on_disk
+    ]
     from pipelines.publish.bulletins import bulletins_entry  # (it imports this module)
 
     bulletins = bulletins_entry(published_dir, version)  # kept ones, after a rollback

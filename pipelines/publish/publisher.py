@@ -112,16 +112,16 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-def _point_pointers(published_dir: Path, manifest: dict[str, Any], latest: dict[str, Any] | None,
-                    action: str) -> dict[str, Any]:
+def _point_pointers(
+    published_dir: Path, manifest: dict[str, Any], latest: dict[str, Any] | None, action: str
+) -> dict[str, Any]:
     """Steps 4-6: build + verify the catalog, commit latest.json, swap the catalog in."""
     version = manifest["version"]
     tmp_catalog = tmp_area(published_dir) / f"catalog-{version}.duckdb"
     tmp_catalog.parent.mkdir(parents=True, exist_ok=True)
     build_catalog(tmp_catalog, manifest, snapshots_dir(published_dir) / version)
     fsync_file(tmp_catalog)
-    new_latest = build_latest(published_dir, manifest, action=action, at=_now(),
-                              previous=latest)
+    new_latest = build_latest(published_dir, manifest, action=action, at=_now(), previous=latest)
     write_latest(published_dir, new_latest)  # the commit point
     os.replace(tmp_catalog, published_dir / CATALOG_NAME)
     fsync_dir(published_dir)
@@ -140,8 +140,13 @@ def _repair(published_dir: Path, latest: dict[str, Any] | None) -> dict[str, Any
     version = latest["version"]
     snap = snapshots_dir(published_dir) / version
     if latest.get("snapshot_dir") != str(snap):
-        latest = build_latest(published_dir, read_manifest(published_dir, version),
-                              action="relocate", at=_now(), previous=latest)
+        latest = build_latest(
+            published_dir,
+            read_manifest(published_dir, version),
+            action="relocate",
+            at=_now(),
+            previous=latest,
+        )
         write_latest(published_dir, latest)
     catalog = published_dir / CATALOG_NAME
     info = catalog_info(catalog)
@@ -163,15 +168,27 @@ def _prepare(published_dir: Path) -> dict[str, Any] | None:
     return latest
 
 
-def _table_columns(plan: TablePlan, parquet_types: dict[str, str],
-                   descriptions: dict[str, Any]) -> list[dict[str, Any]]:
+def _table_columns(
+    plan: TablePlan, parquet_types: dict[str, str], descriptions: dict[str, Any]
+) -> list[dict[str, Any]]:
     comments = descriptions.get("columns", {})
-    return [{"name": n, "type": t, "parquet_type": parquet_types.get(n, t),
-             "comment": comments.get(n.lower()) or None} for n, t in plan.columns]
+    return [
+        {
+            "name": n,
+            "type": t,
+            "parquet_type": parquet_types.get(n, t),
+            "comment": comments.get(n.lower()) or None,
+        }
+        for n, t in plan.columns
+    ]
 
 
-def _same_content(current: dict[str, Any], plans: list[TablePlan],
-                  hashes: dict[str, tuple[int, str]], docs: dict[str, Any]) -> bool:
+def _same_content(
+    current: dict[str, Any],
+    plans: list[TablePlan],
+    hashes: dict[str, tuple[int, str]],
+    docs: dict[str, Any],
+) -> bool:
     """Same tables, same rows and schema (content hash), same descriptions."""
     tables = current.get("tables", {})
     if set(tables) != {p.table for p in plans}:
@@ -187,7 +204,8 @@ def _same_content(current: dict[str, Any], plans: list[TablePlan],
         if (info.get("description") or "") != (described.get("description") or ""):
             return False
         if [c.get("comment") for c in info.get("columns", [])] != [
-                comments.get(n.lower()) or None for n, _ in plan.columns]:
+            comments.get(n.lower()) or None for n, _ in plan.columns
+        ]:
             return False
     return True
 
@@ -196,12 +214,12 @@ def _layout(plan: TablePlan, rows: int) -> dict[str, str] | None:
     """How the table is split into files: by month (facts with rows) or one file (None)."""
     if plan.partition_source is None or rows == 0:
         return None
-    return {"column": plan.partition_column, "from": plan.partition_source,
-            "granularity": "month"}
+    return {"column": plan.partition_column, "from": plan.partition_source, "granularity": "month"}
 
 
-def _reusable(current: dict[str, Any] | None, plan: TablePlan,
-              layout: dict[str, str] | None) -> dict[str, dict[str, Any]]:
+def _reusable(
+    current: dict[str, Any] | None, plan: TablePlan, layout: dict[str, str] | None
+) -> dict[str, dict[str, Any]]:
     """Files of the current snapshot the new one may hard-link instead of writing, by partition
     ('' for a one-file table). Only from a snapshot written by the same DuckDB version with the
     same layout, columns and write casts, so a linked file has exactly the Parquet schema a new
@@ -215,14 +233,20 @@ def _reusable(current: dict[str, Any] | None, plan: TablePlan,
     columns = info.get("columns", [])
     if [(c["name"], c["type"]) for c in columns] != list(plan.columns):
         return {}
-    if any(c.get("parquet_type") != plan.write_casts[c["name"]]
-           for c in columns if c["name"] in plan.write_casts):
+    if any(
+        c.get("parquet_type") != plan.write_casts[c["name"]]
+        for c in columns
+        if c["name"] in plan.write_casts
+    ):
         return {}
     by_partition: dict[str, list[dict[str, Any]]] = {}
     for entry in info["files"]:
         by_partition.setdefault(entry.get("partition", ""), []).append(entry)
-    return {key: entries[0] for key, entries in by_partition.items()
-            if len(entries) == 1 and "content_sha256" in entries[0]}
+    return {
+        key: entries[0]
+        for key, entries in by_partition.items()
+        if len(entries) == 1 and "content_sha256" in entries[0]
+    }
 
 
 def _intact(path: Path, entry: dict[str, Any]) -> bool:
@@ -258,14 +282,22 @@ def _partition_of(file: Path, layout: dict[str, str] | None) -> str:
     return file.parent.name.split("=", 1)[1] if layout else ""
 
 
-def _reuse(plan: TablePlan, expected: dict[str, Partial], current: dict[str, Any] | None,
-           current_dir: Path | None, layout: dict[str, str] | None) -> dict[str, dict[str, Any]]:
+def _reuse(
+    plan: TablePlan,
+    expected: dict[str, Partial],
+    current: dict[str, Any] | None,
+    current_dir: Path | None,
+    layout: dict[str, str] | None,
+) -> dict[str, dict[str, Any]]:
     """The files of the current snapshot whose source rows hash the same as now and whose bytes
     are still what its manifest recorded, by partition: they are linked, not written."""
     reused: dict[str, dict[str, Any]] = {}
     for key, old in _reusable(current, plan, layout).items():
-        if key in expected and old["rows"] == expected[key][0] \
-                and old["content_sha256"] == digest(plan.columns, expected[key]):
+        if (
+            key in expected
+            and old["rows"] == expected[key][0]
+            and old["content_sha256"] == digest(plan.columns, expected[key])
+        ):
             src = current_dir / plan.table / old["path"]
             if _intact(src, old):
                 reused[key] = old
@@ -274,15 +306,26 @@ def _reuse(plan: TablePlan, expected: dict[str, Partial], current: dict[str, Any
     return reused
 
 
-def _write_or_link(conn: duckdb.DuckDBPyConnection, plan: TablePlan, table_dir: Path,
-                   layout: dict[str, str] | None, to_write: list[str],
-                   reused: dict[str, dict[str, Any]], current_dir: Path | None) -> list[Path]:
+def _write_or_link(
+    conn: duckdb.DuckDBPyConnection,
+    plan: TablePlan,
+    table_dir: Path,
+    layout: dict[str, str] | None,
+    to_write: list[str],
+    reused: dict[str, dict[str, Any]],
+    current_dir: Path | None,
+) -> list[Path]:
     """Write the partitions in `to_write` (every row when nothing is reused), link the reused
     files. Returns the files written."""
     written: list[Path] = []
     if to_write:
-        written = write_table(conn, plan, table_dir, partitioned=layout is not None,
-                              months=to_write if layout and reused else None)
+        written = write_table(
+            conn,
+            plan,
+            table_dir,
+            partitioned=layout is not None,
+            months=to_write if layout and reused else None,
+        )
     else:
         table_dir.mkdir(parents=True)
     for old in reused.values():
@@ -290,8 +333,9 @@ def _write_or_link(conn: duckdb.DuckDBPyConnection, plan: TablePlan, table_dir: 
     return written
 
 
-def _parquet_types(conn: duckdb.DuckDBPyConnection, plan: TablePlan, files: list[Path]
-                   ) -> list[tuple[str, str]]:
+def _parquet_types(
+    conn: duckdb.DuckDBPyConnection, plan: TablePlan, files: list[Path]
+) -> list[tuple[str, str]]:
     """The one Parquet schema of the table's files: linked and new files must agree (the views
     read them as one), with the source's column names in its order."""
     schemas = {tuple(parquet_columns(conn, [f])) for f in files}
@@ -299,38 +343,54 @@ def _parquet_types(conn: duckdb.DuckDBPyConnection, plan: TablePlan, files: list
         raise PublishError(f"{plan.table}: files with different Parquet schemas {schemas}")
     parquet_types = list(schemas.pop())
     if [n for n, _ in parquet_types] != [n for n, _ in plan.columns]:
-        raise PublishError(f"{plan.table}: Parquet columns {parquet_types} differ from "
-                           f"the source")
+        raise PublishError(f"{plan.table}: Parquet columns {parquet_types} differ from the source")
     return parquet_types
 
 
-def _check_written(conn: duckdb.DuckDBPyConnection, plan: TablePlan, written: list[Path],
-                   parquet_types: list[tuple[str, str]], layout: dict[str, str] | None,
-                   to_write: list[str], expected: dict[str, Partial]) -> dict[str, Partial]:
+def _check_written(
+    conn: duckdb.DuckDBPyConnection,
+    plan: TablePlan,
+    written: list[Path],
+    parquet_types: list[tuple[str, str]],
+    layout: dict[str, str] | None,
+    to_write: list[str],
+    expected: dict[str, Partial],
+) -> dict[str, Partial]:
     """The new files against the source, partition by partition. Returns the content hash
     parts of each written file, by file name."""
-    casts = {n: t for (n, t), (_, pt) in zip(plan.columns, parquet_types, strict=True)
-             if t != pt}
+    casts = {n: t for (n, t), (_, pt) in zip(plan.columns, parquet_types, strict=True) if t != pt}
     got: dict[str, Partial] = {}
     if written:
-        got = hash_parts(conn, parquet_relation(written, with_filename=True), plan.columns,
-                         casts, key_sql=q(FILE_COLUMN))
+        got = hash_parts(
+            conn,
+            parquet_relation(written, with_filename=True),
+            plan.columns,
+            casts,
+            key_sql=q(FILE_COLUMN),
+        )
     by_partition: dict[str, list[Partial]] = {}
     for f in written:
-        by_partition.setdefault(_partition_of(f, layout), []).append(
-            got.get(str(f), (0, 0, 0)))
+        by_partition.setdefault(_partition_of(f, layout), []).append(got.get(str(f), (0, 0, 0)))
     for key in sorted(set(by_partition) | set(to_write)):
         check = combine(by_partition.get(key, []))
         if check != expected.get(key):
-            raise PublishError(f"{plan.table}: written Parquet {key or 'file'} "
-                               f"{check} differs from the source {expected.get(key)}")
+            raise PublishError(
+                f"{plan.table}: written Parquet {key or 'file'} "
+                f"{check} differs from the source {expected.get(key)}"
+            )
     return got
 
 
-def _file_entries(conn: duckdb.DuckDBPyConnection, plan: TablePlan, files: list[Path],
-                  table_dir: Path, layout: dict[str, str] | None,
-                  reused: dict[str, dict[str, Any]], got: dict[str, Partial], rows: int
-                  ) -> list[dict[str, Any]]:
+def _file_entries(
+    conn: duckdb.DuckDBPyConnection,
+    plan: TablePlan,
+    files: list[Path],
+    table_dir: Path,
+    layout: dict[str, str] | None,
+    reused: dict[str, dict[str, Any]],
+    got: dict[str, Partial],
+    rows: int,
+) -> list[dict[str, Any]]:
     """The manifest's entry of every file (a linked file keeps its old entry), checking the
     row counts of the Parquet metadata against the source."""
     per_file = file_rows(conn, files)
@@ -340,23 +400,36 @@ def _file_entries(conn: duckdb.DuckDBPyConnection, plan: TablePlan, files: list[
         if key in reused:
             entry = dict(reused[key])  # verified before linking: same bytes, same inode
             if per_file[str(f)] != entry["rows"]:
-                raise PublishError(f"{plan.table}: linked {path} has {per_file[str(f)]} "
-                                   f"rows, its manifest {entry['rows']}")
+                raise PublishError(
+                    f"{plan.table}: linked {path} has {per_file[str(f)]} "
+                    f"rows, its manifest {entry['rows']}"
+                )
         else:
-            entry = {"path": path, **({"partition": key} if layout else {}),
-                     "rows": per_file[str(f)], "bytes": f.stat().st_size,
-                     "sha256": sha256_file(f),
-                     "content_sha256": digest(plan.columns, got.get(str(f), (0, 0, 0)))}
+            entry = {
+                "path": path,
+                **({"partition": key} if layout else {}),
+                "rows": per_file[str(f)],
+                "bytes": f.stat().st_size,
+                "sha256": sha256_file(f),
+                "content_sha256": digest(plan.columns, got.get(str(f), (0, 0, 0))),
+            }
         entries.append(entry)
     if sum(e["rows"] for e in entries) != rows:
-        raise PublishError(f"{plan.table}: files hold {sum(e['rows'] for e in entries)} "
-                           f"rows, the source {rows}")
+        raise PublishError(
+            f"{plan.table}: files hold {sum(e['rows'] for e in entries)} rows, the source {rows}"
+        )
     return entries
 
 
-def _write_table(conn: duckdb.DuckDBPyConnection, plan: TablePlan, parts: dict[str, Partial],
-                 described: dict[str, Any], staging: Path, current: dict[str, Any] | None,
-                 current_dir: Path | None) -> dict[str, Any]:
+def _write_table(
+    conn: duckdb.DuckDBPyConnection,
+    plan: TablePlan,
+    parts: dict[str, Partial],
+    described: dict[str, Any],
+    staging: Path,
+    current: dict[str, Any] | None,
+    current_dir: Path | None,
+) -> dict[str, Any]:
     """One table into staging/<table>/; returns its manifest entry."""
     whole = combine(parts.values())
     rows = whole[0]
@@ -371,8 +444,12 @@ def _write_table(conn: duckdb.DuckDBPyConnection, plan: TablePlan, parts: dict[s
     parquet_types = _parquet_types(conn, plan, files)
     got = _check_written(conn, plan, written, parquet_types, layout, to_write, expected)
     entries = _file_entries(conn, plan, files, table_dir, layout, reused, got, rows)
-    log.info("publish %s: %d file(s) written, %d reused from the current snapshot",
-             plan.table, len(written), len(reused))
+    log.info(
+        "publish %s: %d file(s) written, %d reused from the current snapshot",
+        plan.table,
+        len(written),
+        len(reused),
+    )
     return {
         "schema": plan.schema,
         "rows": rows,
@@ -384,20 +461,30 @@ def _write_table(conn: duckdb.DuckDBPyConnection, plan: TablePlan, parts: dict[s
     }
 
 
-def _write_snapshot(conn: duckdb.DuckDBPyConnection, plans: list[TablePlan],
-                    parts: dict[str, dict[str, Partial]], docs: dict[str, Any], staging: Path,
-                    header: dict[str, Any], current: dict[str, Any] | None,
-                    current_dir: Path | None) -> dict[str, Any]:
+def _write_snapshot(
+    conn: duckdb.DuckDBPyConnection,
+    plans: list[TablePlan],
+    parts: dict[str, dict[str, Partial]],
+    docs: dict[str, Any],
+    staging: Path,
+    header: dict[str, Any],
+    current: dict[str, Any] | None,
+    current_dir: Path | None,
+) -> dict[str, Any]:
     """Every table into `staging`. A month (or a one-file table) whose source rows hash the same
     as in the current snapshot is hard-linked from it after checking the file's sha256; the
     other months are written and their Parquet is checked against the source hash, month by
     month. Either way every file of the new snapshot is verified."""
-    tables = {plan.table: _write_table(conn, plan, parts[plan.table],
-                                       docs.get(plan.table, {}), staging, current, current_dir)
-              for plan in plans}
+    tables = {
+        plan.table: _write_table(
+            conn, plan, parts[plan.table], docs.get(plan.table, {}), staging, current, current_dir
+        )
+        for plan in plans
+    }
     manifest = {**header, "tables": tables}
     (staging / MANIFEST_NAME).write_text(
-        json.dumps(manifest, ensure_ascii=False, indent=1, default=str) + "\n")
+        json.dumps(manifest, ensure_ascii=False, indent=1, default=str) + "\n"
+    )
     fsync_tree(staging)
     return manifest
 
@@ -415,27 +502,37 @@ def _table_names(tables: Sequence[str], keep: int) -> list[str]:
     return names
 
 
-def _unchanged(published_dir: Path, latest: dict[str, Any], reason: str,
-               pin: dict[str, Any] | None = None) -> PublishResult:
+def _unchanged(
+    published_dir: Path, latest: dict[str, Any], reason: str, pin: dict[str, Any] | None = None
+) -> PublishResult:
     """Nothing written: report what BI sees now (the current snapshot)."""
     version = latest["version"]
     manifest = read_manifest(published_dir, version)
     snap = snapshots_dir(published_dir) / version
     return PublishResult(
-        version=version, changed=False,
-        catalog_path=published_dir / CATALOG_NAME, latest_path=published_dir / LATEST_NAME,
+        version=version,
+        changed=False,
+        catalog_path=published_dir / CATALOG_NAME,
+        latest_path=published_dir / LATEST_NAME,
         row_counts={t: i["rows"] for t, i in manifest["tables"].items()},
-        reason=reason, snapshot_dir=snap, manifest_path=snap / MANIFEST_NAME,
-        pin=pin)
+        reason=reason,
+        snapshot_dir=snap,
+        manifest_path=snap / MANIFEST_NAME,
+        pin=pin,
+    )
 
 
-def _source_hashes(conn: duckdb.DuckDBPyConnection, plans: list[TablePlan]
-                   ) -> tuple[dict[str, dict[str, Partial]], dict[str, tuple[int, str]]]:
+def _source_hashes(
+    conn: duckdb.DuckDBPyConnection, plans: list[TablePlan]
+) -> tuple[dict[str, dict[str, Partial]], dict[str, tuple[int, str]]]:
     """One pass per table: the source hash of every month (one part for other tables), and
     each table's rows and content hash."""
-    parts = {p.table: hash_parts(conn, p.relation, p.columns,
-                                 key_sql=month_sql(p) if p.partition_source else "''")
-             for p in plans}
+    parts = {
+        p.table: hash_parts(
+            conn, p.relation, p.columns, key_sql=month_sql(p) if p.partition_source else "''"
+        )
+        for p in plans
+    }
     hashes = {}
     for p in plans:
         whole = combine(parts[p.table].values())
@@ -443,26 +540,37 @@ def _source_hashes(conn: duckdb.DuckDBPyConnection, plans: list[TablePlan]
     return parts, hashes
 
 
-def _current(published_dir: Path, latest: dict[str, Any] | None
-             ) -> tuple[dict[str, Any] | None, Path | None]:
+def _current(
+    published_dir: Path, latest: dict[str, Any] | None
+) -> tuple[dict[str, Any] | None, Path | None]:
     """The manifest and folder of the snapshot BI reads now (None, None: none yet)."""
     if latest is None:
         return None, None
-    return (read_manifest(published_dir, latest["version"]),
-            snapshots_dir(published_dir) / latest["version"])
+    return (
+        read_manifest(published_dir, latest["version"]),
+        snapshots_dir(published_dir) / latest["version"],
+    )
 
 
-def _header(version: str, run_id: str, git_commit: str | None, source_schema: str,
-            check_results: Any) -> dict[str, Any]:
+def _header(
+    version: str, run_id: str, git_commit: str | None, source_schema: str, check_results: Any
+) -> dict[str, Any]:
     """The manifest's fields other than its tables."""
-    return {"format": FORMAT, "version": version, "run_id": run_id,
-            "created_at": _now(), "git_commit": git_commit,
-            "duckdb_version": duckdb.__version__, "source_schema": source_schema,
-            "check_results": check_results}
+    return {
+        "format": FORMAT,
+        "version": version,
+        "run_id": run_id,
+        "created_at": _now(),
+        "git_commit": git_commit,
+        "duckdb_version": duckdb.__version__,
+        "source_schema": source_schema,
+        "check_results": check_results,
+    }
 
 
-def _commit(published_dir: Path, staging: Path, manifest: dict[str, Any],
-            latest: dict[str, Any] | None) -> tuple[Path, dict[str, Any]]:
+def _commit(
+    published_dir: Path, staging: Path, manifest: dict[str, Any], latest: dict[str, Any] | None
+) -> tuple[Path, dict[str, Any]]:
     """Steps 3-6: rename the staged snapshot into snapshots/, then the catalog and latest.json.
     Not committed (an error before latest.json names it): the snapshot is taken away again.
     Returns the snapshot folder and the new latest.json."""
@@ -526,8 +634,9 @@ def publish(
 
             plans = [plan_table(conn, t, source_schema, partition_by) for t in names]
             parts, hashes = _source_hashes(conn, plans)
-            docs = dbt_descriptions(Path(dbt_manifest) if dbt_manifest else None,
-                                    [p.table for p in plans])
+            docs = dbt_descriptions(
+                Path(dbt_manifest) if dbt_manifest else None, [p.table for p in plans]
+            )
             current, current_dir = _current(published_dir, latest)
             if current is not None and _same_content(current, plans, hashes, docs):
                 return _unchanged(published_dir, latest, "content unchanged")
@@ -535,21 +644,26 @@ def publish(
             version = new_version(run_id, snapshot_versions(published_dir))
             header = _header(version, run_id, git_commit, source_schema, check_results)
             staging = tmp_area(published_dir) / f"snap-{version}"
-            manifest = _write_snapshot(conn, plans, parts, docs, staging, header, current,
-                                       current_dir)
+            manifest = _write_snapshot(
+                conn, plans, parts, docs, staging, header, current, current_dir
+            )
             final, new_latest = _commit(published_dir, staging, manifest, latest)
             return PublishResult(
-                version=version, changed=True, catalog_path=published_dir / CATALOG_NAME,
+                version=version,
+                changed=True,
+                catalog_path=published_dir / CATALOG_NAME,
                 latest_path=published_dir / LATEST_NAME,
                 row_counts={t: i["rows"] for t, i in manifest["tables"].items()},
-                reason="published", snapshot_dir=final, manifest_path=final / MANIFEST_NAME,
-                pruned=_prune_after(published_dir, new_latest, keep))
+                reason="published",
+                snapshot_dir=final,
+                manifest_path=final / MANIFEST_NAME,
+                pruned=_prune_after(published_dir, new_latest, keep),
+            )
         finally:
             clear_tmp(published_dir, remove_dir=True)
 
 
-def rollback(published_dir: Path | str, version: str | None = None, *, pin: bool = True
-             ) -> str:
+def rollback(published_dir: Path | str, version: str | None = None, *, pin: bool = True) -> str:
     """Point latest.json and the catalog at a kept snapshot (None: the one before the current
     version) and, unless pin=False, pin it there: publish() then publishes nothing until
     release(). Returns the version now current."""
@@ -568,15 +682,24 @@ def rollback(published_dir: Path | str, version: str | None = None, *, pin: bool
                 target = older[-1]
             elif version not in kept:
                 raise UnknownVersionError(
-                    f"unknown snapshot version {version!r}; kept: {', '.join(kept) or 'none'}")
+                    f"unknown snapshot version {version!r}; kept: {', '.join(kept) or 'none'}"
+                )
             else:
                 target = version
             if target != current:
-                _point_pointers(published_dir, read_manifest(published_dir, target), latest,
-                                "rollback")
+                _point_pointers(
+                    published_dir, read_manifest(published_dir, target), latest, "rollback"
+                )
             if pin:
-                write_pin(published_dir, {"version": target, "at": _now(), "action": "rollback",
-                                          "previous_version": current})
+                write_pin(
+                    published_dir,
+                    {
+                        "version": target,
+                        "at": _now(),
+                        "action": "rollback",
+                        "previous_version": current,
+                    },
+                )
             return target
         finally:
             clear_tmp(published_dir, remove_dir=True)
@@ -612,6 +735,16 @@ def list_snapshots(published_dir: Path | str) -> list[str]:
     return committed_versions(published_dir, read_latest(published_dir))
 
 
-__all__ = ["DEFAULT_KEEP", "PublishError", "PublishResult", "PublishStateError",
-           "UnknownVersionError", "current_version", "list_snapshots", "pinned", "publish",
-           "release", "rollback"]
+__all__ = [
+    "DEFAULT_KEEP",
+    "PublishError",
+    "PublishResult",
+    "PublishStateError",
+    "UnknownVersionError",
+    "current_version",
+    "list_snapshots",
+    "pinned",
+    "publish",
+    "release",
+    "rollback",
+]

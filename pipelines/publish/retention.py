@@ -23,8 +23,11 @@ def snapshot_versions(published_dir: Path) -> list[str]:
     root = snapshots_dir(published_dir)
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir()
-                  if p.is_dir() and is_version(p.name) and (p / MANIFEST_NAME).exists())
+    return sorted(
+        p.name
+        for p in root.iterdir()
+        if p.is_dir() and is_version(p.name) and (p / MANIFEST_NAME).exists()
+    )
 
 
 def committed_versions(published_dir: Path, latest: dict[str, Any] | None) -> list[str]:
@@ -42,8 +45,9 @@ def orphan_versions(published_dir: Path, latest: dict[str, Any] | None) -> list[
     return [v for v in snapshot_versions(published_dir) if v not in published]
 
 
-def referenced_versions(published_dir: Path, latest: dict[str, Any] | None,
-                        catalog_at: str | None = None) -> set[str] | None:
+def referenced_versions(
+    published_dir: Path, latest: dict[str, Any] | None, catalog_at: str | None = None
+) -> set[str] | None:
     """Versions something points at: latest.json and the catalog file (`catalog_at` when the
     caller just wrote it). None when the catalog exists but cannot be read (then nothing may
     be pruned)."""
@@ -58,8 +62,9 @@ def referenced_versions(published_dir: Path, latest: dict[str, Any] | None,
     return refs
 
 
-def remove_orphans(published_dir: Path, latest: dict[str, Any] | None,
-                   catalog_at: str | None = None) -> list[str]:
+def remove_orphans(
+    published_dir: Path, latest: dict[str, Any] | None, catalog_at: str | None = None
+) -> list[str]:
     if not orphan_versions(published_dir, latest):
         return []
     refs = referenced_versions(published_dir, latest, catalog_at)
@@ -74,8 +79,9 @@ def remove_orphans(published_dir: Path, latest: dict[str, Any] | None,
     return removed
 
 
-def prune(published_dir: Path, latest: dict[str, Any] | None, keep: int,
-          catalog_at: str | None = None) -> list[str]:
+def prune(
+    published_dir: Path, latest: dict[str, Any] | None, keep: int, catalog_at: str | None = None
+) -> list[str]:
     """Keep the newest `keep` published snapshots and every referenced one; remove the rest
     (each by one rename out of snapshots/, then deletion in the temp area), and the bulletins
     of every version whose snapshot is gone."""
@@ -83,8 +89,7 @@ def prune(published_dir: Path, latest: dict[str, Any] | None, keep: int,
         raise ValueError("keep must be at least 1")
     versions = committed_versions(published_dir, latest)
     removed = []
-    refs = referenced_versions(published_dir, latest, catalog_at) \
-        if len(versions) > keep else None
+    refs = referenced_versions(published_dir, latest, catalog_at) if len(versions) > keep else None
     if refs is not None:
         kept = set(versions[-keep:]) | refs
         for version in versions:

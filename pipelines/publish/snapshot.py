@@ -89,23 +89,38 @@ def plan_table(
     part_col = None
     if source is not None:
         part_col = "month" if "month" not in names else "_publish_month"
-    return TablePlan(table, relation, columns, source, part_col,
-                     _wide_integer_casts(conn, relation, columns), source_schema)
+    return TablePlan(
+        table,
+        relation,
+        columns,
+        source,
+        part_col,
+        _wide_integer_casts(conn, relation, columns),
+        source_schema,
+    )
 
 
-def _wide_integer_casts(conn: duckdb.DuckDBPyConnection, relation: str,
-                        columns: list[tuple[str, str]]) -> dict[str, str]:
+def _wide_integer_casts(
+    conn: duckdb.DuckDBPyConnection, relation: str, columns: list[tuple[str, str]]
+) -> dict[str, str]:
     """DuckDB writes HUGEINT/UHUGEINT to Parquet as DOUBLE (lossy past 2**53). Write them as
     BIGINT when every value fits (Parquet readers get int64), else DECIMAL(38,0); the catalog's
     views cast back to the source type."""
     wide = [n for n, t in columns if t in ("HUGEINT", "UHUGEINT")]
     if not wide:
         return {}
-    bounds = conn.execute("SELECT " + ", ".join(
-        f"min({q(n)}) >= -9223372036854775808 AND max({q(n)}) <= 9223372036854775807"
-        for n in wide) + f" FROM {relation}").fetchone()
-    return {n: "BIGINT" if fits in (True, None) else "DECIMAL(38,0)"
-            for n, fits in zip(wide, bounds, strict=True)}
+    bounds = conn.execute(
+        "SELECT "
+        + ", ".join(
+            f"min({q(n)}) >= -9223372036854775808 AND max({q(n)}) <= 9223372036854775807"
+            for n in wide
+        )
+        + f" FROM {relation}"
+    ).fetchone()
+    return {
+        n: "BIGINT" if fits in (True, None) else "DECIMAL(38,0)"
+        for n, fits in zip(wide, bounds, strict=True)
+    }
 
 
 def select_list(columns: list[tuple[str, str]], casts: Mapping[str, str] | None = None) -> str:
@@ -125,15 +140,21 @@ HASH_METHOD = f"duckdb {duckdb.__version__} hash()"
 Partial = tuple[int, int, int]  # (rows, sum of the row hashes, xor of the row hashes)
 
 
-def hash_parts(conn: duckdb.DuckDBPyConnection, relation_sql: str,
-               columns: list[tuple[str, str]], casts: Mapping[str, str] | None = None,
-               key_sql: str = "''") -> dict[str, Partial]:
+def hash_parts(
+    conn: duckdb.DuckDBPyConnection,
+    relation_sql: str,
+    columns: list[tuple[str, str]],
+    casts: Mapping[str, str] | None = None,
+    key_sql: str = "''",
+) -> dict[str, Partial]:
     """One pass over `relation_sql`: for every value of `key_sql` (a month, a file name) the
     row count and the raw sum/xor of the rows' hashes (see content_hash). Sums and xors add up,
     so the partials of the parts combine into exactly the hash of the whole."""
     casts = casts or {}
-    fields = ", ".join(f"{q(n)} := CAST({q(n)} AS {casts[n]})" if n in casts else
-                       f"{q(n)} := {q(n)}" for n, _ in columns)
+    fields = ", ".join(
+        f"{q(n)} := CAST({q(n)} AS {casts[n]})" if n in casts else f"{q(n)} := {q(n)}"
+        for n, _ in columns
+    )
     sql = (
         "SELECT __publish_key__, count(*), sum(__publish_hash__::HUGEINT), "
         "bit_xor(__publish_hash__) "
@@ -141,8 +162,10 @@ def hash_parts(conn: duckdb.DuckDBPyConnection, relation_sql: str,
         f"hash(struct_pack({fields})) AS __publish_hash__ "
         f"FROM {relation_sql}) GROUP BY __publish_key__"
     )
-    return {str(key): (int(n), int(total), int(xor))
-            for key, n, total, xor in conn.execute(sql).fetchall()}
+    return {
+        str(key): (int(n), int(total), int(xor))
+        for key, n, total, xor in conn.execute(sql).fetchall()
+    }
 
 
 def combine(partials: Iterable[Partial]) -> Partial:
@@ -160,9 +183,12 @@ def digest(columns: list[tuple[str, str]], partial: Partial) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def content_hash(conn: duckdb.DuckDBPyConnection, relation_sql: str,
-                 columns: list[tuple[str, str]], casts: Mapping[str, str] | None = None
-                 ) -> tuple[int, str]:
+def content_hash(
+    conn: duckdb.DuckDBPyConnection,
+    relation_sql: str,
+    columns: list[tuple[str, str]],
+    casts: Mapping[str, str] | None = None,
+) -> tuple[int, str]:
     """Row count and an order-independent hash of the rows (and the schema): the sum and the
     xor of each row's hash, so reordering rows or files does not change it, while any changed,
     added or removed row does."""
@@ -193,20 +219,30 @@ def _order_by(conn: duckdb.DuckDBPyConnection, plan: TablePlan, where: str) -> s
         return ""
     first = q(plan.columns[0][0])
     unique = conn.execute(
-        f"SELECT count(*) = count(DISTINCT {first}) FROM {plan.relation}{where}").fetchone()[0]
+        f"SELECT count(*) = count(DISTINCT {first}) FROM {plan.relation}{where}"
+    ).fetchone()[0]
     return f" ORDER BY {first}" if unique else " ORDER BY ALL"
 
 
-def write_table(conn: duckdb.DuckDBPyConnection, plan: TablePlan, dest: Path, *,
-                partitioned: bool, months: list[str] | None = None) -> list[Path]:
+def write_table(
+    conn: duckdb.DuckDBPyConnection,
+    plan: TablePlan,
+    dest: Path,
+    *,
+    partitioned: bool,
+    months: list[str] | None = None,
+) -> list[Path]:
     """COPY the table to `dest` (a folder that must not exist): Hive-partitioned by month, or
     one file. `months`: write only these month partitions (None: every row). Returns the files
     written."""
     dest.mkdir(parents=True)
     columns = select_list(plan.columns, plan.write_casts)
     if partitioned:
-        where = "" if months is None else (
-            f" WHERE {month_sql(plan)} IN ({', '.join(lit(m) for m in months)})")
+        where = (
+            ""
+            if months is None
+            else (f" WHERE {month_sql(plan)} IN ({', '.join(lit(m) for m in months)})")
+        )
         conn.execute(
             f"COPY (SELECT {columns}, {month_sql(plan)} AS {q(plan.partition_column)} "
             f"FROM {plan.relation}{where}{_order_by(conn, plan, where)}) "

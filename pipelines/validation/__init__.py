@@ -8,5 +8,13 @@ from pipelines.validation.report import write_report
 from pipelines.validation.runner import CheckOutcome, row_watermarks, run_checks
 from pipelines.validation.suites import CheckSpec, check_specs, load_suites, load_thresholds
 
-__all__ = ["CheckOutcome", "CheckSpec", "check_specs", "load_suites", "load_thresholds",
-           "row_watermarks", "run_checks", "write_report"]
+__all__ = [
+    "CheckOutcome",
+    "CheckSpec",
+    "check_specs",
+    "load_suites",
+    "load_thresholds",
+    "row_watermarks",
+    "run_checks",
+    "write_report",
+]

@@ -44,12 +44,14 @@ class CompiledSql:
     def sql(self, model: str) -> str:
         """The compiled SELECT of a check model."""
         if model not in self.checks:
-            raise CompiledSqlError(f"{model} is not a check model of the dbt project "
-                                   f"({self.manifest})")
+            raise CompiledSqlError(
+                f"{model} is not a check model of the dbt project ({self.manifest})"
+            )
         sql = self.checks[model]
         if not sql:
-            raise CompiledSqlError(f"{model} was not compiled by the dbt invocation that wrote "
-                                   f"{self.manifest}")
+            raise CompiledSqlError(
+                f"{model} was not compiled by the dbt invocation that wrote {self.manifest}"
+            )
         return sql
 
     def relation(self, model: str) -> str:
@@ -57,8 +59,9 @@ class CompiledSql:
         try:
             return self.relations[model]
         except KeyError:
-            raise CompiledSqlError(f"{model} is not a model built by the dbt project "
-                                   f"({self.manifest})") from None
+            raise CompiledSqlError(
+                f"{model} is not a model built by the dbt project ({self.manifest})"
+            ) from None
 
     @property
     def complete(self) -> bool:
@@ -82,25 +85,42 @@ def read_manifest(manifest: Path) -> CompiledSql:
     return CompiledSql(manifest=Path(manifest), relations=relations, checks=checks)
 
 
-def compile_checks(project_dir: Path, target_dir: Path,
-                   env: Mapping[str, str] | None = None) -> Path:
+def compile_checks(
+    project_dir: Path, target_dir: Path, env: Mapping[str, str] | None = None
+) -> Path:
     """`dbt compile` of the check models alone into ``target_dir``; returns its manifest.
     No data is read and no database opened (--no-populate-cache, ephemeral models)."""
     dbt = Path(sys.executable).with_name("dbt")
-    cmd = [str(dbt), "--no-use-colors", "--quiet", "compile", "--no-populate-cache",
-           "--select", CHECKS_SELECTOR, "--project-dir", str(project_dir),
-           "--profiles-dir", str(project_dir), "--target-path", str(target_dir),
-           "--log-path", str(Path(target_dir) / "logs")]
-    result = subprocess.run(cmd, env={**os.environ, **(env or {})}, capture_output=True,
-                            text=True, check=False)
+    cmd = [
+        str(dbt),
+        "--no-use-colors",
+        "--quiet",
+        "compile",
+        "--no-populate-cache",
+        "--select",
+        CHECKS_SELECTOR,
+        "--project-dir",
+        str(project_dir),
+        "--profiles-dir",
+        str(project_dir),
+        "--target-path",
+        str(target_dir),
+        "--log-path",
+        str(Path(target_dir) / "logs"),
+    ]
+    result = subprocess.run(
+        cmd, env={**os.environ, **(env or {})}, capture_output=True, text=True, check=False
+    )
     if result.returncode != 0:
-        raise CompiledSqlError(f"dbt compile of the check models failed:\n"
-                               f"{(result.stdout + result.stderr)[-4000:]}")
+        raise CompiledSqlError(
+            f"dbt compile of the check models failed:\n{(result.stdout + result.stderr)[-4000:]}"
+        )
     return Path(target_dir) / "manifest.json"
 
 
-def load_compiled(target_dir: Path, project_dir: Path | None = None,
-                  env: Mapping[str, str] | None = None) -> CompiledSql:
+def load_compiled(
+    target_dir: Path, project_dir: Path | None = None, env: Mapping[str, str] | None = None
+) -> CompiledSql:
     """The SQL of the last `dbt build` in ``target_dir``; when its manifest is missing or
     lacks compiled check SQL and ``project_dir`` is given, the check models compiled alone
     into ``<target_dir>/../checks_target``."""
@@ -113,5 +133,4 @@ def load_compiled(target_dir: Path, project_dir: Path | None = None,
             raise
     if compiled is not None and (compiled.complete or project_dir is None):
         return compiled
-    return read_manifest(compile_checks(project_dir, Path(target_dir).parent / CHECKS_TARGET,
-                                        env))
+    return read_manifest(compile_checks(project_dir, Path(target_dir).parent / CHECKS_TARGET, env))

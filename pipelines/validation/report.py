@@ -30,20 +30,27 @@ MAX_LISTED = 12  # values of a long list shown before "... (N more)"
 
 # -- counting ---------------------------------------------------------------------------------
 
+
 def check_counts(metas: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     """{'checks', 'passed', 'warnings', 'blocking'} from outcome metadata."""
     metas = list(metas)
     warnings = sum(1 for m in metas if not m["passed"] and not m["blocking"])
     blocking = sum(1 for m in metas if not m["passed"] and m["blocking"])
-    return {"checks": len(metas), "passed": len(metas) - warnings - blocking,
-            "warnings": warnings, "blocking": blocking}
+    return {
+        "checks": len(metas),
+        "passed": len(metas) - warnings - blocking,
+        "warnings": warnings,
+        "blocking": blocking,
+    }
 
 
 def counts_text(counts: Mapping[str, int]) -> str:
     """'68 checks: 62 passed, 6 warnings, 0 blocking failures' (the terminal says the same)."""
     w, b = counts["warnings"], counts["blocking"]
-    return (f"{counts['checks']:,} checks: {counts['passed']:,} passed, {w:,} "
-            f"warning{'s' if w != 1 else ''}, {b:,} blocking failure{'s' if b != 1 else ''}")
+    return (
+        f"{counts['checks']:,} checks: {counts['passed']:,} passed, {w:,} "
+        f"warning{'s' if w != 1 else ''}, {b:,} blocking failure{'s' if b != 1 else ''}"
+    )
 
 
 def status_of(meta: Mapping[str, Any]) -> str:
@@ -51,6 +58,7 @@ def status_of(meta: Mapping[str, Any]) -> str:
 
 
 # -- values as text ---------------------------------------------------------------------------
+
 
 def fmt(value: Any) -> str:
     """A value as an operator reads it: 12,345; 0.0312; a, b, c; k v."""
@@ -86,8 +94,11 @@ def describe_expected(expected: Any) -> str:
     for key in ("value_set", "column_set", "column_list"):
         if key in expected:
             values = expected[key]
-            label = {"value_set": "one of", "column_set": "columns",
-                     "column_list": "columns in order"}[key]
+            label = {
+                "value_set": "one of",
+                "column_set": "columns",
+                "column_list": "columns in order",
+            }[key]
             parts.append(f"{label}: {fmt(values)}")
     if "value" in expected:
         parts.append(f"= {fmt(expected['value'])}")
@@ -97,9 +108,22 @@ def describe_expected(expected: Any) -> str:
         parts.append("or equal" if expected["or_equal"] else "strictly")
     if expected.get("mostly") not in (None, 1, 1.0):
         parts.append(f"in at least {float(expected['mostly']):.0%} of rows")
-    known = {"min_value", "max_value", "value_set", "column_set", "column_list", "value",
-             "regex", "or_equal", "mostly", "strict_min", "strict_max", "result_format",
-             "exact_match", "ignore_row_if"}
+    known = {
+        "min_value",
+        "max_value",
+        "value_set",
+        "column_set",
+        "column_list",
+        "value",
+        "regex",
+        "or_equal",
+        "mostly",
+        "strict_min",
+        "strict_max",
+        "result_format",
+        "exact_match",
+        "ignore_row_if",
+    }
     parts.extend(f"{k} {fmt(v)}" for k, v in expected.items() if k not in known)
     return "; ".join(parts) or "(no parameters)"
 
@@ -117,8 +141,11 @@ def describe_observed(observed: Any, brief: bool = False) -> str:
             return text
         if "missing" in observed and "present" in observed:
             missing = observed["missing"]
-            return (f"missing: {fmt(missing)} ({fmt(observed['present'])} present)" if missing
-                    else f"none missing ({fmt(observed['present'])} present)")
+            return (
+                f"missing: {fmt(missing)} ({fmt(observed['present'])} present)"
+                if missing
+                else f"none missing ({fmt(observed['present'])} present)"
+            )
         if "value" in observed and "batch" in observed:
             if brief:
                 return fmt(observed["value"])
@@ -130,13 +157,15 @@ def describe_observed(observed: Any, brief: bool = False) -> str:
 def failure_text(meta: Mapping[str, Any], limit: int = 1, brief: bool = True) -> str:
     """'<label>: <observed>, expected <condition>' for the first failed expectation(s)."""
     labels = list(meta.get("failed") or []) or [
-        k for k in meta.get("expected", {}) if not meta["passed"]]
+        k for k in meta.get("expected", {}) if not meta["passed"]
+    ]
     parts = []
     for label in labels[:limit]:
         observed = meta.get("observed", {}).get(label)
         expected = meta.get("expected", {}).get(label)
-        parts.append(f"{label}: {describe_observed(observed, brief)}, expected "
-                     f"{describe_expected(expected)}")
+        parts.append(
+            f"{label}: {describe_observed(observed, brief)}, expected {describe_expected(expected)}"
+        )
     if meta.get("errors") and not parts:
         parts.append(f"error: {meta['errors'][0]}")
     more = len(labels) - limit
@@ -144,6 +173,7 @@ def failure_text(meta: Mapping[str, Any], limit: int = 1, brief: bool = True) ->
 
 
 # -- dbt's tests --------------------------------------------------------------------------------
+
 
 def _by_status(results: list[Mapping[str, Any]]) -> dict[str, int]:
     by_status: dict[str, int] = {}
@@ -169,13 +199,24 @@ def dbt_test_results(run_results: Path) -> dict[str, Any] | None:
     results = data.get("results", [])
     tests = [r for r in results if str(r.get("unique_id", "")).startswith("test.")]
     units = [r for r in results if str(r.get("unique_id", "")).startswith("unit_test.")]
-    failed = [{"test": _test_name(r["unique_id"]), "status": r.get("status"),
-               "failures": r.get("failures"), "message": r.get("message")}
-              for r in tests + units if r.get("status") not in ("pass", "success")]
-    return {"tests": len(tests), "by_status": _by_status(tests),
-            "unit_tests": len(units), "unit_by_status": _by_status(units),
-            "not_passed": failed,
-            "generated_at": (data.get("metadata") or {}).get("generated_at")}
+    failed = [
+        {
+            "test": _test_name(r["unique_id"]),
+            "status": r.get("status"),
+            "failures": r.get("failures"),
+            "message": r.get("message"),
+        }
+        for r in tests + units
+        if r.get("status") not in ("pass", "success")
+    ]
+    return {
+        "tests": len(tests),
+        "by_status": _by_status(tests),
+        "unit_tests": len(units),
+        "unit_by_status": _by_status(units),
+        "not_passed": failed,
+        "generated_at": (data.get("metadata") or {}).get("generated_at"),
+    }
 
 
 def _status_text(count: int, what: str, by: Mapping[str, int]) -> str:
@@ -197,12 +238,14 @@ def dbt_tests_text(results: Mapping[str, Any] | None) -> str:
         return "dbt tests: no results"
     text = _status_text(results["tests"], "dbt tests", results["by_status"])
     if results.get("unit_tests"):
-        text += "; " + _status_text(results["unit_tests"], "dbt unit tests",
-                                    results["unit_by_status"])
+        text += "; " + _status_text(
+            results["unit_tests"], "dbt unit tests", results["unit_by_status"]
+        )
     return text
 
 
 # -- HTML -------------------------------------------------------------------------------------
+
 
 def _e(value: Any) -> str:
     return html.escape(fmt(value) if not isinstance(value, str) else value)
@@ -213,8 +256,10 @@ def _table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = No
         return ""
     columns = list(columns or dict.fromkeys(k for row in rows for k in row))
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{_e(row.get(c, ''))}</td>" for c in columns)
-                   + "</tr>" for row in rows)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_e(row.get(c, ''))}</td>" for c in columns) + "</tr>"
+        for row in rows
+    )
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
@@ -223,22 +268,28 @@ def _check_section(m: Mapping[str, Any]) -> str:
     anchor = html.escape(f"{m['table']}.{m['name']}")
     failed = set(m.get("failed") or [])
     severity = "blocking" if m["blocking"] else "warning"
-    parts = [f"<h3 id='{anchor}'>{html.escape(m['table'])} · {html.escape(m['name'])} "
-             f"<span class='{status}'>{status}</span> <span class='muted'>({severity}; "
-             f"{html.escape(m.get('rows_scope') or '')})</span></h3>",
-             f"<p>{html.escape(m.get('description') or '')}</p>",
-             "<table><tr><th>expectation</th><th>result</th><th>observed</th>"
-             "<th>expected</th></tr>"]
+    parts = [
+        f"<h3 id='{anchor}'>{html.escape(m['table'])} · {html.escape(m['name'])} "
+        f"<span class='{status}'>{status}</span> <span class='muted'>({severity}; "
+        f"{html.escape(m.get('rows_scope') or '')})</span></h3>",
+        f"<p>{html.escape(m.get('description') or '')}</p>",
+        "<table><tr><th>expectation</th><th>result</th><th>observed</th><th>expected</th></tr>",
+    ]
     labels = sorted(m["expected"], key=lambda label: label not in failed)  # failed first
     for label in labels:
         outcome = ("FAIL" if m["blocking"] else "WARN") if label in failed else "PASS"
-        parts.append(f"<tr><td>{html.escape(label)}</td><td class='{outcome}'>{outcome}</td>"
-                     f"<td>{html.escape(describe_observed(m['observed'].get(label)))}</td>"
-                     f"<td>{html.escape(describe_expected(m['expected'][label]))}</td></tr>")
+        parts.append(
+            f"<tr><td>{html.escape(label)}</td><td class='{outcome}'>{outcome}</td>"
+            f"<td>{html.escape(describe_observed(m['observed'].get(label)))}</td>"
+            f"<td>{html.escape(describe_expected(m['expected'][label]))}</td></tr>"
+        )
     parts.append("</table>")
     if m.get("errors"):
-        parts.append("<p class='FAIL'>errors:</p><ul>" + "".join(
-            f"<li>{html.escape(str(e))}</li>" for e in m["errors"]) + "</ul>")
+        parts.append(
+            "<p class='FAIL'>errors:</p><ul>"
+            + "".join(f"<li>{html.escape(str(e))}</li>" for e in m["errors"])
+            + "</ul>"
+        )
     if m.get("failing_sample"):
         parts.append("<p>failing rows (sample):</p>" + _table(m["failing_sample"]))
     return "".join(parts)
@@ -252,26 +303,49 @@ def _landing_section(landing: Mapping[str, Any] | None) -> str:
     open_ = failures.get("open") or []
     parts.append(f"<h3>Files whose latest version failed ({failures.get('open_total', 0)})</h3>")
     if open_:
-        parts.append("<p>Set aside with their reason; fix or re-export them (a new version at "
-                     "the same path lands by itself).</p>")
-        parts.append(_table([{"file": f["path"], "record type": f["record_type"],
-                              "reason": f["message"], "first seen": f["first_seen_at"],
-                              "retried every run": "yes" if f.get("retry") else ""}
-                             for f in open_]))
+        parts.append(
+            "<p>Set aside with their reason; fix or re-export them (a new version at "
+            "the same path lands by itself).</p>"
+        )
+        parts.append(
+            _table(
+                [
+                    {
+                        "file": f["path"],
+                        "record type": f["record_type"],
+                        "reason": f["message"],
+                        "first seen": f["first_seen_at"],
+                        "retried every run": "yes" if f.get("retry") else "",
+                    }
+                    for f in open_
+                ]
+            )
+        )
     else:
         parts.append("<p class='PASS'>none</p>")
     if failures.get("fixed_total"):
         parts.append(f"<p>{failures['fixed_total']} earlier failure(s) fixed by a re-export.</p>")
     quarantine = landing.get("quarantine") or []
     this_run = {(q["stage"], q["reason"]): q["rows"] for q in landing.get("quarantine_run") or []}
-    parts.append(f"<h3>Rows in quarantine by reason ({sum(q['rows'] for q in quarantine):,})"
-                 "</h3>")
+    parts.append(f"<h3>Rows in quarantine by reason ({sum(q['rows'] for q in quarantine):,})</h3>")
     if quarantine:
-        parts.append(_table([{"stage": q["stage"], "reason": q["reason"], "rows": q["rows"],
-                              "of which this run": this_run.get((q["stage"], q["reason"]), 0)}
-                             for q in quarantine]))
-        parts.append("<p class='muted'>Each row with its file, sheet, line and message: "
-                     "<code>warehouse quarantine --reason REASON</code>.</p>")
+        parts.append(
+            _table(
+                [
+                    {
+                        "stage": q["stage"],
+                        "reason": q["reason"],
+                        "rows": q["rows"],
+                        "of which this run": this_run.get((q["stage"], q["reason"]), 0),
+                    }
+                    for q in quarantine
+                ]
+            )
+        )
+        parts.append(
+            "<p class='muted'>Each row with its file, sheet, line and message: "
+            "<code>warehouse quarantine --reason REASON</code>.</p>"
+        )
     else:
         parts.append("<p class='PASS'>none</p>")
     parts.append(_coverage_section(landing.get("coverage_gaps")))
@@ -282,35 +356,49 @@ def _coverage_section(gaps: Mapping[str, Any] | None) -> str:
     """Coverage gaps: station-days MISSING, LATE or PARTIAL in marts.mart_reporting_coverage
     (pipelines.opsview.coverage_gaps); said plainly while that mart does not exist yet."""
     if gaps is None:
-        return ("<h3>Coverage gaps</h3><p class='muted'>not available: "
-                "marts.mart_reporting_coverage is not built yet</p>")
-    head = (f"<h3>Coverage gaps ({gaps['total']:,}: "
-            + ", ".join(f"{k} {v:,}" for k, v in sorted(gaps["by_status"].items())) + ")</h3>")
+        return (
+            "<h3>Coverage gaps</h3><p class='muted'>not available: "
+            "marts.mart_reporting_coverage is not built yet</p>"
+        )
+    head = (
+        f"<h3>Coverage gaps ({gaps['total']:,}: "
+        + ", ".join(f"{k} {v:,}" for k, v in sorted(gaps["by_status"].items()))
+        + ")</h3>"
+    )
     if not gaps["rows"]:
         return head + "<p class='PASS'>none</p>"
     shown = len(gaps["rows"])
     note = f"<p class='muted'>newest {shown} shown</p>" if shown < gaps["total"] else ""
-    return head + _table(gaps["rows"], ["day", "station_name", "station_id", "record_type",
-                                        "status"]) + note
+    return (
+        head
+        + _table(gaps["rows"], ["day", "station_name", "station_id", "record_type", "status"])
+        + note
+    )
 
 
-def render_report(outcomes: Sequence[Any], run_id: str, *,
-                  landing: Mapping[str, Any] | None = None,
-                  dbt_tests: Mapping[str, Any] | None = None) -> str:
+def render_report(
+    outcomes: Sequence[Any],
+    run_id: str,
+    *,
+    landing: Mapping[str, Any] | None = None,
+    dbt_tests: Mapping[str, Any] | None = None,
+) -> str:
     metas = [o.as_metadata() if hasattr(o, "as_metadata") else dict(o) for o in outcomes]
     counts = check_counts(metas)
     blocking = [m for m in metas if status_of(m) == "FAIL"]
     warnings = [m for m in metas if status_of(m) == "WARN"]
     passed = [m for m in metas if m["passed"]]
-    verdict = ("BLOCKED: blocking checks failed, nothing is published" if blocking
-               else "all blocking checks passed")
+    verdict = (
+        "BLOCKED: blocking checks failed, nothing is published"
+        if blocking
+        else "all blocking checks passed"
+    )
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>Validation report {html.escape(run_id)}</title><style>{STYLE}</style></head>",
         f"<body><h1>Validation report</h1><p>run <code>{html.escape(run_id)}</code>, "
         f"written {datetime.now(UTC).isoformat(timespec='seconds')}</p>",
-        f"<p class='verdict'><b>{html.escape(verdict)}</b>: {html.escape(counts_text(counts))}"
-        f"</p>",
+        f"<p class='verdict'><b>{html.escape(verdict)}</b>: {html.escape(counts_text(counts))}</p>",
         f"<p>{html.escape(dbt_tests_text(dbt_tests))} (run by <code>dbt build</code> before "
         "these checks; each is an asset check in the Dagster UI as well)</p>",
         "<p><a href='#blocking'>blocking failures</a> · <a href='#warnings'>warnings</a> · "
@@ -328,23 +416,39 @@ def render_report(outcomes: Sequence[Any], run_id: str, *,
         parts.append("<h3>dbt tests that did not pass</h3>" + _table(dbt_tests["not_passed"]))
     parts.append(_landing_section(landing))
     parts.append(f"<h2 id='passed'>Passed checks ({len(passed)})</h2>")
-    parts.append(_table([{"table": m["table"], "check": m["name"],
-                          "severity": "blocking" if m["blocking"] else "warning",
-                          "rows read": m.get("rows_scope", "")} for m in passed]))
+    parts.append(
+        _table(
+            [
+                {
+                    "table": m["table"],
+                    "check": m["name"],
+                    "severity": "blocking" if m["blocking"] else "warning",
+                    "rows read": m.get("rows_scope", ""),
+                }
+                for m in passed
+            ]
+        )
+    )
     parts.append("<details><summary>every passed check in detail</summary>")
     parts.extend(_check_section(m) for m in passed)
     parts.append("</details></body></html>\n")
     return "".join(parts)
 
 
-def write_report(outcomes: Sequence[Any], reports_dir: Path, run_id: str, *,
-                 landing: Mapping[str, Any] | None = None,
-                 dbt_tests: Mapping[str, Any] | None = None) -> Path:
+def write_report(
+    outcomes: Sequence[Any],
+    reports_dir: Path,
+    run_id: str,
+    *,
+    landing: Mapping[str, Any] | None = None,
+    dbt_tests: Mapping[str, Any] | None = None,
+) -> Path:
     """Write ``reports_dir/run_id/report.html`` (replaced atomically) and return its path."""
     path = Path(reports_dir) / run_id / "report.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".html.tmp")
-    tmp.write_text(render_report(outcomes, run_id, landing=landing, dbt_tests=dbt_tests),
-                   encoding="utf-8")
+    tmp.write_text(
+        render_report(outcomes, run_id, landing=landing, dbt_tests=dbt_tests), encoding="utf-8"
+    )
     tmp.replace(path)
     return path

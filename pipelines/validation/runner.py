@@ -78,20 +78,22 @@ class CheckOutcome:
         return "ERROR" if self.blocking else "WARN"
 
     def as_metadata(self) -> dict[str, Any]:
-        return jsonable({
-            "name": self.name,
-            "table": self.table,
-            "description": self.description,
-            "blocking": self.blocking,
-            "passed": self.passed,
-            "severity": self.severity,
-            "observed": self.observed,
-            "expected": self.expected,
-            "failing_sample": self.failing_sample,
-            "errors": self.errors,
-            "rows_scope": self.rows_scope,
-            "failed": self.failed,
-        })
+        return jsonable(
+            {
+                "name": self.name,
+                "table": self.table,
+                "description": self.description,
+                "blocking": self.blocking,
+                "passed": self.passed,
+                "severity": self.severity,
+                "observed": self.observed,
+                "expected": self.expected,
+                "failing_sample": self.failing_sample,
+                "errors": self.errors,
+                "rows_scope": self.rows_scope,
+                "failed": self.failed,
+            }
+        )
 
 
 def jsonable(value: Any) -> Any:
@@ -176,8 +178,13 @@ class _GreatExpectations:
         asset = context.data_sources.add_pandas("warehouse").add_dataframe_asset("frame")
         self._definition = asset.add_batch_definition_whole_dataframe("whole")
 
-    def validate(self, frame, expectations: list[Expectation], parameters: Mapping[str, Any],
-                 index_columns: Iterable[str]) -> list[_Result]:
+    def validate(
+        self,
+        frame,
+        expectations: list[Expectation],
+        parameters: Mapping[str, Any],
+        index_columns: Iterable[str],
+    ) -> list[_Result]:
         """Counts and observed values in GE's BASIC format; only expectations that failed are
         validated again in SUMMARY format for their failing rows by key. SUMMARY costs about
         twice BASIC per validation, and a night runs some fifty validations that pass."""
@@ -185,13 +192,25 @@ class _GreatExpectations:
         results = self._validate(frame, expectations, parameters, {"result_format": "BASIC"})
         failed = [e for e, success, _, error in results if not success and not error]
         if failed and index_columns:
-            detailed = {id(r[0]): r for r in self._validate(frame, failed, parameters, {
-                "result_format": "SUMMARY", "unexpected_index_column_names": index_columns})}
+            detailed = {
+                id(r[0]): r
+                for r in self._validate(
+                    frame,
+                    failed,
+                    parameters,
+                    {"result_format": "SUMMARY", "unexpected_index_column_names": index_columns},
+                )
+            }
             results = [detailed.get(id(r[0]), r) for r in results]
         return results
 
-    def _validate(self, frame, expectations: list[Expectation], parameters: Mapping[str, Any],
-                  result_format: dict[str, Any]) -> list[_Result]:
+    def _validate(
+        self,
+        frame,
+        expectations: list[Expectation],
+        parameters: Mapping[str, Any],
+        result_format: dict[str, Any],
+    ) -> list[_Result]:
         suite = self._gx.ExpectationSuite(
             name="batch",
             expectations=[
@@ -201,8 +220,9 @@ class _GreatExpectations:
         )
         result_format = {**result_format, "partial_unexpected_count": self.sample_rows}
         batch = self._definition.get_batch(batch_parameters={"dataframe": frame})
-        validation = batch.validate(suite, expectation_parameters=dict(parameters),
-                                    result_format=result_format)
+        validation = batch.validate(
+            suite, expectation_parameters=dict(parameters), result_format=result_format
+        )
         out = []
         for r in validation.results:
             e = expectations[r.expectation_config.meta["i"]]
@@ -266,9 +286,17 @@ def rows_sql(suite: Suite, compiled: CompiledSql) -> str:
 
 
 class _TableRun:
-    def __init__(self, conn: duckdb.DuckDBPyConnection, suite: Suite, compiled: CompiledSql,
-                 ge: _GreatExpectations, thresholds: Mapping[str, Any], batch_rows: int,
-                 sample_rows: int, since: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        conn: duckdb.DuckDBPyConnection,
+        suite: Suite,
+        compiled: CompiledSql,
+        ge: _GreatExpectations,
+        thresholds: Mapping[str, Any],
+        batch_rows: int,
+        sample_rows: int,
+        since: Mapping[str, Any] | None = None,
+    ) -> None:
         self.conn, self.suite, self.compiled, self.ge = conn, suite, compiled, ge
         self.batch_rows, self.sample_rows = batch_rows, sample_rows
         self.since = since if suite.rows_since and since else None
@@ -310,17 +338,20 @@ class _TableRun:
                 tally.observed = jsonable(result["observed_value"])
             if not success and len(tally.unexpected_rows) < self.sample_rows:
                 rows = result.get("partial_unexpected_index_list") or [
-                    {"value": v} for v in result.get("partial_unexpected_list") or []]
+                    {"value": v} for v in result.get("partial_unexpected_list") or []
+                ]
                 tally.unexpected_rows.extend(
-                    jsonable(rows[: self.sample_rows - len(tally.unexpected_rows)]))
+                    jsonable(rows[: self.sample_rows - len(tally.unexpected_rows)])
+                )
                 if collect_sample:
                     tally.sample = list(tally.unexpected_rows)
 
     def _usable(self, expectations: list[Expectation]) -> list[Expectation]:
         usable = []
         for e in expectations:
-            bad = [self.parameter_errors[p] for p in e.parameter_names()
-                   if p in self.parameter_errors]
+            bad = [
+                self.parameter_errors[p] for p in e.parameter_names() if p in self.parameter_errors
+            ]
             if bad:
                 self._fail([e], "; ".join(bad))
             else:
@@ -334,8 +365,9 @@ class _TableRun:
             return
         try:
             source = self._rows_sql()
-            available = [d[0] for d in self._relation(
-                f"SELECT * FROM ({source}) AS t LIMIT 0").description]
+            available = [
+                d[0] for d in self._relation(f"SELECT * FROM ({source}) AS t LIMIT 0").description
+            ]
         except (duckdb.Error, KeyError, CompiledSqlError) as exc:
             self._fail(expectations, f"reading {self.suite.table}: {exc}")
             return
@@ -359,11 +391,17 @@ class _TableRun:
             seen = False
             for record_batch in _rebatch(reader, self.batch_rows):
                 seen = True
-                self._record(self.ge.validate(_to_pandas(record_batch), runnable,
-                                              self.parameters, key), collect_sample=True)
+                self._record(
+                    self.ge.validate(_to_pandas(record_batch), runnable, self.parameters, key),
+                    collect_sample=True,
+                )
             if not seen:  # an empty table still goes through GE once, with its columns
-                self._record(self.ge.validate(_to_pandas(reader.schema.empty_table()), runnable,
-                                              self.parameters, key), collect_sample=True)
+                self._record(
+                    self.ge.validate(
+                        _to_pandas(reader.schema.empty_table()), runnable, self.parameters, key
+                    ),
+                    collect_sample=True,
+                )
         except (duckdb.Error, KeyError) as exc:
             self._fail(runnable, f"reading {self.suite.table}: {exc}")
 
@@ -373,17 +411,21 @@ class _TableRun:
             return ""
         # rows validated by an earlier run are not read again
         self.rows_scope = f"rows with {self.suite.rows_since} > {self.since['value']}"
-        return (f"{ident(self.suite.rows_since)} > CAST({literal(self.since['value'])} AS "
-                f"{self.since['type']})")
+        return (
+            f"{ident(self.suite.rows_since)} > CAST({literal(self.since['value'])} AS "
+            f"{self.since['type']})"
+        )
 
     def run_screen(self, batch: CheckBatch, expectations: list[Expectation]) -> None:
         """The personal-data screen of the rows (screening.py) as the batch frame."""
         try:
             source = self._rows_sql()
-            available = [d[0] for d in self._relation(
-                f"SELECT * FROM ({source}) AS t LIMIT 0").description]
-            summary, hits = screening.screen(self.conn, source, self._since(available),
-                                             self.sample_rows)
+            available = [
+                d[0] for d in self._relation(f"SELECT * FROM ({source}) AS t LIMIT 0").description
+            ]
+            summary, hits = screening.screen(
+                self.conn, source, self._since(available), self.sample_rows
+            )
         except (duckdb.Error, KeyError, CompiledSqlError) as exc:
             self._fail(expectations, f"batch {batch.name}: {exc}")
             return
@@ -405,8 +447,7 @@ class _TableRun:
         import pyarrow as pa
 
         try:
-            reader = self._relation(self.compiled.sql(batch.model)).to_arrow_reader(
-                self.batch_rows)
+            reader = self._relation(self.compiled.sql(batch.model)).to_arrow_reader(self.batch_rows)
             chunks, rows = [], 0
             for chunk in reader:  # never more than MAX_AGGREGATE_ROWS (+ one chunk) in memory
                 chunks.append(chunk)
@@ -418,25 +459,33 @@ class _TableRun:
             self._fail(expectations, f"batch {batch.name}: {exc}")
             return
         if table.num_rows > MAX_AGGREGATE_ROWS:
-            self._fail(expectations, f"batch {batch.name} returned more than "
-                                     f"{MAX_AGGREGATE_ROWS} rows: aggregate it in SQL")
+            self._fail(
+                expectations,
+                f"batch {batch.name} returned more than "
+                f"{MAX_AGGREGATE_ROWS} rows: aggregate it in SQL",
+            )
             return
         frame = _to_pandas(table)
         results = self.ge.validate(frame, expectations, self.parameters, batch.key)
         self._record(results, collect_sample=batch.sample is None)
         for e in expectations:  # GE reports no observed value for this one: keep what is there
-            if e.type == "expect_column_distinct_values_to_contain_set" and \
-                    e.kwargs.get("column") in frame.columns:
+            if (
+                e.type == "expect_column_distinct_values_to_contain_set"
+                and e.kwargs.get("column") in frame.columns
+            ):
                 self.tallies[id(e)].observed = jsonable(
-                    sorted(frame[e.kwargs["column"]].dropna().unique().tolist()))
+                    sorted(frame[e.kwargs["column"]].dropna().unique().tolist())
+                )
         if table.num_rows <= SHOWN_BATCH_ROWS:  # small summaries are shown as observed
             shown = jsonable(table.to_pylist())
             for e in expectations:
                 self.tallies[id(e)].batch_rows = shown
         if batch.sample and not all(success for _, success, _, _ in results):
             try:
-                sample = self._relation(f"SELECT * FROM ({self.compiled.sql(batch.sample)}) "
-                                        f"AS s LIMIT {self.sample_rows}")
+                sample = self._relation(
+                    f"SELECT * FROM ({self.compiled.sql(batch.sample)}) "
+                    f"AS s LIMIT {self.sample_rows}"
+                )
                 names = [d[0] for d in sample.description]
                 rows = [dict(zip(names, r, strict=True)) for r in sample.fetchall()]
             except (duckdb.Error, KeyError, CompiledSqlError) as exc:
@@ -477,8 +526,11 @@ class _TableRun:
             return {"error": tally.errors[0]}
         if e.type == "expect_column_distinct_values_to_contain_set":
             present = set(tally.observed or [])
-            wanted = self.parameters.get(e.kwargs["value_set"]["$PARAMETER"]) \
-                if isinstance(e.kwargs.get("value_set"), Mapping) else e.kwargs.get("value_set")
+            wanted = (
+                self.parameters.get(e.kwargs["value_set"]["$PARAMETER"])
+                if isinstance(e.kwargs.get("value_set"), Mapping)
+                else e.kwargs.get("value_set")
+            )
             return {"missing": sorted(set(wanted or []) - present), "present": len(present)}
         if tally.observed is not None:
             observed: Any = tally.observed
@@ -492,8 +544,9 @@ class _TableRun:
         return observed
 
     def _outcome(self, spec: CheckSpec) -> CheckOutcome:
-        tallies = [t for t in self.tallies.values()
-                   if self.suite.check_of(t.expectation) == spec.name]
+        tallies = [
+            t for t in self.tallies.values() if self.suite.check_of(t.expectation) == spec.name
+        ]
         failed = [t for t in tallies if not t.success]
         sample: list[dict[str, Any]] = []
         for t in failed:
@@ -502,10 +555,13 @@ class _TableRun:
                     sample.append({"expectation": t.expectation.label, **row})
             observed = self._observed(t)
             if t.expectation.type == "expect_column_distinct_values_to_contain_set" and observed:
-                sample.extend({"expectation": t.expectation.label, "missing": m}
-                              for m in observed.get("missing", [])[: self.sample_rows])
-        uses_rows = any(t.expectation.batch == ROWS or self._screens(t.expectation)
-                        for t in tallies)
+                sample.extend(
+                    {"expectation": t.expectation.label, "missing": m}
+                    for m in observed.get("missing", [])[: self.sample_rows]
+                )
+        uses_rows = any(
+            t.expectation.batch == ROWS or self._screens(t.expectation) for t in tallies
+        )
         return CheckOutcome(
             table=self.suite.table,
             name=spec.name,
@@ -525,8 +581,9 @@ class _TableRun:
         return batch is not None and batch.screen is not None
 
 
-def row_watermarks(conn: duckdb.DuckDBPyConnection, suites_dir: Path,
-                   compiled: CompiledSql) -> dict[str, Any]:
+def row_watermarks(
+    conn: duckdb.DuckDBPyConnection, suites_dir: Path, compiled: CompiledSql
+) -> dict[str, Any]:
     """Per table with ``rows_since``: the largest stamp now in its rows and the stamp's SQL
     type. Recorded by a run whose checks passed, it is the next run's ``validated_through``."""
     marks: dict[str, Any] = {}
@@ -537,7 +594,8 @@ def row_watermarks(conn: duckdb.DuckDBPyConnection, suites_dir: Path,
         try:
             value, kind = conn.execute(
                 f"SELECT CAST(max({column}) AS VARCHAR), typeof(max({column})) "
-                f"FROM ({rows_sql(suite, compiled)}) AS t").fetchall()[0]
+                f"FROM ({rows_sql(suite, compiled)}) AS t"
+            ).fetchall()[0]
         except (duckdb.Error, CompiledSqlError):
             continue  # no such table, column or model: the checks report it; nothing to record
         if value is not None:
@@ -545,11 +603,18 @@ def row_watermarks(conn: duckdb.DuckDBPyConnection, suites_dir: Path,
     return marks
 
 
-def run_checks(conn: duckdb.DuckDBPyConnection, suites_dir: Path, compiled: CompiledSql, *,
-               settings: Settings | None = None, batch_rows: int | None = None,
-               sample_rows: int | None = None, thresholds: Mapping[str, str] | None = None,
-               tables: Iterable[str] | None = None,
-               validated_through: Mapping[str, Any] | None = None) -> list[CheckOutcome]:
+def run_checks(
+    conn: duckdb.DuckDBPyConnection,
+    suites_dir: Path,
+    compiled: CompiledSql,
+    *,
+    settings: Settings | None = None,
+    batch_rows: int | None = None,
+    sample_rows: int | None = None,
+    thresholds: Mapping[str, str] | None = None,
+    tables: Iterable[str] | None = None,
+    validated_through: Mapping[str, Any] | None = None,
+) -> list[CheckOutcome]:
     """Every named check of every suite in ``suites_dir`` (or of ``tables`` only), evaluated on
     ``conn``'s data with the SQL dbt compiled (``compiled``). Rows per record batch, failing
     rows kept and threshold overrides (environment variable -> text) come from ``settings``
@@ -569,9 +634,14 @@ def run_checks(conn: duckdb.DuckDBPyConnection, suites_dir: Path, compiled: Comp
         if wanted is not None and suite.table not in wanted:
             continue
         since = (validated_through or {}).get(suite.table)
-        if since is not None and (since.get("column") != suite.rows_since
-                                  or not _SQL_TYPE.match(str(since.get("type", "")))):
+        if since is not None and (
+            since.get("column") != suite.rows_since
+            or not _SQL_TYPE.match(str(since.get("type", "")))
+        ):
             since = None  # recorded for another column or unreadable: validate every row
-        outcomes.extend(_TableRun(conn, suite, compiled, ge, thresholds_by_name, batch_rows,
-                                  sample_rows, since).run())
+        outcomes.extend(
+            _TableRun(
+                conn, suite, compiled, ge, thresholds_by_name, batch_rows, sample_rows, since
+            ).run()
+        )
     return outcomes

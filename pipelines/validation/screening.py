@@ -23,8 +23,9 @@ def text_columns(conn: duckdb.DuckDBPyConnection, rows_sql: str) -> list[str]:
     return [name for name, kind, *_ in described if kind == "VARCHAR"]
 
 
-def screen(conn: duckdb.DuckDBPyConnection, rows_sql: str, where: str = "",
-           sample_rows: int = 20) -> tuple[pa.Table, list[dict[str, Any]]]:
+def screen(
+    conn: duckdb.DuckDBPyConnection, rows_sql: str, where: str = "", sample_rows: int = 20
+) -> tuple[pa.Table, list[dict[str, Any]]]:
     """(one-row summary, failing values masked) for the rows of `rows_sql` [WHERE `where`]."""
     rules = pii_rules()
     columns = text_columns(conn, rows_sql)
@@ -35,16 +36,27 @@ def screen(conn: duckdb.DuckDBPyConnection, rows_sql: str, where: str = "",
             f"SELECT DISTINCT {literal(c)} AS column_name, {ident(c)} AS value "
             f"FROM ({rows_sql}) AS t WHERE {condition}{ident(c)} IS NOT NULL "
             f"AND regexp_matches({ident(c)}, $prefilter)"
-            for c in columns]
-        candidates = conn.execute(" UNION ALL ".join(branches),
-                                  {"prefilter": prefilter(rules)}).fetchall()
+            for c in columns
+        ]
+        candidates = conn.execute(
+            " UNION ALL ".join(branches), {"prefilter": prefilter(rules)}
+        ).fetchall()
     hits = []
     for column, value in candidates:
         found = find_pii(value, rules)
         if found:
-            hits.append({"column": column, "rules": ", ".join(found),
-                         "value_masked": mask_pii(value, rules)})
-    summary = pa.table({"values_with_personal_data": [len(hits)],
-                        "candidate_values": [len(candidates)],
-                        "text_columns": [len(columns)]})
+            hits.append(
+                {
+                    "column": column,
+                    "rules": ", ".join(found),
+                    "value_masked": mask_pii(value, rules),
+                }
+            )
+    summary = pa.table(
+        {
+            "values_with_personal_data": [len(hits)],
+            "candidate_values": [len(candidates)],
+            "text_columns": [len(columns)],
+        }
+    )
     return summary, hits[:sample_rows]

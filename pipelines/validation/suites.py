@@ -46,18 +46,20 @@ PARAMETERS_FILE = "parameters.yml"
 ROWS = "rows"
 
 # Row-level (map) expectations: their results add up over record batches.
-ROW_LEVEL_TYPES = frozenset({
-    "expect_column_values_to_not_be_null",
-    "expect_column_values_to_be_null",
-    "expect_column_values_to_be_in_set",
-    "expect_column_values_to_not_be_in_set",
-    "expect_column_values_to_be_between",
-    "expect_column_values_to_match_regex",
-    "expect_column_values_to_not_match_regex",
-    "expect_column_pair_values_a_to_be_greater_than_b",
-    "expect_column_pair_values_to_be_equal",
-    "expect_column_value_lengths_to_be_between",
-})
+ROW_LEVEL_TYPES = frozenset(
+    {
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_be_null",
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_not_be_in_set",
+        "expect_column_values_to_be_between",
+        "expect_column_values_to_match_regex",
+        "expect_column_values_to_not_match_regex",
+        "expect_column_pair_values_a_to_be_greater_than_b",
+        "expect_column_pair_values_to_be_equal",
+        "expect_column_value_lengths_to_be_between",
+    }
+)
 
 
 class SuiteError(ValueError):
@@ -89,7 +91,8 @@ class Expectation:
 
     def parameter_names(self) -> set[str]:
         return {
-            v["$PARAMETER"] for v in self.kwargs.values()
+            v["$PARAMETER"]
+            for v in self.kwargs.values()
             if isinstance(v, Mapping) and "$PARAMETER" in v
         }
 
@@ -157,22 +160,40 @@ class Suite:
         for name, description in self.descriptions.items():
             members = [e for e in self.expectations if e.check == name]
             if name not in mixed:
-                specs.append(CheckSpec(name=name, table=self.table,
-                                       blocking=any(e.blocking for e in members),
-                                       description=description, suite_check=name,
-                                       schema=self.schema))
+                specs.append(
+                    CheckSpec(
+                        name=name,
+                        table=self.table,
+                        blocking=any(e.blocking for e in members),
+                        description=description,
+                        suite_check=name,
+                        schema=self.schema,
+                    )
+                )
                 continue
             blocking_labels = "; ".join(e.label for e in members if e.blocking)
-            specs.append(CheckSpec(
-                name=name, table=self.table, blocking=False, suite_check=name,
-                schema=self.schema,
-                description=f"{description} (Warning only; its blocking part is the check "
-                            f"{name}{BLOCKING_SUFFIX}.)"))
-            specs.append(CheckSpec(
-                name=name + BLOCKING_SUFFIX, table=self.table, blocking=True, suite_check=name,
-                schema=self.schema,
-                description=f"Blocks the publish unless: {blocking_labels}. The blocking part "
-                            f"of {name}: {description}"))
+            specs.append(
+                CheckSpec(
+                    name=name,
+                    table=self.table,
+                    blocking=False,
+                    suite_check=name,
+                    schema=self.schema,
+                    description=f"{description} (Warning only; its blocking part is the check "
+                    f"{name}{BLOCKING_SUFFIX}.)",
+                )
+            )
+            specs.append(
+                CheckSpec(
+                    name=name + BLOCKING_SUFFIX,
+                    table=self.table,
+                    blocking=True,
+                    suite_check=name,
+                    schema=self.schema,
+                    description=f"Blocks the publish unless: {blocking_labels}. The blocking part "
+                    f"of {name}: {description}",
+                )
+            )
         return specs
 
 
@@ -191,12 +212,23 @@ def _expectation(table: str, raw: Mapping[str, Any], checks: Mapping[str, str]) 
     if meta["check"] not in checks:
         raise SuiteError(f"{table}: check {meta['check']!r} is not described in meta.checks")
     kwargs = dict(raw.get("kwargs") or {})
-    label = meta.get("label") or raw["type"].removeprefix("expect_") + "(" + ",".join(
-        str(kwargs[k]) for k in ("column", "column_A", "column_B") if k in kwargs) + ")"
+    label = (
+        meta.get("label")
+        or raw["type"].removeprefix("expect_")
+        + "("
+        + ",".join(str(kwargs[k]) for k in ("column", "column_A", "column_B") if k in kwargs)
+        + ")"
+    )
     if meta["batch"] == ROWS and raw["type"] not in ROW_LEVEL_TYPES:
         raise SuiteError(f"{table}: {raw['type']} cannot run on streamed rows; use a SQL batch")
-    return Expectation(type=raw["type"], kwargs=kwargs, check=meta["check"],
-                       blocking=bool(meta["blocking"]), batch=meta["batch"], label=label)
+    return Expectation(
+        type=raw["type"],
+        kwargs=kwargs,
+        check=meta["check"],
+        blocking=bool(meta["blocking"]),
+        batch=meta["batch"],
+        label=label,
+    )
 
 
 _MODEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -205,12 +237,16 @@ _MODEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 def _no_sql(name: str, extra: Mapping[str, Any]) -> None:
     """A batches file names dbt models; SQL in it (the old layout) is refused."""
     keys = set(extra) | {k for b in (extra.get("batches") or {}).values() for k in b}
-    models = [extra.get("rows")] + [b.get(k) for b in (extra.get("batches") or {}).values()
-                                    for k in ("model", "sample")]
+    models = [extra.get("rows")] + [
+        b.get(k) for b in (extra.get("batches") or {}).values() for k in ("model", "sample")
+    ]
     if keys & {"parameters", "with", "sql"} or any(
-            m is not None and not _MODEL_NAME.match(str(m)) for m in models):
-        raise SuiteError(f"{name}: SQL belongs to the dbt check models "
-                         f"(dbt_project/models/checks); name a model instead")
+        m is not None and not _MODEL_NAME.match(str(m)) for m in models
+    ):
+        raise SuiteError(
+            f"{name}: SQL belongs to the dbt check models "
+            f"(dbt_project/models/checks); name a model instead"
+        )
 
 
 def load_suite(path: Path) -> Suite:
@@ -233,8 +269,9 @@ def load_suite(path: Path) -> Suite:
             continue
         if not b.get("model"):
             raise SuiteError(f"{table}: batch {name} names no check model")
-        batches[name] = CheckBatch(name=name, model=b["model"], sample=b.get("sample"),
-                                   key=tuple(b.get("key") or ()))
+        batches[name] = CheckBatch(
+            name=name, model=b["model"], sample=b.get("sample"), key=tuple(b.get("key") or ())
+        )
     suite = Suite(
         table=table,
         path=path,
@@ -256,8 +293,10 @@ def load_suite(path: Path) -> Suite:
         if not any(e.check == name for e in expectations):
             raise SuiteError(f"{table}: check {name!r} has no expectation")
         if name + BLOCKING_SUFFIX in checks and name in suite.mixed_checks():
-            raise SuiteError(f"{table}: check {name!r} mixes severities and "
-                             f"{name + BLOCKING_SUFFIX!r} is taken by another check")
+            raise SuiteError(
+                f"{table}: check {name!r} mixes severities and "
+                f"{name + BLOCKING_SUFFIX!r} is taken by another check"
+            )
     return suite
 
 
@@ -274,8 +313,7 @@ def check_specs(suites_dir: Path) -> list[CheckSpec]:
     return [spec for suite in load_suites(suites_dir) for spec in suite.specs()]
 
 
-def load_thresholds(suites_dir: Path, overrides: Mapping[str, str] | None = None
-                    ) -> dict[str, Any]:
+def load_thresholds(suites_dir: Path, overrides: Mapping[str, str] | None = None) -> dict[str, Any]:
     """parameters.yml defaults, each overridden by its environment variable's value in
     ``overrides`` (Settings.check_thresholds: variable name -> text) when set there."""
     overrides = overrides or {}
@@ -288,8 +326,11 @@ def load_thresholds(suites_dir: Path, overrides: Mapping[str, str] | None = None
         if env and str(overrides.get(env, "")).strip():
             raw = str(overrides[env]).strip()
             try:
-                value = int(raw) if isinstance(value, int) and not isinstance(value, bool) \
+                value = (
+                    int(raw)
+                    if isinstance(value, int) and not isinstance(value, bool)
                     else float(raw)
+                )
             except ValueError as exc:
                 raise SuiteError(f"{env}={raw!r} is not a number") from exc
         values[name] = value
@@ -307,4 +348,3 @@ def format_suites(suites_dir: Path) -> list[Path]:
             changed.append(path)
         load_suite(path)  # and still valid
     return changed
-

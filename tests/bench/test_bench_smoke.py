@@ -32,8 +32,10 @@ def test_limit_and_pandas_read_the_same_rows(tmp_path):
 
 
 def test_measured_subprocess_reports_wall_and_memory(tmp_path):
-    m = run_measured([sys.executable, "-c", "x = bytearray(64 * 2**20); x[::4096] = b'1' * "
-                      "len(x[::4096])"], log=tmp_path / "log")
+    m = run_measured(
+        [sys.executable, "-c", "x = bytearray(64 * 2**20); x[::4096] = b'1' * len(x[::4096])"],
+        log=tmp_path / "log",
+    )
     assert m.returncode == 0
     assert m.peak_mib >= 64
 
@@ -47,8 +49,11 @@ def test_report_ratios_and_targets():
     }
     rat = run.ratios(summary)
     assert rat == {"c/a": 1.5, "c/b": 0.25, "d/c": 0.5 / 15}
-    rows = [("fixed start-up (job process)", 8.0), ("  of which before RUN_START", 2.0),
-            ("  of which outside dbt's own elapsed", 3.0)]
+    rows = [
+        ("fixed start-up (job process)", 8.0),
+        ("  of which before RUN_START", 2.0),
+        ("  of which outside dbt's own elapsed", 3.0),
+    ]
     assert run.startup_total(rows)[0] == 13.0
     verdicts = {name: v for name, v, _ in run.targets(summary, rat, rows)}
     assert set(verdicts.values()) == {"PASS"}
@@ -56,9 +61,16 @@ def test_report_ratios_and_targets():
 
 
 def test_rss_cap_kills_the_contender(tmp_path):
-    m = run_measured([sys.executable, "-c", "import time; x = bytearray(300 * 2**20); "
-                      "x[::4096] = b'1' * len(x[::4096]); time.sleep(30)"],
-                     log=tmp_path / "log", rss_cap_mib=100)
+    m = run_measured(
+        [
+            sys.executable,
+            "-c",
+            "import time; x = bytearray(300 * 2**20); "
+            "x[::4096] = b'1' * len(x[::4096]); time.sleep(30)",
+        ],
+        log=tmp_path / "log",
+        rss_cap_mib=100,
+    )
     assert m.capped and m.returncode != 0 and m.wall_s < 20
 
 
@@ -84,6 +96,13 @@ def test_night_files_land_beside_the_history(tmp_path):
 def test_step_keys_map_to_stages():
     from bench.nightly import stage_of
 
-    assert [stage_of(k) for k in ("land_raw_exports", "dbt_warehouse", "ops__quarantine",
-                                  "validate_marts", "published__catalog")] == [
-        "landing", "dbt", "quarantine sync", "checks", "publish"]
+    assert [
+        stage_of(k)
+        for k in (
+            "land_raw_exports",
+            "dbt_warehouse",
+            "ops__quarantine",
+            "validate_marts",
+            "published__catalog",
+        )
+    ] == ["landing", "dbt", "quarantine sync", "checks", "publish"]

@@ -26,20 +26,32 @@ import duckdb
 from pipelines.publish import publish
 
 VENUE_TYPES = [
-    ("SMALL_SHOP", "小商店", True), ("SMALL_RESTAURANT", "小餐饮", True),
-    ("SMALL_HOTEL", "小旅馆", True), ("SMALL_KTV", "小歌舞娱乐场所", True),
-    ("SMALL_NETCAFE", "小网吧", True), ("SMALL_BEAUTY_BATH", "小美容洗浴", True),
-    ("SMALL_SCHOOL", "小学校/幼儿园/培训机构", True), ("SMALL_CLINIC", "小医院/诊所", True),
-    ("SMALL_WORKSHOP", "小生产加工企业", True), ("RENTAL_HOUSING", "出租屋/公寓", False),
-    ("HOTEL", "宾馆酒店", False), ("FOOT_MASSAGE", "足疗按摩店", False),
-    ("ENTERTAINMENT", "娱乐场所", False), ("BATHHOUSE", "洗浴中心", False),
+    ("SMALL_SHOP", "小商店", True),
+    ("SMALL_RESTAURANT", "小餐饮", True),
+    ("SMALL_HOTEL", "小旅馆", True),
+    ("SMALL_KTV", "小歌舞娱乐场所", True),
+    ("SMALL_NETCAFE", "小网吧", True),
+    ("SMALL_BEAUTY_BATH", "小美容洗浴", True),
+    ("SMALL_SCHOOL", "小学校/幼儿园/培训机构", True),
+    ("SMALL_CLINIC", "小医院/诊所", True),
+    ("SMALL_WORKSHOP", "小生产加工企业", True),
+    ("RENTAL_HOUSING", "出租屋/公寓", False),
+    ("HOTEL", "宾馆酒店", False),
+    ("FOOT_MASSAGE", "足疗按摩店", False),
+    ("ENTERTAINMENT", "娱乐场所", False),
+    ("BATHHOUSE", "洗浴中心", False),
     ("CONVERTED_FACTORY_FLATS", "厂房改建公寓楼/群租房", False),
 ]
-VIOLATIONS = [("PED_RED_LIGHT", "行人闯红灯"), ("NMV_WRONG_WAY", "非机动车逆向行驶"),
-              ("EBIKE_NO_HELMET", "电动自行车未戴头盔")]
+VIOLATIONS = [
+    ("PED_RED_LIGHT", "行人闯红灯"),
+    ("NMV_WRONG_WAY", "非机动车逆向行驶"),
+    ("EBIKE_NO_HELMET", "电动自行车未戴头盔"),
+]
 STATIONS = [
-    ("S1", "一所", "甲分局", "甲市"), ("S2", "二所", "甲分局", "甲市"),
-    ("S3", "三所", "乙县公安局", "甲市"), ("S5", "五所", "丁分局", "甲市"),
+    ("S1", "一所", "甲分局", "甲市"),
+    ("S2", "二所", "甲分局", "甲市"),
+    ("S3", "三所", "乙县公安局", "甲市"),
+    ("S5", "五所", "丁分局", "甲市"),
     ("S4", "四所", "丙分局", "乙市"),
 ]
 # (id, station, day, campaign, type, venue, found, rectified, notices, closure, households,
@@ -72,8 +84,15 @@ TRAFFIC = [
     ("T9", "S1", "2024-07-02", "C2", "EBIKE_NO_HELMET", "WARNING", 0),
 ]
 CAMPAIGNS = [
-    ("C1", '测试"百日行动"', "2024-06-01", "2024-09-08", "all", None,
-     "inspections;disputes;traffic"),
+    (
+        "C1",
+        '测试"百日行动"',
+        "2024-06-01",
+        "2024-09-08",
+        "all",
+        None,
+        "inspections;disputes;traffic",
+    ),
     ("C2", "交通整治", "2024-07-01", "2024-07-31", "all", None, "traffic"),
 ]
 COVERAGE_DAYS = ["2024-06-01", "2024-06-02", "2024-06-03"]
@@ -81,9 +100,16 @@ COVERAGE_TYPES = ["inspections", "disputes", "traffic"]
 # First month, 甲市: S1, S2, S3, S5 owe reports; S5 never reports, S3 misses 06-02 (every
 # record type: one station-day); S1's disputes of 06-01 were late; S2's inspections of 06-03
 # lost 2 rows to quarantine; S1's inspections of 06-02 had 1 row held back.
-COVERAGE_EXPECTED = {"stations_expected": 4, "stations_reporting": 3, "missing": 4,
-                     "late": 1, "partial": 1, "quarantined": 2, "held_back": 1,
-                     "set_aside": 3}
+COVERAGE_EXPECTED = {
+    "stations_expected": 4,
+    "stations_reporting": 3,
+    "missing": 4,
+    "late": 1,
+    "partial": 1,
+    "quarantined": 2,
+    "held_back": 1,
+    "set_aside": 3,
+}
 
 
 def _coverage_rows() -> list[tuple]:
@@ -101,8 +127,22 @@ def _coverage_rows() -> list[tuple]:
                 elif sid == "S1" and rt == "inspections" and day == "2024-06-02":
                     held = 1
                 files = 0 if status == "MISSING" else 1
-                rows.append((sid, name, bureau, city, "某省", day, rt, status, files,
-                             0 if status == "MISSING" else 5, quarantined, held))
+                rows.append(
+                    (
+                        sid,
+                        name,
+                        bureau,
+                        city,
+                        "某省",
+                        day,
+                        rt,
+                        status,
+                        files,
+                        0 if status == "MISSING" else 5,
+                        quarantined,
+                        held,
+                    )
+                )
     return rows
 
 
@@ -128,7 +168,7 @@ def make_source(path: Path, *, coverage: str | None = None, extra: bool = False)
     with duckdb.connect(str(path)) as conn:
         conn.execute("CREATE SCHEMA marts")
         conn.execute(f"""CREATE TABLE marts.dim_station AS SELECT * FROM (VALUES
-            {_values([(s, n, b, c, '某省', 'station') for s, n, b, c in STATIONS])})
+            {_values([(s, n, b, c, "某省", "station") for s, n, b, c in STATIONS])})
             t(station_id, station_name, bureau_name, city, province, unit_type)""")
         conn.execute(f"""CREATE TABLE marts.dim_campaign AS SELECT campaign_id, campaign_name,
             CAST(starts_on AS DATE) AS starts_on, CAST(ends_on AS DATE) AS ends_on,
@@ -167,8 +207,15 @@ def make_source(path: Path, *, coverage: str | None = None, extra: bool = False)
             CAST(fine_yuan AS BIGINT) AS fine_yuan
             FROM (VALUES {_values(TRAFFIC)}) t(ticket_id, unit_id, occurred_on,
             campaign_id, violation_code, action_code, fine_yuan)""")
-        tables = ["dim_station", "dim_campaign", "dim_venue_type", "dim_violation_type",
-                  "fct_inspections", "fct_disputes", "fct_traffic_violations"]
+        tables = [
+            "dim_station",
+            "dim_campaign",
+            "dim_venue_type",
+            "dim_violation_type",
+            "fct_inspections",
+            "fct_disputes",
+            "fct_traffic_violations",
+        ]
         if coverage:
             conn.execute(f"""CREATE TABLE marts.mart_reporting_coverage AS SELECT station_id,
                 station_name, bureau_name, city, province, CAST(day AS DATE) AS day,
@@ -182,8 +229,10 @@ def make_source(path: Path, *, coverage: str | None = None, extra: bool = False)
                 bureau_name, city, province, day, record_type, status, files_received,
                 rows_landed, rows_quarantined, rows_held_back)""")
             if coverage == "with_rollups":
-                conn.execute("ALTER TABLE marts.mart_reporting_coverage "
-                             "ADD COLUMN level VARCHAR DEFAULT 'station'")
+                conn.execute(
+                    "ALTER TABLE marts.mart_reporting_coverage "
+                    "ADD COLUMN level VARCHAR DEFAULT 'station'"
+                )
                 # a city rollup row per day and record type: summing it in would double
                 conn.execute("""INSERT INTO marts.mart_reporting_coverage
                     SELECT 'ALL', city, 'ALL', city, province, day, record_type, 'MISSING',
@@ -195,8 +244,14 @@ def make_source(path: Path, *, coverage: str | None = None, extra: bool = False)
     return tables
 
 
-def make_published(root: Path, *, coverage: str | None = None, run_id: str = "run-1",
-                   extra: bool = False, keep: int = 14) -> Path:
+def make_published(
+    root: Path,
+    *,
+    coverage: str | None = None,
+    run_id: str = "run-1",
+    extra: bool = False,
+    keep: int = 14,
+) -> Path:
     """published/ under root, with one more version of the tiny warehouse."""
     source = root / "source.duckdb"
     tables = make_source(source, coverage=coverage, extra=extra)

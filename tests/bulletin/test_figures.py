@@ -92,8 +92,13 @@ def test_comparisons_against_the_previous_period_and_a_year_earlier(city):
     # no traffic record in either base period: no base, shown as —
     table = page.tables["table-comparison"]
     assert table.rows["traffic.ALL.violations"][2:] == ["—", "—", "—", "—"]
-    assert table.rows["inspections.ALL.inspection_visits"][1:] == ["5", "1", "+400.0%", "1",
-                                                                   "+400.0%"]
+    assert table.rows["inspections.ALL.inspection_visits"][1:] == [
+        "5",
+        "1",
+        "+400.0%",
+        "1",
+        "+400.0%",
+    ]
     # a base of 0 is no base either
     rectified = rows[("inspections", "ALL", "hazards_rectified")]
     assert rectified["previous"] == 0 and rectified["previous_change"] is None
@@ -107,7 +112,8 @@ def test_sub_units_with_zeros_and_the_movers(city):
     visits = column(table, b.phrases.get("columns.inspection_visits"))
     assert [table.rows[u][visits] for u in table.order] == ["0", "1", "4"]
     assert b.sub_units["movers_text"] == (
-        "与上期相比，检查场所家次变化最大的是甲分局（+3家次，+300.0%）。")
+        "与上期相比，检查场所家次变化最大的是甲分局（+3家次，+300.0%）。"
+    )
     assert page.ids["movers"] == b.sub_units["movers_text"]
 
 
@@ -132,7 +138,9 @@ def test_the_page_is_self_contained_and_every_sql_reruns_on_the_catalog(city, pu
     assert hrefs and all(h.startswith("#") for h in hrefs), [h for h in hrefs if h[0] != "#"]
     # namespaces of the inline SVG are the only URLs
     assert set(re.findall(r"https?://[^\s\"'<>]+", page_html)) <= {
-        "http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
+        "http://www.w3.org/2000/svg",
+        "http://www.w3.org/1999/xlink",
+    }
     assert len(b.charts) == 4 and "<svg" in page_html and "<text" not in page_html
     assert "<!--" not in page_html  # nothing a name could close and escape from
     # each query shown is exactly the one that ran, and gives the same rows in another client
@@ -156,11 +164,19 @@ def test_coverage_note_from_the_coverage_mart(city):
     total = b.coverage["total"]
     want = COVERAGE_EXPECTED
     assert (total["stations_expected"], total["stations_reporting"]) == (
-        want["stations_expected"], want["stations_reporting"])
-    assert (total["station_days_missing"], total["station_days_late"],
-            total["station_days_partial"]) == (want["missing"], want["late"], want["partial"])
+        want["stations_expected"],
+        want["stations_reporting"],
+    )
+    assert (
+        total["station_days_missing"],
+        total["station_days_late"],
+        total["station_days_partial"],
+    ) == (want["missing"], want["late"], want["partial"])
     assert (total["rows_quarantined"], total["rows_held_back"], total["rows_set_aside"]) == (
-        want["quarantined"], want["held_back"], want["set_aside"])
+        want["quarantined"],
+        want["held_back"],
+        want["set_aside"],
+    )
     text = page.ids["coverage-text"]
     assert "应报送派出所4个，期间有报送的3个；缺报4个站日" in text
     assert "剔除记录3条" in text and "五所（3个站日）" in text
@@ -172,8 +188,7 @@ def test_coverage_rollup_rows_are_not_added_to_the_stations(tmp_path):
         b = build_bulletin(cat, "C1", "甲市", period_kind="first-month")
     assert b.coverage["total"]["station_days_missing"] == COVERAGE_EXPECTED["missing"]
     assert b.coverage["total"]["stations_expected"] == COVERAGE_EXPECTED["stations_expected"]
-    assert "c.level = 'station'" in next(q.sql for q in b.queries
-                                         if q.qid == b.coverage["qid"])
+    assert "c.level = 'station'" in next(q.sql for q in b.queries if q.qid == b.coverage["qid"])
 
 
 def test_without_the_coverage_mart_the_note_says_so(tmp_path):
@@ -186,11 +201,14 @@ def test_without_the_coverage_mart_the_note_says_so(tmp_path):
     assert "table-coverage" not in page.tables
 
 
-@pytest.mark.parametrize(("kind", "start", "end"), [
-    ("first-month", date(2024, 6, 1), date(2024, 6, 30)),
-    ("whole", date(2024, 6, 1), date(2024, 6, 10)),  # to C1's last day with records
-    ("last-week", date(2024, 6, 4), date(2024, 6, 10)),
-])
+@pytest.mark.parametrize(
+    ("kind", "start", "end"),
+    [
+        ("first-month", date(2024, 6, 1), date(2024, 6, 30)),
+        ("whole", date(2024, 6, 1), date(2024, 6, 10)),  # to C1's last day with records
+        ("last-week", date(2024, 6, 4), date(2024, 6, 10)),
+    ],
+)
 def test_periods(published, kind, start, end):
     with open_catalog(published) as cat:
         b = build_bulletin(cat, "C1", "一所", period_kind=kind)
@@ -203,20 +221,36 @@ def test_a_custom_period_and_a_station_by_id(published):
     assert (b.unit.level, b.unit.name) == ("station", "二所")
     assert b.sub_units is None
     assert render_text(b).startswith(
-        "测试“百日行动”2024年6月3日至6月4日期间，二所通过接处警警情排查掌握矛盾纠纷1条")
+        "测试“百日行动”2024年6月3日至6月4日期间，二所通过接处警警情排查掌握矛盾纠纷1条"
+    )
     assert b.group("inspections", "ALL")["inspection_visits"] == 1  # JC2 on 06-03 only
 
 
-@pytest.mark.parametrize(("args", "words"), [
-    (("NOPE", "甲市", "whole"), ["unknown campaign 'NOPE'", "C1 (测试\"百日行动\")",
-                                "C2 (交通整治)"]),
-    (("C1", "北京", "whole"), ["unit '北京' is not a unit of campaign C1", "cities 乙市, 甲市",
-                              "bureaus 丙分局, 乙县公安局, 甲分局", "stations 四所"]),
-    (("C1", "五所", "whole"), ["unit '五所' has no records in campaign C1"]),
-    (("C2", "四所", "whole"), ["has no records in campaign C2", "cities 甲市"]),
-    (("C1", None, "whole"), ["several cities; choose --unit from: 乙市, 甲市"]),
-    (("C1", "甲市", "tomorrow"), ["unknown period 'tomorrow'", "first-month, last-week, whole"]),
-])
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (
+            ("NOPE", "甲市", "whole"),
+            ["unknown campaign 'NOPE'", 'C1 (测试"百日行动")', "C2 (交通整治)"],
+        ),
+        (
+            ("C1", "北京", "whole"),
+            [
+                "unit '北京' is not a unit of campaign C1",
+                "cities 乙市, 甲市",
+                "bureaus 丙分局, 乙县公安局, 甲分局",
+                "stations 四所",
+            ],
+        ),
+        (("C1", "五所", "whole"), ["unit '五所' has no records in campaign C1"]),
+        (("C2", "四所", "whole"), ["has no records in campaign C2", "cities 甲市"]),
+        (("C1", None, "whole"), ["several cities; choose --unit from: 乙市, 甲市"]),
+        (
+            ("C1", "甲市", "tomorrow"),
+            ["unknown period 'tomorrow'", "first-month, last-week, whole"],
+        ),
+    ],
+)
 def test_bad_input_is_one_line_naming_the_valid_choices(published, args, words):
     campaign, unit, kind = args
     with open_catalog(published) as cat, pytest.raises(BulletinError) as err:
@@ -236,7 +270,8 @@ def test_a_period_without_records_names_the_span_that_has_them(published):
 
 
 def test_without_a_chinese_font_the_charts_are_left_out_and_the_page_says_so(
-        published, monkeypatch):
+    published, monkeypatch
+):
     monkeypatch.setattr(build_module, "find_cjk_font", lambda _fonts: None)
     with open_catalog(published) as cat:
         b = build_bulletin(cat, "C1", "甲市", period_kind="first-month")
@@ -253,8 +288,7 @@ def test_wording_comes_from_the_phrase_table(published):
     data["period"]["first-month"] = "第一个月"
     data["venue_words"]["HOTEL"] = "旅店"
     with open_catalog(published) as cat:
-        b = build_bulletin(cat, "C1", "甲市", period_kind="first-month",
-                           phrases=Phrases(data))
+        b = build_bulletin(cat, "C1", "甲市", period_kind="first-month", phrases=Phrases(data))
     text = render_text(b)
     assert text.startswith("测试“百日行动”第一个月，全市各单位共检查")
     assert "，旅店1家次" in text
@@ -263,7 +297,13 @@ def test_wording_comes_from_the_phrase_table(published):
 def test_numbers_are_written_as_the_reports_write_them():
     p = Phrases.load()
     assert [p.count(v) for v in (4034, 0, 12345, 47500, 100000, 32900)] == [
-        "4034", "0", "12345", "4.75万", "10万", "3.29万"]
+        "4034",
+        "0",
+        "12345",
+        "4.75万",
+        "10万",
+        "3.29万",
+    ]
     assert p.pct(Decimal("12.25")) == "12.3%"
     assert p.pct(Decimal("-3.05"), signed=True) == "−3.1%"
     assert p.pct(Decimal("0"), signed=True) == "0.0%"

@@ -18,13 +18,34 @@ from tests.e2e.conftest import make_warehouse
 
 pytestmark = pytest.mark.e2e
 CAMPAIGN = "SUMMER_100D_2022"
-NINE = ("SMALL_SHOP", "SMALL_RESTAURANT", "SMALL_HOTEL", "SMALL_KTV", "SMALL_NETCAFE",
-        "SMALL_BEAUTY_BATH", "SMALL_SCHOOL", "SMALL_CLINIC", "SMALL_WORKSHOP")
-INSPECTION_COLUMNS = ("venues_inspected", "inspection_visits", "hazards_found",
-                      "hazards_rectified", "notices_issued", "closures_ordered",
-                      "rental_households", "rental_rooms")
-DISPUTE_COLUMNS = ("disputes_found", "disputes_resolved", "mediations", "mediation_successes",
-                   "escalations")
+NINE = (
+    "SMALL_SHOP",
+    "SMALL_RESTAURANT",
+    "SMALL_HOTEL",
+    "SMALL_KTV",
+    "SMALL_NETCAFE",
+    "SMALL_BEAUTY_BATH",
+    "SMALL_SCHOOL",
+    "SMALL_CLINIC",
+    "SMALL_WORKSHOP",
+)
+INSPECTION_COLUMNS = (
+    "venues_inspected",
+    "inspection_visits",
+    "hazards_found",
+    "hazards_rectified",
+    "notices_issued",
+    "closures_ordered",
+    "rental_households",
+    "rental_rooms",
+)
+DISPUTE_COLUMNS = (
+    "disputes_found",
+    "disputes_resolved",
+    "mediations",
+    "mediation_successes",
+    "escalations",
+)
 PHRASES = Phrases.load()
 
 
@@ -44,21 +65,23 @@ class Truth:
 
     def __init__(self, truth: dict):
         self.rows: dict[tuple[str, str, str], dict[str, dict]] = {}
-        for mart, key in (("mart_campaign_inspections", "venue_type_code"),
-                          ("mart_campaign_disputes", "source_code"),
-                          ("mart_campaign_traffic", "violation_code")):
+        for mart, key in (
+            ("mart_campaign_inspections", "venue_type_code"),
+            ("mart_campaign_disputes", "source_code"),
+            ("mart_campaign_traffic", "violation_code"),
+        ):
             for row in truth[mart]:
                 if row["campaign_id"] == CAMPAIGN:
-                    self.rows.setdefault((mart, row["level"], row["unit_name"]), {})[
-                        row[key]] = row
+                    self.rows.setdefault((mart, row["level"], row["unit_name"]), {})[row[key]] = row
 
     def get(self, mart: str, level: str, unit: str) -> dict[str, dict]:
         groups = dict(self.rows.get((mart, level, unit), {}))
         if mart == "mart_campaign_inspections":
             outside = [r for c, r in groups.items() if c not in (*NINE, "ALL", "ALL_NINE_SMALL")]
             if outside:  # the bulletin's own group: every type outside the nine, added up
-                groups["OUTSIDE_NINE_SMALL"] = {c: sum(r[c] for r in outside)
-                                                for c in INSPECTION_COLUMNS}
+                groups["OUTSIDE_NINE_SMALL"] = {
+                    c: sum(r[c] for r in outside) for c in INSPECTION_COLUMNS
+                }
         return groups
 
     def units(self, level: str) -> set[str]:
@@ -69,7 +92,8 @@ def _pct(numerator: int, denominator: int) -> Decimal | None:
     if not denominator:
         return None
     return (Decimal(numerator) * 100 / Decimal(denominator)).quantize(
-        Decimal("0.1"), rounding=ROUND_HALF_UP)
+        Decimal("0.1"), rounding=ROUND_HALF_UP
+    )
 
 
 def _published_traffic(wh, level: str, unit: str) -> dict[str, dict]:
@@ -79,7 +103,8 @@ def _published_traffic(wh, level: str, unit: str) -> dict[str, dict]:
         rows = conn.execute(
             "SELECT violation_code, warnings, educations, fines FROM marts.mart_campaign_traffic "
             "WHERE campaign_id = $c AND level = $l AND unit_name = $u",
-            {"c": CAMPAIGN, "l": level, "u": unit}).fetchall()
+            {"c": CAMPAIGN, "l": level, "u": unit},
+        ).fetchall()
     return {r[0]: {"warnings": r[1], "educations": r[2], "fines": r[3]} for r in rows}
 
 
@@ -88,8 +113,11 @@ def _check_page(page: Page, truth: Truth, wh, level: str, unit: str, sub_level: 
     disp = truth.get("mart_campaign_disputes", level, unit)
     traf = truth.get("mart_campaign_traffic", level, unit)
     extra = _published_traffic(wh, level, unit)
-    expected = {"inspections": insp, "disputes": disp,
-                "traffic": {c: {**r, **extra.get(c, {})} for c, r in traf.items()}}
+    expected = {
+        "inspections": insp,
+        "disputes": disp,
+        "traffic": {c: {**r, **extra.get(c, {})} for c, r in traf.items()},
+    }
 
     # the headline: every number in it is a tagged figure, and each equals the truth
     assert numbers_in(page.headline) == [number(t) for _f, _h, t in page.figures]
@@ -109,12 +137,12 @@ def _check_page(page: Page, truth: Truth, wh, level: str, unit: str, sub_level: 
                 assert number(cells[idx]) == want[name], (unit, section, code, name)
             if section == "inspections":
                 idx = column(table, PHRASES.get("columns.rectification_pct"))
-                assert percent(cells[idx]) == _pct(want["hazards_rectified"],
-                                                   want["hazards_found"])
+                assert percent(cells[idx]) == _pct(want["hazards_rectified"], want["hazards_found"])
             if section == "disputes":
                 idx = column(table, PHRASES.get("columns.resolution_pct"))
-                assert percent(cells[idx]) == _pct(want["disputes_resolved"],
-                                                   want["disputes_found"])
+                assert percent(cells[idx]) == _pct(
+                    want["disputes_resolved"], want["disputes_found"]
+                )
 
     # the current period of the comparison table
     comparison = page.tables["table-comparison"]
@@ -131,12 +159,23 @@ def _check_page(page: Page, truth: Truth, wh, level: str, unit: str, sub_level: 
         i = truth.get("mart_campaign_inspections", sub_level, sub).get("ALL", {})
         d = truth.get("mart_campaign_disputes", sub_level, sub).get("ALL", {})
         t = truth.get("mart_campaign_traffic", sub_level, sub).get("ALL", {})
-        want = {**{c: i.get(c, 0) for c in INSPECTION_COLUMNS},
-                **{c: d.get(c, 0) for c in DISPUTE_COLUMNS},
-                "violations": t.get("violations", 0), "fines_yuan": t.get("fines_yuan", 0)}
-        for name in ("venues_inspected", "inspection_visits", "hazards_found",
-                     "hazards_rectified", "notices_issued", "disputes_found",
-                     "disputes_resolved", "violations", "fines_yuan"):
+        want = {
+            **{c: i.get(c, 0) for c in INSPECTION_COLUMNS},
+            **{c: d.get(c, 0) for c in DISPUTE_COLUMNS},
+            "violations": t.get("violations", 0),
+            "fines_yuan": t.get("fines_yuan", 0),
+        }
+        for name in (
+            "venues_inspected",
+            "inspection_visits",
+            "hazards_found",
+            "hazards_rectified",
+            "notices_issued",
+            "disputes_found",
+            "disputes_resolved",
+            "violations",
+            "fines_yuan",
+        ):
             idx = column(table, PHRASES.get(f"columns.{name}"))
             assert number(cells[idx]) == want[name], (unit, sub, name)
         idx = column(table, PHRASES.get("columns.rectification_pct"))
@@ -152,7 +191,8 @@ def test_the_run_writes_and_lists_the_bulletins_of_the_active_campaign(run):
     written = {(i["campaign_id"], i["level"], i["unit"]) for i in listing["items"]}
     # the corpus ends in SUMMER_100D_2022; the 2018 and 2020 campaigns are long over
     want = {(CAMPAIGN, "city", c) for c in truth.units("city")} | {
-        (CAMPAIGN, "bureau", b) for b in truth.units("bureau")}
+        (CAMPAIGN, "bureau", b) for b in truth.units("bureau")
+    }
     assert written == want
     assert f"bulletins: {len(want)} written in {listing['dir']}" in summary
 

@@ -28,9 +28,15 @@ from tests.publish.helpers import tree_digest
 WAREHOUSE = Path(sys.executable).with_name("warehouse")
 # C1 (all record types) and C2 (traffic) are both active on 2024-07-02, the last day with
 # records: C1 for 甲市 and 乙市 and the bureaus with records, C2 for 甲市 and 甲分局.
-EXPECTED = {("C1", "city", "甲市"), ("C1", "city", "乙市"), ("C1", "bureau", "甲分局"),
-            ("C1", "bureau", "乙县公安局"), ("C1", "bureau", "丙分局"),
-            ("C2", "city", "甲市"), ("C2", "bureau", "甲分局")}
+EXPECTED = {
+    ("C1", "city", "甲市"),
+    ("C1", "city", "乙市"),
+    ("C1", "bureau", "甲分局"),
+    ("C1", "bureau", "乙县公安局"),
+    ("C1", "bureau", "丙分局"),
+    ("C2", "city", "甲市"),
+    ("C2", "bureau", "甲分局"),
+}
 
 
 def _versions(published: Path) -> list[str]:
@@ -39,8 +45,10 @@ def _versions(published: Path) -> list[str]:
 
 def test_a_missing_catalog_is_retried_then_refused_in_one_line(tmp_path):
     started = time.monotonic()
-    with pytest.raises(CatalogUnavailable) as err, open_catalog(tmp_path / "published",
-                                                                 attempts=3, delay=0.05):
+    with (
+        pytest.raises(CatalogUnavailable) as err,
+        open_catalog(tmp_path / "published", attempts=3, delay=0.05),
+    ):
         pass
     assert time.monotonic() - started >= 0.05 + 0.1  # waited between the attempts
     message = str(err.value)
@@ -82,16 +90,19 @@ def test_a_catalog_mid_swap_is_retried_until_whole(tmp_path):
         with open_catalog(published, attempts=20, delay=0.05) as cat:
             assert cat.version == second
             # the figures are the second version's: its extra inspection is there
-            assert cat.conn.execute("SELECT count(*) FROM marts.fct_inspections "
-                                    "WHERE inspection_id = 'JC3'").fetchone()[0] == 1
+            assert (
+                cat.conn.execute(
+                    "SELECT count(*) FROM marts.fct_inspections WHERE inspection_id = 'JC3'"
+                ).fetchone()[0]
+                == 1
+            )
     finally:
         timer.join()
 
 
 def test_a_catalog_that_stays_a_step_behind_is_refused_never_half_read(tmp_path):
     published, _second_catalog, first, second = _mid_swap(tmp_path)
-    with pytest.raises(CatalogUnavailable) as err, open_catalog(published, attempts=2,
-                                                                 delay=0.01):
+    with pytest.raises(CatalogUnavailable) as err, open_catalog(published, attempts=2, delay=0.01):
         pass
     assert f"catalog points at version {first} but latest.json at {second}" in str(err.value)
 
@@ -128,7 +139,8 @@ def test_one_failing_bulletin_does_not_stop_the_others(tmp_path, monkeypatch):
     monkeypatch.setattr(batch_module, "build_bulletin", flaky)
     result = write_version_bulletins(published)
     assert [(f["unit"], f["error"]) for f in result.failed] == [
-        ("乙市", "RuntimeError: disk on fire")]
+        ("乙市", "RuntimeError: disk on fire")
+    ]
     assert len(result.written) == len(EXPECTED) - 1
     listing = json.loads((published / "latest.json").read_text())["bulletins"]
     assert listing["failed"][0]["unit"] == "乙市"
@@ -166,9 +178,12 @@ def test_bulletins_follow_their_version_through_publish_rollback_and_pruning(tmp
 
 
 def _materialize(home: Path):
-    return dg.materialize([bulletin_defs.published_bulletins], resources={
-        "warehouse": WarehouseResource(raw_dir=str(home / "raw"), home=str(home))},
-        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    return dg.materialize(
+        [bulletin_defs.published_bulletins],
+        resources={"warehouse": WarehouseResource(raw_dir=str(home / "raw"), home=str(home))},
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
 
 
 def test_the_asset_reports_failures_and_never_fails_its_step(tmp_path, monkeypatch):
@@ -186,23 +201,29 @@ def test_the_asset_reports_failures_and_never_fails_its_step(tmp_path, monkeypat
     assert result.success  # the publish stands; the failure is reported, not raised
     [event] = result.get_asset_materialization_events()
     assert event.materialization.metadata["failed"].value == [
-        "* *: OSError: No space left on device"]
+        "* *: OSError: No space left on device"
+    ]
     lines = _bulletin_lines(result)
     assert lines[0].endswith("1 FAILED")
     assert lines[1] == "  bulletins FAILED: * *: OSError: No space left on device"
 
 
 def _cli(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(WAREHOUSE), "bulletin", *args], capture_output=True, text=True,
-                          timeout=300, cwd=home,
-                          env={**os.environ, "WAREHOUSE_HOME": str(home),
-                               "WAREHOUSE_PII_KEY": "test", **env})
+    return subprocess.run(
+        [str(WAREHOUSE), "bulletin", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=home,
+        env={**os.environ, "WAREHOUSE_HOME": str(home), "WAREHOUSE_PII_KEY": "test", **env},
+    )
 
 
 def test_cli_writes_the_page_and_the_text_and_says_no_to_bad_input(tmp_path):
     make_published(tmp_path)
-    out = _cli(tmp_path, "--campaign", "C1", "--unit", "甲市", "--period", "first-month",
-               "--out", "out")
+    out = _cli(
+        tmp_path, "--campaign", "C1", "--unit", "甲市", "--period", "first-month", "--out", "out"
+    )
     assert out.returncode == 0, out.stderr
     html = tmp_path / "out" / "C1_甲市_20240601-20240630.html"
     text = html.with_suffix(".txt")
@@ -215,8 +236,17 @@ def test_cli_writes_the_page_and_the_text_and_says_no_to_bad_input(tmp_path):
     [line] = [x for x in bad.stderr.splitlines() if x.startswith("error:")]
     assert "valid units: cities 乙市, 甲市" in line
 
-    nopdf = _cli(tmp_path, "--campaign", "C2", "--unit", "甲市", "--out", "out", "--pdf",
-                 WAREHOUSE_CHROMIUM=str(tmp_path / "no-such-chromium"))
+    nopdf = _cli(
+        tmp_path,
+        "--campaign",
+        "C2",
+        "--unit",
+        "甲市",
+        "--out",
+        "out",
+        "--pdf",
+        WAREHOUSE_CHROMIUM=str(tmp_path / "no-such-chromium"),
+    )
     assert nopdf.returncode == 3
     assert "PDF not written: no headless Chromium found" in nopdf.stderr
     assert (tmp_path / "out" / "C2_甲市_20240701-20240702.html").is_file()

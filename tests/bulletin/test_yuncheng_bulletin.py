@@ -58,9 +58,22 @@ def first_month(yuncheng, tmp_path_factory):
     with --pdf: (page, text file, pdf, stdout)."""
     out = tmp_path_factory.mktemp("bulletin")
     proc = subprocess.run(
-        [str(WAREHOUSE), "bulletin", "--campaign", CAMPAIGN, "--period", "first-month",
-         "--out", str(out), "--pdf"], capture_output=True, text=True, timeout=600,
-        env={**os.environ, **yuncheng.env()})
+        [
+            str(WAREHOUSE),
+            "bulletin",
+            "--campaign",
+            CAMPAIGN,
+            "--period",
+            "first-month",
+            "--out",
+            str(out),
+            "--pdf",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **yuncheng.env()},
+    )
     assert proc.returncode == 0, proc.stderr
     html = out / f"{CAMPAIGN}_运城市_20220625-20220724.html"
     return html, html.with_suffix(".txt"), html.with_suffix(".pdf"), proc.stdout
@@ -77,7 +90,7 @@ def test_the_city_headline_holds_the_reports_figures_in_the_reports_order(first_
         assert found >= at, (part, plain)
         at = found + len(part)
     # exactly these figures, in this order, before the traffic clause the report lacks
-    assert numbers_in(text)[:len(SEED_FIGURES)] == SEED_FIGURES
+    assert numbers_in(text)[: len(SEED_FIGURES)] == SEED_FIGURES
     assert parse(html.read_text(encoding="utf-8")).headline == text
 
 
@@ -85,20 +98,28 @@ def test_the_run_wrote_the_city_and_bureau_bulletins(yuncheng):
     latest = json.loads((yuncheng.home / "published" / "latest.json").read_text())
     items = latest["bulletins"]["items"]
     assert {(i["level"], i["unit"]) for i in items} == {
-        ("city", "运城市"), ("bureau", "运城市公安局盐湖分局"), ("bureau", "河津市公安局"),
-        ("bureau", "新绛县公安局"), ("bureau", "永济市公安局")}
+        ("city", "运城市"),
+        ("bureau", "运城市公安局盐湖分局"),
+        ("bureau", "河津市公安局"),
+        ("bureau", "新绛县公安局"),
+        ("bureau", "永济市公安局"),
+    }
     # the scenario's records all lie in the first month: whole period = first month
     city = next(i for i in items if i["level"] == "city")
     assert city["period"] == {"kind": "whole", "from": "2022-06-25", "to": "2022-07-24"}
-    assert numbers_in(Path(city["text"]).read_text(encoding="utf-8"))[:len(SEED_FIGURES)] \
+    assert (
+        numbers_in(Path(city["text"]).read_text(encoding="utf-8"))[: len(SEED_FIGURES)]
         == SEED_FIGURES
+    )
 
 
 def _require_browser_and_fonts() -> None:
-    assert find_chromium(), ("headless Chromium is missing: `apt-get install chromium` "
-                             "(.ci/run installs it)")
-    fonts = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True,
-                           check=False).stdout.strip()
+    assert find_chromium(), (
+        "headless Chromium is missing: `apt-get install chromium` (.ci/run installs it)"
+    )
+    fonts = subprocess.run(
+        ["fc-list", ":lang=zh", "family"], capture_output=True, text=True, check=False
+    ).stdout.strip()
     assert fonts, "no font with Chinese glyphs: `apt-get install fonts-noto-cjk` (.ci/run does)"
 
 
@@ -135,4 +156,3 @@ def test_pdf_printed_by_chromium(first_month):
     assert data.count(b"/Type /Page") - data.count(b"/Type /Pages") >= 2
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(pdf, ARTIFACTS / "yuncheng-city-first-month.pdf")
-

@@ -56,7 +56,8 @@ def test_the_manifest_is_made_again_only_when_missing_stale_or_cut_short(tmp_pat
 
 
 def test_profile_reads_the_warehouse_from_vars_and_falls_back_to_the_variables(
-        tmp_path, monkeypatch):
+    tmp_path, monkeypatch
+):
     from argparse import Namespace
 
     from dbt.config.runtime import load_profile
@@ -74,14 +75,19 @@ def test_profile_reads_the_warehouse_from_vars_and_falls_back_to_the_variables(
         set_invocation_context(dict(os.environ))
         return load_profile(str(project_dir), cli_vars, None, None).credentials
 
-    dagster = profile({"warehouse_home": str(tmp_path / "a"), "duckdb_memory_limit": "1GB",
-                       "use_dev_pii_key": True}, WAREHOUSE_HOME=str(tmp_path / "ignored"))
+    dagster = profile(
+        {
+            "warehouse_home": str(tmp_path / "a"),
+            "duckdb_memory_limit": "1GB",
+            "use_dev_pii_key": True,
+        },
+        WAREHOUSE_HOME=str(tmp_path / "ignored"),
+    )
     assert dagster.path == f"{tmp_path / 'a'}/warehouse.duckdb"
     assert dagster.settings["memory_limit"] == "1GB"
     assert str(dagster.plugins[0].config["use_dev_key"]) == "True"
 
-    by_hand = profile({}, WAREHOUSE_HOME=str(tmp_path / "b"),
-                      WAREHOUSE_DUCKDB_MEMORY_LIMIT="3GB")
+    by_hand = profile({}, WAREHOUSE_HOME=str(tmp_path / "b"), WAREHOUSE_DUCKDB_MEMORY_LIMIT="3GB")
     assert by_hand.path == f"{tmp_path / 'b'}/warehouse.duckdb"
     assert by_hand.settings["memory_limit"] == "3GB"
     assert str(by_hand.plugins[0].config["use_dev_key"]) == "False"

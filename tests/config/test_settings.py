@@ -26,8 +26,7 @@ pytestmark = pytest.mark.unit
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Rows of README's table whose variables other parts read: the check thresholds
 # (expectations/README.md, read by pipelines/validation).
-ELSEWHERE = ("WAREHOUSE_COMPLETENESS_*", "WAREHOUSE_VOLUME_*",
-             "WAREHOUSE_FRESHNESS_MAX_AGE_DAYS")
+ELSEWHERE = ("WAREHOUSE_COMPLETENESS_*", "WAREHOUSE_VOLUME_*", "WAREHOUSE_FRESHNESS_MAX_AGE_DAYS")
 
 
 def readme_table() -> dict[str, str]:
@@ -69,9 +68,8 @@ def test_every_variable_of_the_readme_table_is_a_setting_and_every_setting_is_do
     documented = {name for name in table if name not in ELSEWHERE}
     # the threshold variables are settings too, documented by the wildcard rows
     settings = {name for name in aliases() if name not in CHECK_THRESHOLD_ENV}
-    assert documented == settings, (documented ^ settings)
-    assert all(any(fnmatch(name, pattern) for pattern in ELSEWHERE)
-               for name in CHECK_THRESHOLD_ENV)
+    assert documented == settings, documented ^ settings
+    assert all(any(fnmatch(name, pattern) for pattern in ELSEWHERE) for name in CHECK_THRESHOLD_ENV)
 
 
 def test_defaults_are_the_readme_defaults(clean_env):
@@ -115,26 +113,51 @@ def test_the_environment_reaches_the_warehouse_resource(clean_env, tmp_path):
     assert resource.raw_path == tmp_path / "drop"
     assert resource.home_path == tmp_path / "relative" / "home"
     assert resource.published_dir == tmp_path / "relative" / "home" / "published"
-    assert (resource.keep_snapshots, resource.memory_limit, resource.landing_threads,
-            resource.validation_full) == (3, "512MB", 1, True)
+    assert (
+        resource.keep_snapshots,
+        resource.memory_limit,
+        resource.landing_threads,
+        resource.validation_full,
+    ) == (3, "512MB", 1, True)
     assert resource.landing_limits == Limits(
-        max_file_bytes=int(1.5 * 2**20), max_uncompressed_bytes=2 * 2**20,
-        max_sheet_cells=1000, max_seconds=7.5, max_field_chars=99, settle_seconds=0.0)
+        max_file_bytes=int(1.5 * 2**20),
+        max_uncompressed_bytes=2 * 2**20,
+        max_sheet_cells=1000,
+        max_seconds=7.5,
+        max_field_chars=99,
+        settle_seconds=0.0,
+    )
 
 
 def test_the_resource_and_the_settings_share_one_layout(clean_env, tmp_path):
     clean_env.setenv("WAREHOUSE_HOME", str(tmp_path))
     settings = load_settings()
     resource = WarehouseResource.from_settings(settings)
-    for name in ("duckdb_path", "dagster_home", "published_dir", "reports_dir", "tmp_dir",
-                 "logs_dir", "dbt_target_dir"):
+    for name in (
+        "duckdb_path",
+        "dagster_home",
+        "published_dir",
+        "reports_dir",
+        "tmp_dir",
+        "logs_dir",
+        "dbt_target_dir",
+    ):
         assert getattr(resource, name) == getattr(settings, name), name
     assert settings.dbt_target_dir == tmp_path / "dbt" / "target"
 
 
-@pytest.mark.parametrize("value, full", [("1", True), ("true", True), (" yes ", True),
-                                         ("0", False), ("no", False), ("TRUE", False),
-                                         ("", False)])
+@pytest.mark.parametrize(
+    "value, full",
+    [
+        ("1", True),
+        ("true", True),
+        (" yes ", True),
+        ("0", False),
+        ("no", False),
+        ("TRUE", False),
+        ("", False),
+    ],
+)
 def test_validation_full_is_on_only_for_1_true_yes(clean_env, value, full):
     clean_env.setenv("WAREHOUSE_VALIDATION_FULL", value)
     assert load_settings().validation_full is full
@@ -171,14 +194,18 @@ def test_development_falls_back_to_the_documented_key_with_one_warning(clean_env
         first, second = load_settings(), load_settings()
     assert first.pii_key == second.pii_key == DEV_PII_KEY
     assert [r.getMessage() for r in caplog.records].count(
-        "WAREHOUSE_PII_KEY not set: using the documented development key") == 1
+        "WAREHOUSE_PII_KEY not set: using the documented development key"
+    ) == 1
 
 
 def test_dbt_gets_paths_and_the_dev_key_switch_as_vars_never_a_real_key(clean_env, tmp_path):
     clean_env.setenv("WAREHOUSE_HOME", str(tmp_path))
     dev = load_settings().dbt_vars()
-    assert dev == {"warehouse_home": str(tmp_path), "duckdb_memory_limit": "2GB",
-                   "use_dev_pii_key": True}
+    assert dev == {
+        "warehouse_home": str(tmp_path),
+        "duckdb_memory_limit": "2GB",
+        "use_dev_pii_key": True,
+    }
     clean_env.setenv("WAREHOUSE_PII_KEY", "secret-key")
     real = load_settings().dbt_vars()
     assert real["use_dev_pii_key"] is False

@@ -33,15 +33,28 @@ class Warehouse:
         return self.home / "warehouse.duckdb"
 
     def dbt(self, *args: str, succeed: bool = True) -> subprocess.CompletedProcess:
-        env = {**os.environ, "WAREHOUSE_HOME": str(self.home),
-               "WAREHOUSE_RAW_DIR": str(self.home / "raw"), "WAREHOUSE_PII_KEY": TEST_PII_KEY,
-               "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-        cmd = [str(DBT), "--no-use-colors", *args, "--project-dir", str(self.project_dir),
-               "--profiles-dir", str(self.project_dir),
-               # target/ (with the partial-parse cache) and logs/ per warehouse: parallel runs
-               # never collide, consecutive runs of one warehouse re-use the parse
-               "--target-path", str(self.home / "dbt_target"),
-               "--log-path", str(self.home / "dbt_logs")]
+        env = {
+            **os.environ,
+            "WAREHOUSE_HOME": str(self.home),
+            "WAREHOUSE_RAW_DIR": str(self.home / "raw"),
+            "WAREHOUSE_PII_KEY": TEST_PII_KEY,
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        }
+        cmd = [
+            str(DBT),
+            "--no-use-colors",
+            *args,
+            "--project-dir",
+            str(self.project_dir),
+            "--profiles-dir",
+            str(self.project_dir),
+            # target/ (with the partial-parse cache) and logs/ per warehouse: parallel runs
+            # never collide, consecutive runs of one warehouse re-use the parse
+            "--target-path",
+            str(self.home / "dbt_target"),
+            "--log-path",
+            str(self.home / "dbt_logs"),
+        ]
         result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
         if succeed:
             assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout[-6000:]}"
@@ -62,8 +75,11 @@ class Warehouse:
         home.mkdir(parents=True, exist_ok=True)
         shutil.copy2(self.path, home / "warehouse.duckdb")
         # re-use the parse (partial_parse.msgpack, relative paths: valid for a project copy)
-        shutil.copytree(self.home / "dbt_target", home / "dbt_target",
-                        ignore=shutil.ignore_patterns("run", "compiled"))
+        shutil.copytree(
+            self.home / "dbt_target",
+            home / "dbt_target",
+            ignore=shutil.ignore_patterns("run", "compiled"),
+        )
         return Warehouse(home=home, project_dir=project_dir or self.project_dir)
 
 

@@ -29,9 +29,16 @@ YANHU = ("运城市公安局盐湖分局", "运城市", "山西省")
 HAISHU = ("古林派出所", "宁波市公安局海曙分局", "宁波市", "浙江省")
 LEVELS = ("station", "bureau", "city", "province")
 
-INSPECTION_FIGURES = ("venues_inspected", "inspection_visits", "hazards_found",
-                      "hazards_rectified", "notices_issued", "closures_ordered",
-                      "rental_households", "rental_rooms")
+INSPECTION_FIGURES = (
+    "venues_inspected",
+    "inspection_visits",
+    "hazards_found",
+    "hazards_rectified",
+    "notices_issued",
+    "closures_ordered",
+    "rental_households",
+    "rental_rooms",
+)
 
 
 def mart_rows(wh: Warehouse, mart: str, code_column: str, figures, campaign: str) -> set:
@@ -41,65 +48,101 @@ def mart_rows(wh: Warehouse, mart: str, code_column: str, figures, campaign: str
 
 def above_station(units: tuple[str, ...], rows: dict[str, tuple]) -> set:
     """The same figures at each of the given (bureau, city, province) units."""
-    return {(level, unit, code, *figures)
-            for level, unit in zip(("bureau", "city", "province"), units, strict=True)
-            for code, figures in rows.items()}
+    return {
+        (level, unit, code, *figures)
+        for level, unit in zip(("bureau", "city", "province"), units, strict=True)
+        for code, figures in rows.items()
+    }
 
 
 def at_all_levels(units: tuple[str, ...], rows: dict[str, tuple]) -> set:
-    return {(level, unit, code, *figures)
-            for level, unit in zip(LEVELS, units, strict=True)
-            for code, figures in rows.items()}
+    return {
+        (level, unit, code, *figures)
+        for level, unit in zip(LEVELS, units, strict=True)
+        for code, figures in rows.items()
+    }
 
 
 # ------------------------------------------------------------------ campaign marts
 
+
 def test_campaign_inspections_exact(built):
-    yanhu = {"SMALL_SHOP": (1, 2, 2, 2, 1, 0, 0, 0), "SMALL_NETCAFE": (1, 1, 1, 1, 0, 1, 0, 0),
-             "RENTAL_HOUSING": (1, 1, 1, 0, 0, 0, 5, 20),
-             "FOOT_MASSAGE": (1, 1, 2, 2, 1, 1, 0, 0),
-             "ALL_NINE_SMALL": (2, 3, 3, 3, 1, 1, 0, 0), "ALL": (4, 5, 6, 5, 2, 2, 5, 20)}
-    expected = above_station(YANHU, yanhu) | {
-        ("station", "三路里派出所", "SMALL_SHOP", 1, 2, 2, 2, 1, 0, 0, 0),
-        ("station", "三路里派出所", "RENTAL_HOUSING", 1, 1, 1, 0, 0, 0, 5, 20),
-        ("station", "三路里派出所", "ALL_NINE_SMALL", 1, 2, 2, 2, 1, 0, 0, 0),
-        ("station", "三路里派出所", "ALL", 2, 3, 3, 2, 1, 0, 5, 20),
-        ("station", "席张派出所", "SMALL_NETCAFE", 1, 1, 1, 1, 0, 1, 0, 0),
-        ("station", "席张派出所", "ALL_NINE_SMALL", 1, 1, 1, 1, 0, 1, 0, 0),
-        ("station", "席张派出所", "ALL", 1, 1, 1, 1, 0, 1, 0, 0),
-        # full-width spelling ＹＣ＿ＹＨ＿ＢＥＩＣＨＥＮＧ resolved; no nine-small venue here
-        ("station", "北城派出所", "FOOT_MASSAGE", 1, 1, 2, 2, 1, 1, 0, 0),
-        ("station", "北城派出所", "ALL", 1, 1, 2, 2, 1, 1, 0, 0),
-    } | at_all_levels(HAISHU, {"BATHHOUSE": (1, 1, 0, 0, 0, 1, 0, 0),
-                               "ALL": (1, 1, 0, 0, 0, 1, 0, 0)})
-    got = mart_rows(built, "mart_campaign_inspections", "venue_type_code",
-                    INSPECTION_FIGURES, SUMMER)
+    yanhu = {
+        "SMALL_SHOP": (1, 2, 2, 2, 1, 0, 0, 0),
+        "SMALL_NETCAFE": (1, 1, 1, 1, 0, 1, 0, 0),
+        "RENTAL_HOUSING": (1, 1, 1, 0, 0, 0, 5, 20),
+        "FOOT_MASSAGE": (1, 1, 2, 2, 1, 1, 0, 0),
+        "ALL_NINE_SMALL": (2, 3, 3, 3, 1, 1, 0, 0),
+        "ALL": (4, 5, 6, 5, 2, 2, 5, 20),
+    }
+    expected = (
+        above_station(YANHU, yanhu)
+        | {
+            ("station", "三路里派出所", "SMALL_SHOP", 1, 2, 2, 2, 1, 0, 0, 0),
+            ("station", "三路里派出所", "RENTAL_HOUSING", 1, 1, 1, 0, 0, 0, 5, 20),
+            ("station", "三路里派出所", "ALL_NINE_SMALL", 1, 2, 2, 2, 1, 0, 0, 0),
+            ("station", "三路里派出所", "ALL", 2, 3, 3, 2, 1, 0, 5, 20),
+            ("station", "席张派出所", "SMALL_NETCAFE", 1, 1, 1, 1, 0, 1, 0, 0),
+            ("station", "席张派出所", "ALL_NINE_SMALL", 1, 1, 1, 1, 0, 1, 0, 0),
+            ("station", "席张派出所", "ALL", 1, 1, 1, 1, 0, 1, 0, 0),
+            # full-width spelling ＹＣ＿ＹＨ＿ＢＥＩＣＨＥＮＧ resolved; no nine-small venue here
+            ("station", "北城派出所", "FOOT_MASSAGE", 1, 1, 2, 2, 1, 1, 0, 0),
+            ("station", "北城派出所", "ALL", 1, 1, 2, 2, 1, 1, 0, 0),
+        }
+        | at_all_levels(
+            HAISHU, {"BATHHOUSE": (1, 1, 0, 0, 0, 1, 0, 0), "ALL": (1, 1, 0, 0, 0, 1, 0, 0)}
+        )
+    )
+    got = mart_rows(
+        built, "mart_campaign_inspections", "venue_type_code", INSPECTION_FIGURES, SUMMER
+    )
     assert got == expected, (sorted(got - expected), sorted(expected - got))
 
     # Ningbo's 2018 campaign (city scope 宁波市): the 2018 inspection only
-    expected_2018 = at_all_levels(HAISHU, {code: (1, 1, 1, 0, 0, 0, 0, 0) for code in
-                                           ("SMALL_RESTAURANT", "ALL_NINE_SMALL", "ALL")})
-    assert mart_rows(built, "mart_campaign_inspections", "venue_type_code",
-                     INSPECTION_FIGURES, NB_2018) == expected_2018
+    expected_2018 = at_all_levels(
+        HAISHU,
+        {code: (1, 1, 1, 0, 0, 0, 0, 0) for code in ("SMALL_RESTAURANT", "ALL_NINE_SMALL", "ALL")},
+    )
+    assert (
+        mart_rows(
+            built, "mart_campaign_inspections", "venue_type_code", INSPECTION_FIGURES, NB_2018
+        )
+        == expected_2018
+    )
 
     # rates beside numerator and denominator; labels beside codes
     assert built.query(
         "SELECT rectification_rate, venue_type_label FROM marts.mart_campaign_inspections "
         "WHERE campaign_id = ? AND level = 'city' AND unit_name = '运城市' "
-        "AND venue_type_code IN ('ALL', 'ALL_NINE_SMALL') ORDER BY venue_type_code", [SUMMER]
+        "AND venue_type_code IN ('ALL', 'ALL_NINE_SMALL') ORDER BY venue_type_code",
+        [SUMMER],
     ) == [(Decimal("0.833333"), "全部"), (Decimal("1.000000"), "九小场所")]
 
 
 def test_campaign_disputes_exact(built):
-    figures = ("disputes_found", "disputes_resolved", "resolution_rate", "mediations",
-               "mediation_successes", "mediation_success_rate", "escalations")
-    one, half, two_thirds, zero = (Decimal("1.000000"), Decimal("0.500000"),
-                                   Decimal("0.666667"), Decimal("0.000000"))
-    expected = above_station(YANHU, {
-        "CANVASS": (1, 1, one, 1, 1, one, 0),  # D1 counted once, as resolved (corrected)
-        "CALL": (2, 1, half, 2, 1, half, 1),
-        "ALL": (3, 2, two_thirds, 3, 2, two_thirds, 1),
-    }) | {
+    figures = (
+        "disputes_found",
+        "disputes_resolved",
+        "resolution_rate",
+        "mediations",
+        "mediation_successes",
+        "mediation_success_rate",
+        "escalations",
+    )
+    one, half, two_thirds, zero = (
+        Decimal("1.000000"),
+        Decimal("0.500000"),
+        Decimal("0.666667"),
+        Decimal("0.000000"),
+    )
+    expected = above_station(
+        YANHU,
+        {
+            "CANVASS": (1, 1, one, 1, 1, one, 0),  # D1 counted once, as resolved (corrected)
+            "CALL": (2, 1, half, 2, 1, half, 1),
+            "ALL": (3, 2, two_thirds, 3, 2, two_thirds, 1),
+        },
+    ) | {
         ("station", "三路里派出所", "CANVASS", 1, 1, one, 1, 1, one, 0),
         ("station", "三路里派出所", "CALL", 1, 1, one, 1, 1, one, 0),
         ("station", "三路里派出所", "ALL", 2, 2, one, 2, 2, one, 0),
@@ -109,23 +152,31 @@ def test_campaign_disputes_exact(built):
     got = mart_rows(built, "mart_campaign_disputes", "source_code", figures, SUMMER)
     assert got == expected, (sorted(got - expected), sorted(expected - got))
     assert built.query("SELECT DISTINCT campaign_id FROM marts.mart_campaign_disputes") == [
-        (SUMMER,)]
+        (SUMMER,)
+    ]
 
 
 def test_campaign_traffic_exact(built):
     figures = ("violations", "fines_yuan")
-    expected_nb = {
-        ("station", "古林派出所", "EBIKE_NO_HELMET", 1, 0), ("station", "古林派出所", "ALL", 1, 0),
-        ("station", "高桥派出所", "NMV_RED_LIGHT", 1, 50),  # violation_code wins over the text
-        ("station", "高桥派出所", "ALL", 1, 50),
-    } | above_station(HAISHU[1:], {"EBIKE_NO_HELMET": (1, 0), "NMV_RED_LIGHT": (1, 50),
-                                   "ALL": (2, 50)})
-    assert mart_rows(built, "mart_campaign_traffic", "violation_code", figures,
-                     NB_TRAFFIC) == expected_nb
-    expected_yc = at_all_levels(("三路里派出所", *YANHU), {"PED_RED_LIGHT": (1, 0),
-                                                       "ALL": (1, 0)})
-    assert mart_rows(built, "mart_campaign_traffic", "violation_code", figures,
-                     SUMMER) == expected_yc
+    expected_nb = (
+        {
+            ("station", "古林派出所", "EBIKE_NO_HELMET", 1, 0),
+            ("station", "古林派出所", "ALL", 1, 0),
+            ("station", "高桥派出所", "NMV_RED_LIGHT", 1, 50),  # violation_code wins over the text
+            ("station", "高桥派出所", "ALL", 1, 50),
+        }
+        | above_station(
+            HAISHU[1:], {"EBIKE_NO_HELMET": (1, 0), "NMV_RED_LIGHT": (1, 50), "ALL": (2, 50)}
+        )
+    )
+    assert (
+        mart_rows(built, "mart_campaign_traffic", "violation_code", figures, NB_TRAFFIC)
+        == expected_nb
+    )
+    expected_yc = at_all_levels(("三路里派出所", *YANHU), {"PED_RED_LIGHT": (1, 0), "ALL": (1, 0)})
+    assert (
+        mart_rows(built, "mart_campaign_traffic", "violation_code", figures, SUMMER) == expected_yc
+    )
 
 
 def test_station_daily_counts_records_outside_campaigns(built):
@@ -134,19 +185,23 @@ def test_station_daily_counts_records_outside_campaigns(built):
         "rectification_rate, disputes_found, disputes_call, traffic_violations, traffic_fines, "
         "fines_yuan FROM marts.mart_station_daily WHERE (station_id, day) IN "
         "(('YC_YH_SANLULI', DATE '2022-06-01'), ('NB_HS_GULIN', DATE '2019-01-01'), "
-        "('YC_YH_SANLULI', DATE '2022-07-02')) ORDER BY day")
+        "('YC_YH_SANLULI', DATE '2022-07-02')) ORDER BY day"
+    )
     assert rows == [
         ("NB_HS_GULIN", date(2019, 1, 1), 0, 0, 0, None, 0, 0, 1, 1, 200),
         ("YC_YH_SANLULI", date(2022, 6, 1), 1, 3, 3, Decimal("1.000000"), 0, 0, 0, 0, 0),
         ("YC_YH_SANLULI", date(2022, 7, 2), 0, 0, 0, None, 1, 1, 0, 0, 0),
     ]
     # campaign_id is NULL outside every campaign
-    assert built.query("SELECT campaign_id FROM marts.fct_inspections WHERE inspection_id = 'I7' "
-                       "UNION ALL SELECT campaign_id FROM marts.fct_traffic_violations "
-                       "WHERE ticket_id = 'T6'") == [(None,), (None,)]
+    assert built.query(
+        "SELECT campaign_id FROM marts.fct_inspections WHERE inspection_id = 'I7' "
+        "UNION ALL SELECT campaign_id FROM marts.fct_traffic_violations "
+        "WHERE ticket_id = 'T6'"
+    ) == [(None,), (None,)]
 
 
 # ------------------------------------------------------------------ corrections, rejects
+
 
 def test_latest_export_wins_and_absent_records_stay(built):
     assert built.query(
@@ -159,7 +214,15 @@ def test_latest_export_wins_and_absent_records_stay(built):
     ) == [("RESOLVED", "已化解", date(2022, 7, 12), "SUCCESS", 2)]
     # I2, I3, I5, I7 are absent from the later cumulative export: not deleted
     assert {r[0] for r in built.query("SELECT inspection_id FROM marts.fct_inspections")} == {
-        "I1", "I2", "I3", "I5", "I7", "I8", "I9", "I10"}
+        "I1",
+        "I2",
+        "I3",
+        "I5",
+        "I7",
+        "I8",
+        "I9",
+        "I10",
+    }
     assert built.query("SELECT count(*) FROM marts.fct_disputes")[0][0] == 3
     assert built.query("SELECT count(*) FROM marts.fct_traffic_violations")[0][0] == 4
 
@@ -169,29 +232,65 @@ def test_station_and_code_resolution(built):
     assert stations["I2"] == "YC_YH_XIZHANG"  # "盐湖分局 席张派出所": bureau prefix and a space
     assert stations["I8"] == "YC_YH_BEICHENG"  # full-width station id
     assert stations["I10"] == "NB_HS_GULIN"  # "海曙分局古林派出所"
-    assert built.query("SELECT unit_id, violation_code, violation_label, action_code, "
-                       "action_label FROM marts.fct_traffic_violations WHERE ticket_id = 'T2'"
-                       ) == [("NB_HS_GAOQIAO", "NMV_RED_LIGHT", "非机动车闯红灯", "FINE", "罚款")]
+    assert built.query(
+        "SELECT unit_id, violation_code, violation_label, action_code, "
+        "action_label FROM marts.fct_traffic_violations WHERE ticket_id = 'T2'"
+    ) == [("NB_HS_GAOQIAO", "NMV_RED_LIGHT", "非机动车闯红灯", "FINE", "罚款")]
 
 
 def test_rejected_rows_with_reasons(built):
-    rows = set(built.query(
-        "SELECT record_type, record_id, reason_code, message, source_path, line_number "
-        "FROM intermediate.int_rejected_rows"))
+    rows = set(
+        built.query(
+            "SELECT record_type, record_id, reason_code, message, source_path, line_number "
+            "FROM intermediate.int_rejected_rows"
+        )
+    )
     assert rows == {
-        ("inspections", "I4", "unknown_station", "unknown station '西城派出所'",
-         "inspections/yuncheng/检查登记表_20220710.csv", 8),
-        ("inspections", "I6", "unmapped_value", "unmapped venue_type '小卖部'",
-         "inspections/yuncheng/检查登记表_20220710.csv", 10),
-        ("disputes", "D4", "unmapped_value", "unmapped source '微信群'",
-         "disputes/yuncheng/纠纷台账_0710.csv", 8),
-        ("traffic", "T3", "unmapped_value", "unmapped violation_code '9999'",
-         "traffic/ningbo/2020-06.csv", 7),
-        ("traffic", "T4", "unknown_station", "unknown station '海曙交警中队'",
-         "traffic/ningbo/2020-06.csv", 8),
+        (
+            "inspections",
+            "I4",
+            "unknown_station",
+            "unknown station '西城派出所'",
+            "inspections/yuncheng/检查登记表_20220710.csv",
+            8,
+        ),
+        (
+            "inspections",
+            "I6",
+            "unmapped_value",
+            "unmapped venue_type '小卖部'",
+            "inspections/yuncheng/检查登记表_20220710.csv",
+            10,
+        ),
+        (
+            "disputes",
+            "D4",
+            "unmapped_value",
+            "unmapped source '微信群'",
+            "disputes/yuncheng/纠纷台账_0710.csv",
+            8,
+        ),
+        (
+            "traffic",
+            "T3",
+            "unmapped_value",
+            "unmapped violation_code '9999'",
+            "traffic/ningbo/2020-06.csv",
+            7,
+        ),
+        (
+            "traffic",
+            "T4",
+            "unknown_station",
+            "unknown station '海曙交警中队'",
+            "traffic/ningbo/2020-06.csv",
+            8,
+        ),
     }
-    raw = built.query("SELECT raw_values->>'station', file_sha256 IS NOT NULL, sheet "
-                      "FROM intermediate.int_rejected_rows WHERE record_id = 'I4'")
+    raw = built.query(
+        "SELECT raw_values->>'station', file_sha256 IS NOT NULL, sheet "
+        "FROM intermediate.int_rejected_rows WHERE record_id = 'I4'"
+    )
     assert raw == [("西城派出所", True, None)]
 
 
@@ -205,8 +304,10 @@ PLATE = re.compile(r"[\u4e00-\u9fa5][A-Z][A-Z0-9]{5,6}")
 
 def test_no_personal_data_after_staging(built):
     # tables and views (the facts are views over the int_ models)
-    tables = built.query("SELECT table_schema, table_name FROM information_schema.tables "
-                         "WHERE table_schema IN ('staging', 'intermediate', 'marts')")
+    tables = built.query(
+        "SELECT table_schema, table_name FROM information_schema.tables "
+        "WHERE table_schema IN ('staging', 'intermediate', 'marts')"
+    )
     assert len(tables) >= 20
     for schema, table in tables:
         for row in built.query(f"SELECT * FROM {schema}.{table}"):
@@ -219,13 +320,15 @@ def test_no_personal_data_after_staging(built):
 
 
 def test_keyed_hashes(built):
-    assert built.query("SELECT plate_key, party_key FROM marts.fct_traffic_violations "
-                       "WHERE ticket_id = 'T1'") == [
-        (keyed_hash("浙B12345", TEST_PII_KEY), keyed_hash("330203199003033333", TEST_PII_KEY))]
+    assert built.query(
+        "SELECT plate_key, party_key FROM marts.fct_traffic_violations WHERE ticket_id = 'T1'"
+    ) == [(keyed_hash("浙B12345", TEST_PII_KEY), keyed_hash("330203199003033333", TEST_PII_KEY))]
     assert built.query("SELECT party_key FROM marts.fct_disputes WHERE dispute_id = 'D1'") == [
-        (keyed_hash("140802199001011234", TEST_PII_KEY),)]
-    assert built.query("SELECT plate_key FROM marts.fct_traffic_violations "
-                       "WHERE ticket_id = 'T5'") == [(None,)]
+        (keyed_hash("140802199001011234", TEST_PII_KEY),)
+    ]
+    assert built.query(
+        "SELECT plate_key FROM marts.fct_traffic_violations WHERE ticket_id = 'T5'"
+    ) == [(None,)]
 
 
 def test_keyed_hash_and_normalisation_rules(monkeypatch):
@@ -241,35 +344,37 @@ def test_keyed_hash_and_normalisation_rules(monkeypatch):
 
 PUBLISHED = {
     "dim_station": "station_id station_name bureau_name city province model_station_level "
-                   "model_station_year",
+    "model_station_year",
     "dim_campaign": "campaign_id campaign_name starts_on ends_on",
     "dim_venue_type": "venue_type_code label_zh",
     "dim_violation_type": "violation_code label_zh",
     "fct_inspections": "inspection_id station_id inspected_on campaign_id venue_type_code "
-                       "hazards_found hazards_rectified notices_issued closure_ordered "
-                       "rental_households rental_rooms source_file exported_at",
+    "hazards_found hazards_rectified notices_issued closure_ordered "
+    "rental_households rental_rooms source_file exported_at",
     "fct_disputes": "dispute_id station_id reported_on campaign_id source_code dispute_type "
-                    "risk_level_code status_code resolved_on mediation_channel "
-                    "mediation_result_code escalated_to_criminal follow_up_visits party_key "
-                    "source_file exported_at",
+    "risk_level_code status_code resolved_on mediation_channel "
+    "mediation_result_code escalated_to_criminal follow_up_visits party_key "
+    "source_file exported_at",
     "fct_traffic_violations": "ticket_id unit_id occurred_at campaign_id road violation_code "
-                              "vehicle_type plate_key action_code fine_yuan source_file "
-                              "exported_at",
+    "vehicle_type plate_key action_code fine_yuan source_file "
+    "exported_at",
     "mart_station_daily": "station_id day",
     "mart_campaign_inspections": "campaign_id level unit_name venue_type_code venues_inspected "
-                                 "inspection_visits hazards_found hazards_rectified "
-                                 "notices_issued closures_ordered rental_households "
-                                 "rental_rooms",
+    "inspection_visits hazards_found hazards_rectified "
+    "notices_issued closures_ordered rental_households "
+    "rental_rooms",
     "mart_campaign_disputes": "campaign_id level unit_name source_code disputes_found "
-                              "disputes_resolved resolution_rate mediations "
-                              "mediation_successes escalations",
+    "disputes_resolved resolution_rate mediations "
+    "mediation_successes escalations",
     "mart_campaign_traffic": "campaign_id level unit_name violation_code violations fines_yuan",
 }
 
 
 def test_published_columns_and_types(built):
-    columns = built.query("SELECT table_name, column_name, data_type FROM duckdb_columns() "
-                          "WHERE schema_name = 'marts'")
+    columns = built.query(
+        "SELECT table_name, column_name, data_type FROM duckdb_columns() "
+        "WHERE schema_name = 'marts'"
+    )
     types = {(t, c): d for t, c, d in columns}
     for table, names in PUBLISHED.items():
         for name in names.split():
@@ -278,44 +383,64 @@ def test_published_columns_and_types(built):
     for (table, column), data_type in types.items():
         if column.endswith("_rate"):
             assert data_type == "DECIMAL(9,6)", (table, column)
-        if table.startswith("mart_") and column not in ("day",) and data_type not in (
-                "VARCHAR", "DECIMAL(9,6)") and not column.startswith("is_") \
-                and not column.endswith("_at"):
+        if (
+            table.startswith("mart_")
+            and column not in ("day",)
+            and data_type not in ("VARCHAR", "DECIMAL(9,6)")
+            and not column.startswith("is_")
+            and not column.endswith("_at")
+        ):
             assert data_type == "BIGINT", (table, column, data_type)
     assert types[("fct_inspections", "closure_ordered")] == "BOOLEAN"
     assert types[("fct_traffic_violations", "fine_yuan")] == "BIGINT"
     # every published table and column is documented in the database (persist_docs)
-    undocumented = built.query("SELECT table_name, column_name FROM duckdb_columns() "
-                               "WHERE schema_name = 'marts' AND coalesce(comment, '') = ''")
+    undocumented = built.query(
+        "SELECT table_name, column_name FROM duckdb_columns() "
+        "WHERE schema_name = 'marts' AND coalesce(comment, '') = ''"
+    )
     assert undocumented == []
 
 
 # ------------------------------------------------------------------ contracts, dbt's tests
 
+
 def test_every_published_model_has_an_enforced_contract(built):
     """The published tables (those a suite guards) have `contract: enforced` with a type for
     every column, in the order the table has them; the build compiled the check models."""
     manifest = built.home / "dbt_target" / "manifest.json"
-    nodes = {n["name"]: n for n in json.loads(manifest.read_text())["nodes"].values()
-             if n["resource_type"] == "model"}
+    nodes = {
+        n["name"]: n
+        for n in json.loads(manifest.read_text())["nodes"].values()
+        if n["resource_type"] == "model"
+    }
     published = {spec.table for spec in check_specs(REPO_ROOT / "expectations")}
     assert len(published) == 17
     for name in published:
         node = nodes[name]
         assert node["config"]["contract"]["enforced"], name
-        columns = built.query("SELECT column_name, data_type FROM duckdb_columns() "
-                              "WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
-                              [node["schema"], name])
-        declared = [(c["name"], c["data_type"].upper().replace(",", ", ") if "decimal" in
-                     c["data_type"] else c["data_type"].upper())
-                    for c in node["columns"].values()]
-        assert [(c, t.replace(",", ", ") if t.startswith("DECIMAL") else t)
-                for c, t in columns] == declared, name
+        columns = built.query(
+            "SELECT column_name, data_type FROM duckdb_columns() "
+            "WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
+            [node["schema"], name],
+        )
+        declared = [
+            (
+                c["name"],
+                c["data_type"].upper().replace(",", ", ")
+                if "decimal" in c["data_type"]
+                else c["data_type"].upper(),
+            )
+            for c in node["columns"].values()
+        ]
+        assert [
+            (c, t.replace(",", ", ") if t.startswith("DECIMAL") else t) for c, t in columns
+        ] == declared, name
     # `dbt build` compiled every check model the suites read (ephemeral: nothing was built)
     compiled = read_manifest(manifest)
     assert compiled.complete and len(compiled.checks) == 53
-    assert not built.query("SELECT table_name FROM duckdb_tables() "
-                           "WHERE table_name LIKE 'check\\_%' ESCAPE '\\'")
+    assert not built.query(
+        "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'check\\_%' ESCAPE '\\'"
+    )
 
 
 def test_a_contract_rejects_a_wrong_type(built, tmp_path):
@@ -323,70 +448,96 @@ def test_a_contract_rejects_a_wrong_type(built, tmp_path):
     published table as it was: an INTEGER count in a (incremental) campaign mart, a DOUBLE
     in a fact view."""
     project = tmp_path / "dbt_project"
-    shutil.copytree(PROJECT_DIR, project,
-                    ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    shutil.copytree(
+        PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages")
+    )
     mart = project / "models" / "marts" / "mart_campaign_traffic.sql"
     text = mart.read_text(encoding="utf-8")
     assert "cast(count(*) as bigint) as violations," in text
-    mart.write_text(text.replace("cast(count(*) as bigint) as violations,",
-                                 "cast(count(*) as integer) as violations,"), encoding="utf-8")
+    mart.write_text(
+        text.replace(
+            "cast(count(*) as bigint) as violations,", "cast(count(*) as integer) as violations,"
+        ),
+        encoding="utf-8",
+    )
     view = project / "models" / "marts" / "fct_inspections.sql"
     text = view.read_text(encoding="utf-8")
-    view.write_text(text.replace("    i.hazards_found,\n",
-                                 "    cast(i.hazards_found as double) as hazards_found,\n"),
-                    encoding="utf-8")
+    view.write_text(
+        text.replace(
+            "    i.hazards_found,\n", "    cast(i.hazards_found as double) as hazards_found,\n"
+        ),
+        encoding="utf-8",
+    )
     wh = built.copy_to(tmp_path / "home", project_dir=project)
     before = wh.query("SELECT * FROM marts.mart_campaign_traffic ORDER BY ALL")
-    result = wh.dbt("run", "--select", "mart_campaign_traffic", "fct_inspections",
-                    succeed=False)
+    result = wh.dbt("run", "--select", "mart_campaign_traffic", "fct_inspections", succeed=False)
     assert result.stdout.count("This model has an enforced contract that failed") == 2
     assert re.search(r"violations\s*\|\s*INTEGER\s*\|\s*BIGINT", result.stdout)
     assert re.search(r"hazards_found\s*\|\s*DOUBLE\s*\|\s*BIGINT", result.stdout)
     assert set(wh.run_results().values()) == {"error"}
     assert wh.query("SELECT * FROM marts.mart_campaign_traffic ORDER BY ALL") == before
-    assert wh.query("SELECT data_type FROM duckdb_columns() WHERE table_name = "
-                    "'fct_inspections' AND column_name = 'hazards_found'") == [("BIGINT",)]
+    assert wh.query(
+        "SELECT data_type FROM duckdb_columns() WHERE table_name = "
+        "'fct_inspections' AND column_name = 'hazards_found'"
+    ) == [("BIGINT",)]
 
 
 def test_integrity_tests_and_unit_tests_fail(built, tmp_path):
     """A repeated key fails its dbt test; a rate() that rounds in floating point fails the
     unit test of the rounding (and only it)."""
     project = tmp_path / "dbt_project"
-    shutil.copytree(PROJECT_DIR, project,
-                    ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    shutil.copytree(
+        PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages")
+    )
     macros = project / "macros" / "warehouse.sql"
     text = macros.read_text(encoding="utf-8")
     start = text.index("{% macro rate(numerator, denominator) -%}")
     end = text.index("{%- endmacro %}", start)
-    macros.write_text(text[:start] + "{% macro rate(numerator, denominator) -%}\n"
-                      "    case when ({{ denominator }}) > 0 then cast(round(({{ numerator }})"
-                      " / ({{ denominator }}), 6) as decimal(9, 6)) end\n" + text[end:],
-                      encoding="utf-8")
+    macros.write_text(
+        text[:start] + "{% macro rate(numerator, denominator) -%}\n"
+        "    case when ({{ denominator }}) > 0 then cast(round(({{ numerator }})"
+        " / ({{ denominator }}), 6) as decimal(9, 6)) end\n" + text[end:],
+        encoding="utf-8",
+    )
     wh = built.copy_to(tmp_path / "home", project_dir=project)
     with duckdb.connect(str(wh.path)) as conn:
-        conn.execute("INSERT INTO marts.dim_station SELECT * FROM marts.dim_station "
-                     "WHERE station_id = 'YC_YH_BEICHENG'")
+        conn.execute(
+            "INSERT INTO marts.dim_station SELECT * FROM marts.dim_station "
+            "WHERE station_id = 'YC_YH_BEICHENG'"
+        )
     wh.dbt("test", "--select", "dim_station", "test_type:unit", succeed=False)
     results = wh.run_results()
-    failing = {uid.split(".")[2] for uid, status in results.items()
-               if status not in ("pass", "success")}
+    failing = {
+        uid.split(".")[2] for uid, status in results.items() if status not in ("pass", "success")
+    }
     assert failing == {"unique_dim_station_station_id", "mart_station_daily"}, results
-    assert results["unit_test.campaign_metrics.mart_station_daily."
-                   "rates_round_half_up_in_integers"] == "fail"
+    assert (
+        results["unit_test.campaign_metrics.mart_station_daily.rates_round_half_up_in_integers"]
+        == "fail"
+    )
     assert sum(uid.startswith("unit_test.") for uid in results) == 3
 
 
 # ------------------------------------------------------------------ incremental, aliases
 
+
 def snapshot(wh: Warehouse) -> dict[str, list]:
     """Every model table, without the batch stamps (which record when, not what)."""
     stamps = ("_staged_at", "_resolved_at", "computed_at", "_fact_fingerprint", "staged_through")
     result = {}
-    for schema, table in wh.query("SELECT table_schema, table_name FROM information_schema.tables "
-                                  "WHERE table_schema IN ('staging', 'intermediate', 'marts')"):
-        cols = [c for (c,) in wh.query(
-            "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
-            "ORDER BY column_index", [schema, table]) if c not in stamps]
+    for schema, table in wh.query(
+        "SELECT table_schema, table_name FROM information_schema.tables "
+        "WHERE table_schema IN ('staging', 'intermediate', 'marts')"
+    ):
+        cols = [
+            c
+            for (c,) in wh.query(
+                "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
+                "ORDER BY column_index",
+                [schema, table],
+            )
+            if c not in stamps
+        ]
         rows = wh.query(f"SELECT {', '.join(cols)} FROM {schema}.{table}")
         result[f"{schema}.{table}"] = sorted(rows, key=repr)
     return result
@@ -401,31 +552,44 @@ def test_incremental_run_equals_full_refresh(built, tmp_path):
     # only the file versions of the new landing run were staged again: the two new files and
     # the 0710 version, which gained a released row (all its rows are re-staged; the row keeps
     # its file's old first_seen_at); the other versions' rows were left alone
-    restaged = wh.query("SELECT DISTINCT source_file FROM staging.stg_inspections "
-                        "WHERE _staged_at = (SELECT max(_staged_at) "
-                        "FROM staging.stg_inspections)")
+    restaged = wh.query(
+        "SELECT DISTINCT source_file FROM staging.stg_inspections "
+        "WHERE _staged_at = (SELECT max(_staged_at) "
+        "FROM staging.stg_inspections)"
+    )
     assert {r[0] for r in restaged} == {e.path for e in LATER}
     # ...and only the record numbers found in them were resolved again
-    resolved = wh.query("SELECT inspection_id FROM intermediate.int_inspections "
-                        "WHERE _resolved_at = (SELECT max(_resolved_at) "
-                        "FROM intermediate.int_inspections)")
+    resolved = wh.query(
+        "SELECT inspection_id FROM intermediate.int_inspections "
+        "WHERE _resolved_at = (SELECT max(_resolved_at) "
+        "FROM intermediate.int_inspections)"
+    )
     assert {r[0] for r in resolved} == {
-        r["inspection_id"] for e in (*LATER, INSPECTIONS_0710) for r in e.rows}
+        r["inspection_id"] for e in (*LATER, INSPECTIONS_0710) for r in e.rows
+    }
     # I9 moved out of the 2018 campaign, its only record: the campaign's mart rows are gone
-    assert wh.query("SELECT campaign_id FROM marts.fct_inspections WHERE inspection_id = 'I9'"
-                    ) == [(None,)]
-    assert wh.query("SELECT count(*) FROM marts.mart_campaign_inspections "
-                    "WHERE campaign_id = ?", [NB_2018]) == [(0,)]
-    assert wh.query("SELECT station_id, hazards_found, hazards_rectified FROM "
-                    "marts.fct_inspections WHERE inspection_id IN ('I2', 'I11') ORDER BY 1"
-                    ) == [("YC_YH_TAOCUN", 1, 1), ("YC_YH_XIZHANG", 3, 1)]
-    assert wh.query("SELECT venue_type_code, venues_inspected, inspection_visits, hazards_found, "
-                    "hazards_rectified, notices_issued, closures_ordered FROM "
-                    "marts.mart_campaign_inspections WHERE campaign_id = ? AND level = 'city' "
-                    "AND venue_type_code IN ('ALL', 'ALL_NINE_SMALL', 'SMALL_NETCAFE') "
-                    "AND unit_name = '运城市' ORDER BY 1", [SUMMER]) == [
-        ("ALL", 6, 7, 10, 6, 2, 2), ("ALL_NINE_SMALL", 4, 5, 7, 4, 1, 1),
-        ("SMALL_NETCAFE", 1, 1, 3, 1, 0, 1)]
+    assert wh.query("SELECT campaign_id FROM marts.fct_inspections WHERE inspection_id = 'I9'") == [
+        (None,)
+    ]
+    assert wh.query(
+        "SELECT count(*) FROM marts.mart_campaign_inspections WHERE campaign_id = ?", [NB_2018]
+    ) == [(0,)]
+    assert wh.query(
+        "SELECT station_id, hazards_found, hazards_rectified FROM "
+        "marts.fct_inspections WHERE inspection_id IN ('I2', 'I11') ORDER BY 1"
+    ) == [("YC_YH_TAOCUN", 1, 1), ("YC_YH_XIZHANG", 3, 1)]
+    assert wh.query(
+        "SELECT venue_type_code, venues_inspected, inspection_visits, hazards_found, "
+        "hazards_rectified, notices_issued, closures_ordered FROM "
+        "marts.mart_campaign_inspections WHERE campaign_id = ? AND level = 'city' "
+        "AND venue_type_code IN ('ALL', 'ALL_NINE_SMALL', 'SMALL_NETCAFE') "
+        "AND unit_name = '运城市' ORDER BY 1",
+        [SUMMER],
+    ) == [
+        ("ALL", 6, 7, 10, 6, 2, 2),
+        ("ALL_NINE_SMALL", 4, 5, 7, 4, 1, 1),
+        ("SMALL_NETCAFE", 1, 1, 3, 1, 0, 1),
+    ]
     incremental = snapshot(wh)
 
     # the reference: everything rebuilt from the landing tables (models only; the dbt tests
@@ -436,17 +600,26 @@ def test_incremental_run_equals_full_refresh(built, tmp_path):
 
 def test_alias_added_to_seed_reaccepts_held_back_rows(built, tmp_path):
     project = tmp_path / "dbt_project"
-    shutil.copytree(PROJECT_DIR, project,
-                    ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    shutil.copytree(
+        PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages")
+    )
     with open(project / "seeds" / "station_aliases.csv", "a", encoding="utf-8") as f:
         f.write("西城派出所,YC_YH_TAOCUN\n")
     wh = built.copy_to(tmp_path / "home", project_dir=project)
     wh.dbt("build")
-    assert wh.query("SELECT station_id, venue_type_code, campaign_id, hazards_found FROM "
-                    "marts.fct_inspections WHERE inspection_id = 'I4'") == [
-        ("YC_YH_TAOCUN", "SMALL_RESTAURANT", SUMMER, 4)]
+    assert wh.query(
+        "SELECT station_id, venue_type_code, campaign_id, hazards_found FROM "
+        "marts.fct_inspections WHERE inspection_id = 'I4'"
+    ) == [("YC_YH_TAOCUN", "SMALL_RESTAURANT", SUMMER, 4)]
     assert {r[0] for r in wh.query("SELECT record_id FROM intermediate.int_rejected_rows")} == {
-        "I6", "D4", "T3", "T4"}
-    assert wh.query("SELECT hazards_found FROM marts.mart_campaign_inspections WHERE "
-                    "campaign_id = ? AND level = 'province' AND unit_name = '山西省' "
-                    "AND venue_type_code = 'ALL'", [SUMMER]) == [(10,)]
+        "I6",
+        "D4",
+        "T3",
+        "T4",
+    }
+    assert wh.query(
+        "SELECT hazards_found FROM marts.mart_campaign_inspections WHERE "
+        "campaign_id = ? AND level = 'province' AND unit_name = '山西省' "
+        "AND venue_type_code = 'ALL'",
+        [SUMMER],
+    ) == [(10,)]

@@ -41,9 +41,13 @@ class Warehouse:
 
     def env(self) -> dict[str, str]:
         # the generated files are seconds old: no settle interval (tests/faults/ tests it)
-        return {"WAREHOUSE_RAW_DIR": str(self.raw), "WAREHOUSE_HOME": str(self.home),
-                "WAREHOUSE_PII_KEY": TEST_PII_KEY, "WAREHOUSE_SETTLE_SECONDS": "0",
-                **self.extra_env}
+        return {
+            "WAREHOUSE_RAW_DIR": str(self.raw),
+            "WAREHOUSE_HOME": str(self.home),
+            "WAREHOUSE_PII_KEY": TEST_PII_KEY,
+            "WAREHOUSE_SETTLE_SECONDS": "0",
+            **self.extra_env,
+        }
 
     def settings(self) -> Settings:
         with environment(**self.env()):

@@ -17,12 +17,16 @@ pytestmark = pytest.mark.e2e
 
 def test_a_failing_dbt_test_fails_the_dbt_step_and_publishes_nothing(tmp_path, repo_root):
     project = tmp_path / "dbt_project"
-    shutil.copytree(repo_root / "dbt_project", project,
-                    ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    shutil.copytree(
+        repo_root / "dbt_project",
+        project,
+        ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"),
+    )
     # a singular dbt test fails with the rows it returns: this one always returns a row
     (project / "tests").mkdir(exist_ok=True)
     (project / "tests" / "every_station_is_a_duplicate.sql").write_text(
-        "select station_id from {{ ref('dim_station') }} limit 1\n", encoding="utf-8")
+        "select station_id from {{ ref('dim_station') }} limit 1\n", encoding="utf-8"
+    )
     wh = make_warehouse(tmp_path, repo_root / "raw", WAREHOUSE_DBT_PROJECT_DIR=str(project))
 
     result, summary, ok = wh.run()

@@ -21,8 +21,11 @@ from tests.e2e.conftest import Warehouse, load_truth, make_warehouse
 pytestmark = pytest.mark.e2e
 
 MARTS = ("mart_campaign_inspections", "mart_campaign_disputes", "mart_campaign_traffic")
-FACTS = (("inspections", "fct_inspections"), ("disputes", "fct_disputes"),
-         ("traffic", "fct_traffic_violations"))
+FACTS = (
+    ("inspections", "fct_inspections"),
+    ("disputes", "fct_disputes"),
+    ("traffic", "fct_traffic_violations"),
+)
 
 
 @dataclass
@@ -57,8 +60,11 @@ def first_run(tmp_path_factory, repo_root) -> Run:
     tmp = tmp_path_factory.mktemp("truth")
     # a copy of the dbt project, so the alias test can change a seed
     dbt_copy = tmp / "dbt_project"
-    shutil.copytree(repo_root / "dbt_project", dbt_copy,
-                    ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    shutil.copytree(
+        repo_root / "dbt_project",
+        dbt_copy,
+        ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"),
+    )
     raw = tmp / "raw"
     generate_corpus(raw, stations=4, days=4, seed=7)
     wh = make_warehouse(tmp, raw, WAREHOUSE_DBT_PROJECT_DIR=str(dbt_copy))
@@ -79,8 +85,10 @@ def test_generated_corpus_publishes_exactly_its_truth(first_run):
     assert_marts_equal_truth(wh, truth)
 
     # every file: rows read = landed + quarantined; broken files failed alone with a reason
-    ledger = wh.working("SELECT record_type, status, rows_read, rows_landed, rows_quarantined, "
-                        "error_message FROM ops.file_ledger")
+    ledger = wh.working(
+        "SELECT record_type, status, rows_read, rows_landed, rows_quarantined, "
+        "error_message FROM ops.file_ledger"
+    )
     assert all(read == landed + quar for _, _, read, landed, quar, _ in ledger)
     for record_type, expected in truth["landing"].items():
         rows = [r for r in ledger if r[0] == record_type]
@@ -109,9 +117,12 @@ def test_no_personal_data_in_any_published_table(first_run):
     pii_values = set(first_run.truth["pii_values"])
     assert pii_values
     with duckdb.connect(str(wh.catalog), read_only=True) as conn:
-        tables = [t for (t,) in conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'"
-        ).fetchall()]
+        tables = [
+            t
+            for (t,) in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'"
+            ).fetchall()
+        ]
         assert "fct_traffic_violations" in tables
         for table in tables:
             for row in conn.execute(f"SELECT * FROM marts.{table}").fetchall():
@@ -150,8 +161,9 @@ def test_unknown_station_published_after_alias_added_to_seed(second_run):
     wh, truth = second_run.wh, second_run.truth
     unknown = truth["unknown_station_names"]
     assert unknown
-    held = wh.working("SELECT count(*) FROM ops.quarantine "
-                      "WHERE reason_code = 'unknown_station'")[0][0]
+    held = wh.working("SELECT count(*) FROM ops.quarantine WHERE reason_code = 'unknown_station'")[
+        0
+    ][0]
     assert held == truth["model_quarantine"]["unknown_station"] > 0
     facts_before = fact_rows(wh)
 
@@ -163,6 +175,10 @@ def test_unknown_station_published_after_alias_added_to_seed(second_run):
             writer.writerow([name, "YC_YH_SANLULI"])
     result, summary, ok = wh.run()
     assert result.success and ok, summary
-    assert wh.working(
-        "SELECT count(*) FROM ops.quarantine WHERE reason_code = 'unknown_station'")[0][0] == 0
+    assert (
+        wh.working("SELECT count(*) FROM ops.quarantine WHERE reason_code = 'unknown_station'")[0][
+            0
+        ]
+        == 0
+    )
     assert fact_rows(wh) == facts_before + held

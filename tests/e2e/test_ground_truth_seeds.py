@@ -12,8 +12,9 @@ from tests.e2e.test_ground_truth import FACTS, assert_marts_equal_truth
 pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.parametrize(("seed", "stations", "days"),
-                         [(11, 4, 4), pytest.param(3, 6, 3, marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    ("seed", "stations", "days"), [(11, 4, 4), pytest.param(3, 6, 3, marks=pytest.mark.slow)]
+)
 def test_generated_corpus_publishes_exactly_its_truth(tmp_path, seed, stations, days):
     raw = tmp_path / "raw"
     generate_corpus(raw, stations=stations, days=days, seed=seed)
@@ -24,6 +25,7 @@ def test_generated_corpus_publishes_exactly_its_truth(tmp_path, seed, stations, 
     assert_marts_equal_truth(wh, truth)
     for record_type, table in FACTS:
         assert len(wh.published(table)) == truth["facts"][record_type], table
-    ledger = wh.working("SELECT count(*) FROM ops.file_ledger "
-                        "WHERE rows_read <> rows_landed + rows_quarantined")
+    ledger = wh.working(
+        "SELECT count(*) FROM ops.file_ledger WHERE rows_read <> rows_landed + rows_quarantined"
+    )
     assert ledger == [(0,)]

@@ -32,9 +32,14 @@ WAREHOUSE = Path(sys.executable).with_name("warehouse")
 def _start_and_kill_during(wh, marker: str, after_s: float, timeout_s: float = 240) -> list[str]:
     """Start `warehouse run --verbose` (dbt's log lines reach stdout only with --verbose), wait
     for a log line containing marker, then SIGKILL the group."""
-    proc = subprocess.Popen([str(WAREHOUSE), "run", "--verbose"], env={**os.environ, **wh.env()},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [str(WAREHOUSE), "run", "--verbose"],
+        env={**os.environ, **wh.env()},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     lines: list[str] = []
     seen = threading.Event()
 
@@ -61,8 +66,9 @@ def test_kill_9_during_dbt_then_rerun_publishes_the_uninterrupted_result(tmp_pat
     truth = load_truth(raw)
     wh = make_warehouse(tmp_path, raw)
 
-    _start_and_kill_during(wh, "OK created sql incremental model intermediate.int_disputes",
-                           after_s=0)
+    _start_and_kill_during(
+        wh, "OK created sql incremental model intermediate.int_disputes", after_s=0
+    )
     published = wh.home / "published"
     # nothing was published by the killed run, and nothing half-written is referenced
     assert not (published / "latest.json").exists()
@@ -71,12 +77,16 @@ def test_kill_9_during_dbt_then_rerun_publishes_the_uninterrupted_result(tmp_pat
     result, summary, ok = wh.run()
     assert result.success and ok, summary
     assert_marts_equal_truth(wh, truth)
-    for record_type, table in (("inspections", "fct_inspections"), ("disputes", "fct_disputes"),
-                               ("traffic", "fct_traffic_violations")):
+    for record_type, table in (
+        ("inspections", "fct_inspections"),
+        ("disputes", "fct_disputes"),
+        ("traffic", "fct_traffic_violations"),
+    ):
         assert len(wh.published(table)) == truth["facts"][record_type], table
     # every file was landed exactly once across the two runs
-    ledger = wh.working("SELECT path, count(*) FROM ops.file_ledger GROUP BY path "
-                        "HAVING count(*) > 1")
+    ledger = wh.working(
+        "SELECT path, count(*) FROM ops.file_ledger GROUP BY path HAVING count(*) > 1"
+    )
     assert ledger == []
     latest = json.loads((published / "latest.json").read_text())
     snapshots = sorted(p.name for p in (published / "snapshots").iterdir())

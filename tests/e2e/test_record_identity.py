@@ -23,8 +23,14 @@ pytestmark = pytest.mark.e2e
 
 # lineage: which file and line a record's winning row came from, and export times that fall
 # back to the first-seen time, depend on arrival; every other published column must not
-LINEAGE = {"source_file", "source_sheet", "source_line", "file_sha256", "exported_at",
-           "landed_versions"}
+LINEAGE = {
+    "source_file",
+    "source_sheet",
+    "source_line",
+    "file_sha256",
+    "exported_at",
+    "landed_versions",
+}
 
 
 def merge_truths(*truths: dict) -> dict:
@@ -58,17 +64,28 @@ def copy_tree(src: Path, dst: Path, files: list[Path] | None = None) -> None:
 
 
 def exports(raw: Path) -> list[Path]:
-    return sorted(p for p in raw.rglob("*") if p.is_file() and p.relative_to(raw).parts[0]
-                  in ("inspections", "disputes", "traffic", "reference"))
+    return sorted(
+        p
+        for p in raw.rglob("*")
+        if p.is_file()
+        and p.relative_to(raw).parts[0] in ("inspections", "disputes", "traffic", "reference")
+    )
 
 
 def test_two_corpora_whose_record_numbers_overlap_publish_the_sum_of_their_truths(tmp_path):
     # two corpora of other stations: numbering is station-local, so their record numbers
     # overlap (inspections: every station's day starts at 001; traffic: the same unit index)
-    a = generate_corpus(tmp_path / "a", stations=4, days=4, seed=11,
-                        options=Options(conflicts=False))
-    b = generate_corpus(tmp_path / "b", stations=4, days=5, seed=11, first_station=4,
-                        options=Options(conflicts=False, broken_files=False, duplicates=False))
+    a = generate_corpus(
+        tmp_path / "a", stations=4, days=4, seed=11, options=Options(conflicts=False)
+    )
+    b = generate_corpus(
+        tmp_path / "b",
+        stations=4,
+        days=5,
+        seed=11,
+        first_station=4,
+        options=Options(conflicts=False, broken_files=False, duplicates=False),
+    )
     assert not set(a["params"]["station_ids"]) & set(b["params"]["station_ids"])
     raw = tmp_path / "raw"
     copy_tree(tmp_path / "a", raw)
@@ -81,12 +98,17 @@ def test_two_corpora_whose_record_numbers_overlap_publish_the_sum_of_their_truth
     assert_marts_equal_truth(wh, truth)
     for record_type, table in FACTS:
         assert len(wh.published(table)) == truth["facts"][record_type], table
-    held = dict(wh.working("SELECT reason_code, count(*) FROM ops.quarantine "
-                           "WHERE stage = 'model' GROUP BY ALL"))
+    held = dict(
+        wh.working(
+            "SELECT reason_code, count(*) FROM ops.quarantine WHERE stage = 'model' GROUP BY ALL"
+        )
+    )
     assert held == {"unknown_station": truth["model_quarantine"]["unknown_station"]}
     # the overlap is real: one number, several stations, each its own published record
-    for table, station, number in (("fct_inspections", "station_id", "inspection_id"),
-                                   ("fct_traffic_violations", "unit_id", "ticket_id")):
+    for table, station, number in (
+        ("fct_inspections", "station_id", "inspection_id"),
+        ("fct_traffic_violations", "unit_id", "ticket_id"),
+    ):
         stations = defaultdict(set)
         for s, n in wh.published(table, [station, number]):
             stations[n].add(s)
@@ -101,15 +123,20 @@ def published_content(wh: Warehouse) -> dict[str, list]:
     content = {}
     with duckdb.connect(str(wh.catalog), read_only=True) as conn:
         for _, table in FACTS:
-            cols = [c for (c,) in conn.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = "
-                "'marts' AND table_name = ? ORDER BY ordinal_position", [table]).fetchall()
-                if c not in LINEAGE]
-            content[table] = sorted(conn.execute(
-                f"SELECT {', '.join(cols)} FROM marts.{table}").fetchall(), key=repr)
+            cols = [
+                c
+                for (c,) in conn.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = "
+                    "'marts' AND table_name = ? ORDER BY ordinal_position",
+                    [table],
+                ).fetchall()
+                if c not in LINEAGE
+            ]
+            content[table] = sorted(
+                conn.execute(f"SELECT {', '.join(cols)} FROM marts.{table}").fetchall(), key=repr
+            )
         for mart in MARTS:
-            content[mart] = sorted(conn.execute(f"SELECT * FROM marts.{mart}").fetchall(),
-                                   key=repr)
+            content[mart] = sorted(conn.execute(f"SELECT * FROM marts.{mart}").fetchall(), key=repr)
     return content
 
 
@@ -132,12 +159,16 @@ EXAMPLES = int(os.environ.get("WAREHOUSE_PROPERTY_EXAMPLES", "1"))
 
 # the two-thread split runs in `make test-slow`
 @pytest.mark.parametrize("threads", [1, pytest.param(2, marks=pytest.mark.slow)])
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                 HealthCheck.too_slow])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=st.data())
-def test_any_nights_in_any_order_publish_what_one_run_publishes(one_corpus, tmp_path_factory,
-                                                                 threads, data):
+def test_any_nights_in_any_order_publish_what_one_run_publishes(
+    one_corpus, tmp_path_factory, threads, data
+):
     corpus, reference = one_corpus
     files = exports(corpus)
     nights = data.draw(st.integers(min_value=2, max_value=3), label="nights")

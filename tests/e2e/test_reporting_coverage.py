@@ -60,18 +60,25 @@ def query(wh, sql: str, params: list | None = None) -> list[tuple]:
 def test_exactly_the_dropped_and_silent_station_days_are_missing(gaps):
     wh, truth, station, record_type, dropped_days = gaps
     (silent,) = truth["params"]["silent_station_ids"]
-    days = sorted({str(d) for (d,) in query(
-        wh, "SELECT DISTINCT day FROM marts.mart_reporting_coverage")})
+    days = sorted(
+        {str(d) for (d,) in query(wh, "SELECT DISTINCT day FROM marts.mart_reporting_coverage")}
+    )
     expected = {(station, record_type, d) for d in dropped_days}
     expected |= {(silent, t, d) for t in TYPES for d in days}
-    missing = {(s, t, str(d)) for s, t, d in query(
-        wh, "SELECT station_id, record_type, day FROM marts.mart_reporting_coverage "
-            "WHERE status = 'MISSING'")}
+    missing = {
+        (s, t, str(d))
+        for s, t, d in query(
+            wh,
+            "SELECT station_id, record_type, day FROM marts.mart_reporting_coverage "
+            "WHERE status = 'MISSING'",
+        )
+    }
     assert missing == expected
     # every other expected station-day reported
     stations = set(truth["coverage"])
     assert query(wh, "SELECT count(*) FROM marts.mart_reporting_coverage") == [
-        (len(stations) * len(TYPES) * len(days),)]
+        (len(stations) * len(TYPES) * len(days),)
+    ]
 
 
 def test_the_scorecard_coverage_equals_the_generators_truth(gaps):
@@ -81,21 +88,32 @@ def test_the_scorecard_coverage_equals_the_generators_truth(gaps):
         reported = sum(v["reported_days"] for v in by_type.values())
         if sid == station:
             reported -= len(dropped_days)
-        rows = query(wh, "SELECT expected_station_days, reported_station_days, "
-                         "missing_station_days, coverage_rate FROM quality.station_scorecard "
-                         "WHERE station_id = ? AND expected_station_days > 0", [sid])
+        rows = query(
+            wh,
+            "SELECT expected_station_days, reported_station_days, "
+            "missing_station_days, coverage_rate FROM quality.station_scorecard "
+            "WHERE station_id = ? AND expected_station_days > 0",
+            [sid],
+        )
         assert len(rows) == 1, (sid, rows)
         got_expected, got_reported, got_missing, rate = rows[0]
         assert (got_expected, got_reported, got_missing) == (
-            expected, reported, expected - reported), sid
+            expected,
+            reported,
+            expected - reported,
+        ), sid
         assert round(float(rate), 6) == round(reported / expected, 6), sid
 
 
 def test_no_quality_table_holds_personal_data(gaps):
     wh, truth, *_ = gaps
     pii = set(truth["pii_values"])
-    tables = [t for (t,) in query(wh, "SELECT table_name FROM information_schema.tables "
-                                      "WHERE table_schema = 'quality'")]
+    tables = [
+        t
+        for (t,) in query(
+            wh, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'quality'"
+        )
+    ]
     assert sorted(tables) == ["file_ledger", "quarantine", "station_scorecard", "unknown_values"]
     text = []
     for table in tables:
@@ -104,8 +122,9 @@ def test_no_quality_table_holds_personal_data(gaps):
     blob = "\n".join(text)
     assert [v for v in pii if v in blob] == []
     # the quarantine's raw values are there, with personal fields as keyed hashes
-    assert query(wh, "SELECT count(*) FROM quality.quarantine WHERE raw_values IS NOT NULL"
-                 )[0][0] > 0
+    assert (
+        query(wh, "SELECT count(*) FROM quality.quarantine WHERE raw_values IS NOT NULL")[0][0] > 0
+    )
 
 
 def documented_sql(heading: str) -> str:

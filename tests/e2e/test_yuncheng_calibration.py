@@ -9,8 +9,14 @@ from tests.e2e.conftest import make_warehouse
 
 pytestmark = pytest.mark.e2e
 CAMPAIGN = "SUMMER_100D_2022"
-OUTSIDE_NINE = ("RENTAL_HOUSING", "HOTEL", "FOOT_MASSAGE", "ENTERTAINMENT", "BATHHOUSE",
-                "CONVERTED_FACTORY_FLATS")
+OUTSIDE_NINE = (
+    "RENTAL_HOUSING",
+    "HOTEL",
+    "FOOT_MASSAGE",
+    "ENTERTAINMENT",
+    "BATHHOUSE",
+    "CONVERTED_FACTORY_FLATS",
+)
 
 
 def test_yuncheng_2022_reproduces_the_report(tmp_path):
@@ -20,16 +26,30 @@ def test_yuncheng_2022_reproduces_the_report(tmp_path):
     result, summary, ok = wh.run()
     assert result.success and ok, summary
 
-    cols = ["venue_type_code", "venues_inspected", "inspection_visits", "hazards_found",
-            "hazards_rectified", "notices_issued", "closures_ordered", "rental_households",
-            "rental_rooms"]
+    cols = [
+        "venue_type_code",
+        "venues_inspected",
+        "inspection_visits",
+        "hazards_found",
+        "hazards_rectified",
+        "notices_issued",
+        "closures_ordered",
+        "rental_households",
+        "rental_rooms",
+    ]
     rows = _city_rows(wh, "mart_campaign_inspections", cols)
     insp = {r[0]: dict(zip(cols, r, strict=True)) for r in rows}
     nine = insp["ALL_NINE_SMALL"]
-    assert (nine["venues_inspected"], nine["hazards_found"], nine["hazards_rectified"],
-            nine["notices_issued"]) == (4034, 196, 189, 60)
-    assert (insp["RENTAL_HOUSING"]["rental_households"],
-            insp["RENTAL_HOUSING"]["rental_rooms"]) == (1542, 7521)
+    assert (
+        nine["venues_inspected"],
+        nine["hazards_found"],
+        nine["hazards_rectified"],
+        nine["notices_issued"],
+    ) == (4034, 196, 189, 60)
+    assert (
+        insp["RENTAL_HOUSING"]["rental_households"],
+        insp["RENTAL_HOUSING"]["rental_rooms"],
+    ) == (1542, 7521)
     assert insp["HOTEL"]["inspection_visits"] == 478
     assert insp["FOOT_MASSAGE"]["inspection_visits"] == 215
     assert insp["ENTERTAINMENT"]["closures_ordered"] == 7

@@ -27,8 +27,9 @@ REPO = Path(__file__).resolve().parents[2]
 RECORD_TYPES = ("inspections", "disputes", "traffic")
 
 
-def land_forked(db: Path, raw: Path, threads: int = 1, fault: str | None = None,
-                limits: Limits | None = None) -> int:
+def land_forked(
+    db: Path, raw: Path, threads: int = 1, fault: str | None = None, limits: Limits | None = None
+) -> int:
     """Land in a forked child (no interpreter start-up: a sweep forks dozens of them); returns
     its exit code, or minus the signal that killed it (-9: the fault's SIGKILL)."""
     pid = os.fork()
@@ -40,8 +41,14 @@ def land_forked(db: Path, raw: Path, threads: int = 1, fault: str | None = None,
                 os.environ["WAREHOUSE_FAULT_AT"] = fault
             with duckdb.connect(str(db)) as conn:
                 ensure_schema(conn)
-                land_record_types(conn, raw, RECORD_TYPES, "run", threads=threads,
-                                  limits=limits or Limits(settle_seconds=0))
+                land_record_types(
+                    conn,
+                    raw,
+                    RECORD_TYPES,
+                    "run",
+                    threads=threads,
+                    limits=limits or Limits(settle_seconds=0),
+                )
             code = 0
         finally:
             os._exit(code)
@@ -49,14 +56,26 @@ def land_forked(db: Path, raw: Path, threads: int = 1, fault: str | None = None,
     return os.waitstatus_to_exitcode(status)
 
 
-def land_in_child(db: Path, raw: Path, threads: int = 1, fault: str | None = None,
-                  timeout: float = 120) -> subprocess.CompletedProcess:
+def land_in_child(
+    db: Path, raw: Path, threads: int = 1, fault: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "WAREHOUSE_FAULT_AT"}
     if fault:
         env["WAREHOUSE_FAULT_AT"] = fault
-    return subprocess.run([sys.executable, str(Path(__file__).with_name("land_once.py")),
-                           str(db), str(raw), str(threads)], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("land_once.py")),
+            str(db),
+            str(raw),
+            str(threads),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def ledger(db: Path) -> dict[str, dict]:
@@ -76,19 +95,27 @@ def landed_state(db: Path) -> dict[str, list]:
     """Everything landing decided, without the clocks and run ids of the run that decided it:
     ledger rows, landed rows and quarantined rows."""
     with duckdb.connect(str(db), read_only=True) as conn:
-        state = {"ledger": conn.execute(
-            "SELECT path, sha256, status, rows_read, rows_landed, rows_quarantined, "
-            "lines_skipped, error_message, superseded_by, coalesce(retry, false), "
-            "json_extract_string(detail, '$.duplicate_of') FROM ops.file_ledger "
-            "ORDER BY ALL").fetchall()}
-        for record_type, key in (("inspections", "inspection_id"),
-                                 ("disputes", "dispute_id"), ("traffic", "ticket_id")):
+        state = {
+            "ledger": conn.execute(
+                "SELECT path, sha256, status, rows_read, rows_landed, rows_quarantined, "
+                "lines_skipped, error_message, superseded_by, coalesce(retry, false), "
+                "json_extract_string(detail, '$.duplicate_of') FROM ops.file_ledger "
+                "ORDER BY ALL"
+            ).fetchall()
+        }
+        for record_type, key in (
+            ("inspections", "inspection_id"),
+            ("disputes", "dispute_id"),
+            ("traffic", "ticket_id"),
+        ):
             state[record_type] = conn.execute(
                 f"SELECT _source_path, _file_sha256, _sheet, _line, {key}, count(*) "
-                f"FROM landing.{record_type} GROUP BY ALL ORDER BY ALL").fetchall()
+                f"FROM landing.{record_type} GROUP BY ALL ORDER BY ALL"
+            ).fetchall()
         state["quarantine"] = conn.execute(
             "SELECT stage, source_path, file_sha256, sheet, line_number, reason_code, "
-            "count(*) FROM ops.quarantine GROUP BY ALL ORDER BY ALL").fetchall()
+            "count(*) FROM ops.quarantine GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
     return state
 
 
@@ -97,13 +124,24 @@ TEST_PII_KEY = "faults-test-key"
 
 
 def env_for(raw: Path, home: Path, **extra: str) -> dict[str, str]:
-    return {**os.environ, "WAREHOUSE_RAW_DIR": str(raw), "WAREHOUSE_HOME": str(home),
-            "WAREHOUSE_PII_KEY": TEST_PII_KEY, **extra}
+    return {
+        **os.environ,
+        "WAREHOUSE_RAW_DIR": str(raw),
+        "WAREHOUSE_HOME": str(home),
+        "WAREHOUSE_PII_KEY": TEST_PII_KEY,
+        **extra,
+    }
 
 
 def start(args: list[str], env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen([str(WAREHOUSE), *args], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    return subprocess.Popen(
+        [str(WAREHOUSE), *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def finish(proc: subprocess.Popen, timeout: float = 300) -> tuple[int, str, str]:

@@ -12,5 +12,11 @@ from pipelines.landing.limits import Limits
 db, raw, threads = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
 with duckdb.connect(str(db)) as conn:
     ensure_schema(conn)
-    land_record_types(conn, raw, ("inspections", "disputes", "traffic"), "run",
-                      threads=threads, limits=Limits(settle_seconds=0))
+    land_record_types(
+        conn,
+        raw,
+        ("inspections", "disputes", "traffic"),
+        "run",
+        threads=threads,
+        limits=Limits(settle_seconds=0),
+    )

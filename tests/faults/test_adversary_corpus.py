@@ -22,19 +22,31 @@ pytestmark = pytest.mark.e2e
 
 # typed by hand into free text, file and sheet names (valid ID checksum, mobile, landline,
 # plates); each must reach the published tables masked, never in the clear
-PII = {"id": "11010519491231002X", "mobile": "13912345678", "landline": "0574-87654321",
-       "plate": "浙B12345", "file_mobile": "13812345678", "sheet_mobile": "13700001111",
-       "plate2": "晋M54321"}
+PII = {
+    "id": "11010519491231002X",
+    "mobile": "13912345678",
+    "landline": "0574-87654321",
+    "plate": "浙B12345",
+    "file_mobile": "13812345678",
+    "sheet_mobile": "13700001111",
+    "plate2": "晋M54321",
+}
 DAY = "2021-01-10"  # outside every campaign: the campaign marts stay the generator's truth
 
-TRAFFIC = ("决定书编号,违法时间,执勤单位,违法地点,违法行为,车辆类型,处理方式,罚款金额\n"
-           f"8801,{DAY} 09:00,古林派出所,人民路 车主张三 {PII['mobile']},非机动车闯红灯,"
-           f"小型汽车 {PII['plate']},罚款,50\n")
-INSPECTIONS = ("检查编号,检查日期,派出所,场所名称,场所类型,发现隐患,督促整改,下发通知书,停业整改\n"
-               f"8801,{DAY},古林派出所,李四小卖部 {PII['id']},小商店,1,1,0,否\n")
-DISPUTES = ("纠纷编号,登记日期,派出所,来源,纠纷类型,化解状态,调解方式,当事人,联系电话\n"
-            f"8801,{DAY},古林派出所,摸排,邻里纠纷,已化解,网格员王五 {PII['landline']},王五,"
-            f"{PII['mobile']}\n")
+TRAFFIC = (
+    "决定书编号,违法时间,执勤单位,违法地点,违法行为,车辆类型,处理方式,罚款金额\n"
+    f"8801,{DAY} 09:00,古林派出所,人民路 车主张三 {PII['mobile']},非机动车闯红灯,"
+    f"小型汽车 {PII['plate']},罚款,50\n"
+)
+INSPECTIONS = (
+    "检查编号,检查日期,派出所,场所名称,场所类型,发现隐患,督促整改,下发通知书,停业整改\n"
+    f"8801,{DAY},古林派出所,李四小卖部 {PII['id']},小商店,1,1,0,否\n"
+)
+DISPUTES = (
+    "纠纷编号,登记日期,派出所,来源,纠纷类型,化解状态,调解方式,当事人,联系电话\n"
+    f"8801,{DAY},古林派出所,摸排,邻里纠纷,已化解,网格员王五 {PII['landline']},王五,"
+    f"{PII['mobile']}\n"
+)
 
 
 def write(path: Path, data: str | bytes) -> None:
@@ -53,23 +65,39 @@ def plant(raw: Path) -> dict[str, int]:
 
     book = xlsxwriter.Workbook(str(raw / "traffic" / "补录_20210112.xlsx"))
     ws = book.add_worksheet(f"王五{PII['sheet_mobile']}")
-    for r, row in enumerate([["决定书编号", "违法时间", "执勤单位", "违法地点", "违法行为",
-                              "处理方式"],
-                             ["8802", f"{DAY} 10:00", "古林派出所", f"解放路 {PII['plate2']}",
-                              "非机动车闯红灯", "警告"]]):
+    for r, row in enumerate(
+        [
+            ["决定书编号", "违法时间", "执勤单位", "违法地点", "违法行为", "处理方式"],
+            [
+                "8802",
+                f"{DAY} 10:00",
+                "古林派出所",
+                f"解放路 {PII['plate2']}",
+                "非机动车闯红灯",
+                "警告",
+            ],
+        ]
+    ):
         for c, value in enumerate(row):
             ws.write(r, c, value)
     book.close()
     # a name that is not UTF-8 (GBK bytes, as unpacked from a Windows zip), one valid row
     name = os.fsdecode("补录_检查_20210112.csv".encode("gbk"))
-    write(raw / "inspections" / name, INSPECTIONS.replace("8801", "8802").replace(
-        f"李四小卖部 {PII['id']}", "王记面馆"))
+    write(
+        raw / "inspections" / name,
+        INSPECTIONS.replace("8801", "8802").replace(f"李四小卖部 {PII['id']}", "王记面馆"),
+    )
     # a 50 MB field: its row is set aside, the valid row beside it lands
-    write(raw / "disputes" / "长备注_20210112.csv", DISPUTES.replace("8801", "8802") +
-          f"8803,{DAY},古林派出所,摸排,邻里纠纷,已化解,{'x' * 50_000_000},赵六,\n")
+    write(
+        raw / "disputes" / "长备注_20210112.csv",
+        DISPUTES.replace("8801", "8802")
+        + f"8803,{DAY},古林派出所,摸排,邻里纠纷,已化解,{'x' * 50_000_000},赵六,\n",
+    )
     # a sheet spanning the whole grid (calamine would abort the process) and a FIFO
-    xlsx(raw / "inspections" / "炸弹.xlsx", sheet(
-        HEADER_ROW + '<row r="1048576">' + cell("XFD1048576", "x") + "</row>"))
+    xlsx(
+        raw / "inspections" / "炸弹.xlsx",
+        sheet(HEADER_ROW + '<row r="1048576">' + cell("XFD1048576", "x") + "</row>"),
+    )
     os.mkfifo(raw / "traffic" / "管道.csv")
     return {"inspections": 2, "disputes": 2, "traffic": 2}
 
@@ -89,8 +117,10 @@ def test_the_night_ends_with_a_summary_naming_what_was_set_aside(attacked):
     wh, _, _, result, summary, ok = attacked
     assert result.success and ok, summary
     assert "succeeded with failures" in summary
-    for name, reason in (("inspections/炸弹.xlsx", "17,179,869,184 cells"),
-                         ("traffic/管道.csv", "not a regular file")):
+    for name, reason in (
+        ("inspections/炸弹.xlsx", "17,179,869,184 cells"),
+        ("traffic/管道.csv", "not a regular file"),
+    ):
         assert any(name in line and reason in line for line in summary.splitlines()), summary
 
 
@@ -99,11 +129,14 @@ def test_the_published_figures_are_the_truth_plus_the_valid_hostile_rows(attacke
     assert_marts_equal_truth(wh, truth)
     for record_type, table in FACTS:
         assert len(wh.published(table)) == truth["facts"][record_type] + added[record_type]
-    (line, reason), = wh.working("SELECT line_number, reason_code FROM ops.quarantine WHERE "
-                                 "source_path = 'disputes/长备注_20210112.csv'")
+    ((line, reason),) = wh.working(
+        "SELECT line_number, reason_code FROM ops.quarantine WHERE "
+        "source_path = 'disputes/长备注_20210112.csv'"
+    )
     assert (line, reason) == (3, "oversized_field")
-    ledger = wh.working("SELECT path, rows_read, rows_landed, rows_quarantined FROM "
-                        "ops.file_ledger")
+    ledger = wh.working(
+        "SELECT path, rows_read, rows_landed, rows_quarantined FROM ops.file_ledger"
+    )
     assert all(read == landed + held for _, read, landed, held in ledger)
     assert any(path.startswith("inspections/\\x") for path, *_ in ledger)
 
@@ -114,8 +147,9 @@ def published_strings(wh) -> list[str]:
     found = []
     with duckdb.connect(str(wh.catalog), read_only=True) as conn:
         for schema, table in conn.execute(
-                "SELECT table_schema, table_name FROM information_schema.tables "
-                "WHERE table_schema NOT IN ('information_schema', 'pg_catalog')").fetchall():
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "WHERE table_schema NOT IN ('information_schema', 'pg_catalog')"
+        ).fetchall():
             for row in conn.execute(f"SELECT * FROM {schema}.{table}").fetchall():
                 found.extend(str(v) for v in row if v is not None)
     published = wh.home / "published"

@@ -49,8 +49,12 @@ def test_a_second_run_waits_and_a_no_wait_run_refuses(tmp_path, small_corpus):
     shutil.copytree(small_corpus, raw)
     home = tmp_path / "home"
     env = env_for(raw, home)
-    running = subprocess.Popen([sys.executable, "-c", RUNNING_REFRESH, str(home)],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    running = subprocess.Popen(
+        [sys.executable, "-c", RUNNING_REFRESH, str(home)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert running.stdout.readline().strip() == "holding"
         began = time.monotonic()
@@ -63,8 +67,9 @@ def test_a_second_run_waits_and_a_no_wait_run_refuses(tmp_path, small_corpus):
 
         waiting = start(["run"], env)
         said: list[str] = []
-        reader = threading.Thread(target=lambda: said.append(waiting.stdout.readline()),
-                                  daemon=True)
+        reader = threading.Thread(
+            target=lambda: said.append(waiting.stdout.readline()), daemon=True
+        )
         reader.start()
         reader.join(timeout=60)
         assert said and "another refresh is running since 2026-11-20" in said[0], said

@@ -41,8 +41,9 @@ def _can_mount(probe: Path) -> bool:
     if os.environ.get("WAREHOUSE_TEST_DISK") == "rlimit" or os.geteuid() != 0:
         return False
     probe.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(probe)],
-                          capture_output=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(probe)], capture_output=True
+    )
     if done.returncode != 0:
         return False
     subprocess.run(["umount", str(probe)], check=True)
@@ -55,14 +56,16 @@ class Tmpfs:
     def __init__(self, home: Path):
         self.home = home
         home.mkdir(parents=True)
-        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={TMPFS_MB}m", "tmpfs", str(home)],
-                       check=True)
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={TMPFS_MB}m", "tmpfs", str(home)], check=True
+        )
         self.filler = home / f"filler-{uuid.uuid4().hex}"
 
     def fill(self, leave_kb: int) -> None:
         free_kb = shutil.disk_usage(self.home).free // 1024
-        subprocess.run(["fallocate", "-l", f"{max(free_kb - leave_kb, 0)}K", str(self.filler)],
-                       check=True)
+        subprocess.run(
+            ["fallocate", "-l", f"{max(free_kb - leave_kb, 0)}K", str(self.filler)], check=True
+        )
 
     def clear(self) -> None:
         self.filler.unlink(missing_ok=True)
@@ -99,8 +102,14 @@ class FileSizeLimit:
                 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
                 resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-        proc = subprocess.run([str(WAREHOUSE), "run"], env=env, capture_output=True, text=True,
-                              timeout=600, preexec_fn=limited)
+        proc = subprocess.run(
+            [str(WAREHOUSE), "run"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            preexec_fn=limited,
+        )
         return proc.returncode, proc.stdout, proc.stderr
 
     def close(self) -> None:
@@ -117,13 +126,17 @@ def disk(tmp_path):
 
 def _published(home: Path) -> tuple[str, bytes, bytes]:
     latest = home / "published" / "latest.json"
-    return (json.loads(latest.read_text())["version"], latest.read_bytes(),
-            (home / "published" / "catalog.duckdb").read_bytes())
+    return (
+        json.loads(latest.read_text())["version"],
+        latest.read_bytes(),
+        (home / "published" / "catalog.duckdb").read_bytes(),
+    )
 
 
 @pytest.mark.parametrize("leave_kb", [200, 3000], ids=["nearly-nothing-free", "3MB-free"])
 def test_a_full_disk_is_named_keeps_bi_on_the_previous_version_and_recovers(
-        tmp_path, small_corpus, disk, leave_kb):
+    tmp_path, small_corpus, disk, leave_kb
+):
     raw = tmp_path / "raw"
     raw.mkdir()
     shutil.copytree(small_corpus / "inspections", raw / "inspections")

@@ -58,16 +58,26 @@ def xlsx(path: Path, sheet_xml: str, *, compress: int = zipfile.ZIP_DEFLATED) ->
 
 def sheet(rows: str, dimension: str = "") -> str:
     dim = f'<dimension ref="{dimension}"/>' if dimension else ""
-    return ('<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-            f"{dim}<sheetData>{rows}</sheetData></worksheet>")
+    return (
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f"{dim}<sheetData>{rows}</sheetData></worksheet>"
+    )
 
 
 def cell(ref: str, text: str) -> str:
     return f'<c r="{ref}" t="inlineStr"><is><t>{text}</t></is></c>'
 
 
-HEADER_ROW = ('<row r="1">' + "".join(cell(f"{c}1", h) for c, h in zip(
-    "ABCDE", ("检查编号", "检查日期", "派出所", "场所名称", "场所类型"), strict=True)) + "</row>")
+HEADER_ROW = (
+    '<row r="1">'
+    + "".join(
+        cell(f"{c}1", h)
+        for c, h in zip(
+            "ABCDE", ("检查编号", "检查日期", "派出所", "场所名称", "场所类型"), strict=True
+        )
+    )
+    + "</row>"
+)
 
 
 @pytest.fixture
@@ -84,8 +94,10 @@ def assert_good_landed(db: Path) -> None:
 
 def test_an_xlsx_whose_cells_span_the_whole_sheet_fails_alone(raw, tmp_path):
     # one value at XFD1048576: python-calamine asks for 17 G cells and aborts the process
-    xlsx(raw / "inspections/far.xlsx", sheet(
-        HEADER_ROW + '<row r="1048576">' + cell("XFD1048576", "x") + "</row>"))
+    xlsx(
+        raw / "inspections/far.xlsx",
+        sheet(HEADER_ROW + '<row r="1048576">' + cell("XFD1048576", "x") + "</row>"),
+    )
     # a dimension declaring the whole sheet
     xlsx(raw / "inspections/declared.xlsx", sheet(HEADER_ROW, "A1:XFD1048576"))
     db = tmp_path / "w.duckdb"
@@ -98,8 +110,9 @@ def test_an_xlsx_whose_cells_span_the_whole_sheet_fails_alone(raw, tmp_path):
     assert_good_landed(db)
     # set aside for good: not read again while its bytes stay the same
     assert land_forked(db, raw) == 0
-    assert query(db, "SELECT count(*) FROM ops.file_ledger WHERE path = 'inspections/far.xlsx'"
-                 ) == [(1,)]
+    assert query(
+        db, "SELECT count(*) FROM ops.file_ledger WHERE path = 'inspections/far.xlsx'"
+    ) == [(1,)]
 
 
 def test_a_zip_bomb_fails_alone(raw, tmp_path):
@@ -114,34 +127,52 @@ def test_a_zip_bomb_fails_alone(raw, tmp_path):
 def test_a_50_mb_field_sets_its_row_aside_with_its_line(raw, tmp_path, quoted):
     big = "x" * 50_000_000  # 50 MB in one cell
     venue = '"好店, 二号"' if quoted else "好店"
-    write(raw, "inspections/big.csv", HEADER + f"B1,2022-07-15,古林派出所,{venue},小商店,1,1,0,否\n"
-          f"B2,2022-07-15,古林派出所,{big},小商店,1,1,0,否\n"
-          "B3,2022-07-15,古林派出所,三店,小商店,0,0,0,否\n")
+    write(
+        raw,
+        "inspections/big.csv",
+        HEADER + f"B1,2022-07-15,古林派出所,{venue},小商店,1,1,0,否\n"
+        f"B2,2022-07-15,古林派出所,{big},小商店,1,1,0,否\n"
+        "B3,2022-07-15,古林派出所,三店,小商店,0,0,0,否\n",
+    )
     db = tmp_path / "w.duckdb"
     assert land_forked(db, raw) == 0
     row = ledger(db)["inspections/big.csv"]
     assert (row["status"], row["rows_read"], row["rows_landed"], row["rows_quarantined"]) == (
-        "loaded", 3, 2, 1)
-    (line, reason, message), = query(db, "SELECT line_number, reason_code, message FROM "
-                                         "ops.quarantine WHERE source_path = 'inspections/big.csv'")
+        "loaded",
+        3,
+        2,
+        1,
+    )
+    ((line, reason, message),) = query(
+        db,
+        "SELECT line_number, reason_code, message FROM "
+        "ops.quarantine WHERE source_path = 'inspections/big.csv'",
+    )
     assert (line, reason) == (3, "oversized_field")
     assert "场所名称 holds 50,000,000 characters" in message
     # the row is kept, not the megabytes
-    (kept,), = query(db, "SELECT max(length(raw_values::VARCHAR)) FROM ops.quarantine")
+    ((kept,),) = query(db, "SELECT max(length(raw_values::VARCHAR)) FROM ops.quarantine")
     assert kept < 10_000
 
 
 def test_an_unclosed_quote_sets_its_row_aside_not_the_file(raw, tmp_path):
-    write(raw, "inspections/quote.csv", HEADER + "Q1,2022-07-15,古林派出所,好店,小商店,1,1,0,否\n"
-          'Q2,2022-07-15,古林派出所,"坏店,小商店,1,1,0,否\n'
-          "Q3,2022-07-15,古林派出所,三店,小商店,0,0,0,否\n")
+    write(
+        raw,
+        "inspections/quote.csv",
+        HEADER + "Q1,2022-07-15,古林派出所,好店,小商店,1,1,0,否\n"
+        'Q2,2022-07-15,古林派出所,"坏店,小商店,1,1,0,否\n'
+        "Q3,2022-07-15,古林派出所,三店,小商店,0,0,0,否\n",
+    )
     db = tmp_path / "w.duckdb"
     assert land_forked(db, raw) == 0
     row = ledger(db)["inspections/quote.csv"]
     assert row["status"] == "loaded" and row["rows_landed"] == 1
     assert row["rows_read"] == row["rows_landed"] + row["rows_quarantined"]
-    assert query(db, "SELECT line_number, reason_code FROM ops.quarantine WHERE "
-                     "source_path = 'inspections/quote.csv'") == [(3, "malformed_row")]
+    assert query(
+        db,
+        "SELECT line_number, reason_code FROM ops.quarantine WHERE "
+        "source_path = 'inspections/quote.csv'",
+    ) == [(3, "malformed_row")]
 
 
 def test_a_fifo_is_never_opened(raw, tmp_path):
@@ -150,7 +181,10 @@ def test_a_fifo_is_never_opened(raw, tmp_path):
     assert land_forked(db, raw) == 0
     row = ledger(db)["inspections/pipe.csv"]
     assert (row["status"], row["retry"], row["error_message"]) == (
-        "failed", True, "not a regular file")
+        "failed",
+        True,
+        "not a regular file",
+    )
     assert_good_landed(db)
 
 
@@ -197,8 +231,9 @@ def test_a_file_still_being_written_waits_for_the_next_run(raw, tmp_path):
         stop.set()
         writer.join()
     row = ledger(db)["inspections/growing.csv"]
-    assert row["status"] == "failed" and row["retry"] and "still being written" in \
-        row["error_message"]
+    assert (
+        row["status"] == "failed" and row["retry"] and "still being written" in row["error_message"]
+    )
     assert_good_landed(db)
     written = path.read_text(encoding="utf-8").count("\n") - 1
     assert land_forked(db, raw, limits=Limits(settle_seconds=0.5)) == 0

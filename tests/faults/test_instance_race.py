@@ -35,9 +35,16 @@ def test_processes_racing_on_a_fresh_home_all_get_a_working_instance(tmp_path):
     failures = []
     for attempt in range(ROUNDS):
         home = tmp_path / f"home{attempt}"
-        procs = [subprocess.Popen([sys.executable, "-c", CHILD], env=env_for(raw, home),
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                 for _ in range(PROCESSES)]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", CHILD],
+                env=env_for(raw, home),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(PROCESSES)
+        ]
         for proc in procs:
             out, err = proc.communicate(timeout=120)
             if proc.returncode != 0 or "instance ok" not in out:
@@ -45,8 +52,13 @@ def test_processes_racing_on_a_fresh_home_all_get_a_working_instance(tmp_path):
             else:
                 no_traceback(err)
         # and the home stays usable afterwards
-        again = subprocess.run([sys.executable, "-c", CHILD], env=env_for(raw, home),
-                               capture_output=True, text=True, timeout=120)
+        again = subprocess.run(
+            [sys.executable, "-c", CHILD],
+            env=env_for(raw, home),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if again.returncode != 0:
             failures.append(["reopening: " + (again.stderr.strip().splitlines() or ["?"])[-1]])
     assert failures == []

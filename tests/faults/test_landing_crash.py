@@ -15,8 +15,10 @@ from tests.faults.conftest import land_forked, landed_state
 
 HEADER = "检查编号,检查日期,派出所,场所名称,场所类型,发现隐患,督促整改,下发通知书,停业整改\n"
 V1 = HEADER + "M1,2022-06-26,古林派出所,手工店,小商店,1,1,0,否\n"
-V2 = (HEADER + "M1,2022-06-26,古林派出所,手工店,小商店,3,1,0,否\n"
-      "M2,2022-06-26,古林派出所,二店,小商店,0,0,0,否\n")
+V2 = (
+    HEADER + "M1,2022-06-26,古林派出所,手工店,小商店,3,1,0,否\n"
+    "M2,2022-06-26,古林派出所,二店,小商店,0,0,0,否\n"
+)
 TRAFFIC = "决定书编号,违法时间,执勤单位,违法行为,处理方式,罚款金额\n"
 T1 = TRAFFIC + "3302X0000001,2022-06-25 09:00,古林派出所,闯红灯,罚款,20\n"
 T2 = TRAFFIC + "3302X0000001,2022-06-25 09:00,古林派出所,闯红灯,罚款,200\n"
@@ -91,6 +93,8 @@ def test_a_crash_at_any_commit_of_a_night_reruns_to_the_uninterrupted_state(scen
     assert ("inspections/手工/x_20220716.csv", "loaded") in ledger
     assert ("inspections/手工/x_20220716.csv", "superseded") in ledger
     assert ("traffic/手工/t_20220625.csv", "superseded") in ledger
-    assert any(row[0].startswith("traffic/二次上传/") and row[2] == "duplicate"
-               for row in reference["ledger"])
+    assert any(
+        row[0].startswith("traffic/二次上传/") and row[2] == "duplicate"
+        for row in reference["ledger"]
+    )
     assert sweep(tmp, night, base, reference) >= 6

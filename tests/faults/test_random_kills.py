@@ -25,9 +25,13 @@ WAREHOUSE = Path(sys.executable).with_name("warehouse")
 
 
 def run_and_kill(wh, after_s: float) -> int | None:
-    proc = subprocess.Popen([str(WAREHOUSE), "run"], env={**os.environ, **wh.env()},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [str(WAREHOUSE), "run"],
+        env={**os.environ, **wh.env()},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         proc.wait(timeout=after_s)
         return proc.returncode  # finished before the moment came
@@ -52,10 +56,12 @@ def test_kills_at_random_moments_then_a_whole_run_publish_exactly_the_truth(tmp_
     assert_marts_equal_truth(wh, truth)
     for record_type, table in FACTS:
         assert len(wh.published(table)) == truth["facts"][record_type], table
-    versions = wh.working("SELECT path, sha256, count(*) FROM ops.file_ledger "
-                          "GROUP BY ALL HAVING count(*) > 1")
+    versions = wh.working(
+        "SELECT path, sha256, count(*) FROM ops.file_ledger GROUP BY ALL HAVING count(*) > 1"
+    )
     assert versions == []
     loaded = wh.working("SELECT count(*) FROM ops.file_ledger WHERE status = 'loaded'")[0][0]
-    files = sum(v["files"] - v["files_failed"] - v["files_duplicate"]
-                for v in truth["landing"].values())
+    files = sum(
+        v["files"] - v["files_failed"] - v["files_duplicate"] for v in truth["landing"].values()
+    )
     assert loaded == files

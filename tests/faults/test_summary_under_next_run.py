@@ -43,8 +43,12 @@ def test_the_summary_is_printed_although_the_next_refresh_is_waiting(tmp_path, s
     env = env_for(raw, home)
     first = start(["run"], env)
     wait_for(lambda: writer_lock_held(home), 120, "the run to take the writer lock")
-    following = subprocess.Popen([sys.executable, "-c", NEXT_REFRESH, str(home), "3"],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    following = subprocess.Popen(
+        [sys.executable, "-c", NEXT_REFRESH, str(home), "3"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         code, out, err = finish(first)
     finally:

@@ -26,38 +26,54 @@ SYNONYMS = {
         "inspection_id": "检查编号 记录编号 编号 record_id inspection_id",
         "inspected_on": "检查日期 检查时间 日期 inspection_date date",
         "station": "派出所 所属派出所 检查单位 单位 station",
-        "venue_name": "场所名称 单位名称 venue_name", "venue_type": "场所类型 场所类别 venue_type",
+        "venue_name": "场所名称 单位名称 venue_name",
+        "venue_type": "场所类型 场所类别 venue_type",
         "hazards_found": "发现隐患 发现隐患数 隐患数 hazards_found",
         "hazards_rectified": "督促整改 已整改 已整改数 整改数 hazards_rectified",
         "notices_issued": "下发通知书 整改通知书 隐患通知书 notices_issued",
         "closure_ordered": "停业整改 是否停业整改 closure_ordered",
-        "rental_households": "出租户数 户数", "rental_rooms": "出租间数 房间数 间数",
+        "rental_households": "出租户数 户数",
+        "rental_rooms": "出租间数 房间数 间数",
     },
     "disputes": {
         "dispute_id": "纠纷编号 编号 记录编号 dispute_id",
         "reported_on": "登记日期 发现日期 受理时间 登记时间 reported_at",
-        "station": "派出所 所属派出所 受理单位 单位 station", "source": "来源 线索来源 source",
+        "station": "派出所 所属派出所 受理单位 单位 station",
+        "source": "来源 线索来源 source",
         "dispute_type": "纠纷类型 类别 类型 dispute_type",
-        "status": "化解状态 状态 处置结果 status", "mediation_result": "调解结果 mediation_result",
+        "status": "化解状态 状态 处置结果 status",
+        "mediation_result": "调解结果 mediation_result",
         "escalated_to_criminal": "是否民转刑 民转刑 escalated",
-        "follow_up_visits": "回访次数 follow_ups", "party_name": "当事人 当事人姓名 party_name",
+        "follow_up_visits": "回访次数 follow_ups",
+        "party_name": "当事人 当事人姓名 party_name",
         "party_id_number": "身份证号 身份证号码 证件号码 id_number",
         "party_phone": "联系电话 电话 phone",
     },
     "traffic": {
         "ticket_id": "决定书编号 违法编号 记录编号 编号 ticket_id",
         "occurred_at": "违法时间 查处时间 时间 occurred_at",
-        "unit": "执勤单位 派出所 中队 大队 单位 unit", "violation": "违法行为 违法类型 violation",
-        "violation_code": "违法代码 violation_code", "action": "处理方式 处罚种类 action",
-        "fine_yuan": "罚款金额 罚款金额(元) 罚款 fine", "plate": "号牌号码 车牌号 plate",
-        "party_name": "当事人 party_name", "party_id_number": "身份证号 证件号码 id_number",
+        "unit": "执勤单位 派出所 中队 大队 单位 unit",
+        "violation": "违法行为 违法类型 violation",
+        "violation_code": "违法代码 violation_code",
+        "action": "处理方式 处罚种类 action",
+        "fine_yuan": "罚款金额 罚款金额(元) 罚款 fine",
+        "plate": "号牌号码 车牌号 plate",
+        "party_name": "当事人 party_name",
+        "party_id_number": "身份证号 证件号码 id_number",
     },
 }
 KEY = {"inspections": "inspection_id", "disputes": "dispute_id", "traffic": "ticket_id"}
 DATE = {"inspections": "inspected_on", "disputes": "reported_on", "traffic": "occurred_at"}
 STATION = {"inspections": "station", "disputes": "station", "traffic": "unit"}
-COUNTS = ("hazards_found", "hazards_rectified", "notices_issued", "rental_households",
-          "rental_rooms", "follow_up_visits", "fine_yuan")
+COUNTS = (
+    "hazards_found",
+    "hazards_rectified",
+    "notices_issued",
+    "rental_households",
+    "rental_rooms",
+    "follow_up_visits",
+    "fine_yuan",
+)
 BOOLS = ("closure_ordered", "escalated_to_criminal")
 TRUE = {"是", "y", "√", "1", "已整改"}
 FALSE = {"否", "n", "0", "未整改", ""}
@@ -79,8 +95,17 @@ def parse_date(v) -> datetime:
     if isinstance(v, int | float) and not isinstance(v, bool):
         return datetime(1899, 12, 30) + timedelta(days=float(v))
     s = unicodedata.normalize("NFKC", str(v)).strip()
-    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M",
-                "%Y年%m月%d日 %H:%M", "%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日", "%Y%m%d"):
+    for fmt in (
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y/%m/%d %H:%M:%S",
+        "%Y/%m/%d %H:%M",
+        "%Y年%m月%d日 %H:%M",
+        "%Y-%m-%d",
+        "%Y/%m/%d",
+        "%Y年%m月%d日",
+        "%Y%m%d",
+    ):
         try:
             return datetime.strptime(s, fmt)
         except ValueError:
@@ -96,7 +121,7 @@ def parse_count(v) -> int:
     else:
         s = unicodedata.normalize("NFKC", str(v or "")).strip()
         s = re.sub(r"[处份户间次元]$", "", s)
-        if s in ("", ):
+        if s in ("",):
             return 0
         if s in ("是", "否"):
             return int(s == "是")
@@ -141,10 +166,17 @@ def load(out: Path) -> dict:
     for s in seed_stations():
         for a in (s.station_id, s.name, *s.aliases):
             stations[normalise_text(a)] = s
-    xw = {dim: {normalise_text(raw): code for code, raws in codes.items() for raw in raws}
-          for dim, codes in crosswalk().items()}
-    result = {"landing": {}, "facts": {}, "unknown_station": 0, "key_conflict": 0,
-              "station_rows": {}}
+    xw = {
+        dim: {normalise_text(raw): code for code, raws in codes.items() for raw in raws}
+        for dim, codes in crosswalk().items()
+    }
+    result = {
+        "landing": {},
+        "facts": {},
+        "unknown_station": 0,
+        "key_conflict": 0,
+        "station_rows": {},
+    }
     seen: set[str] = set()
     for rt in ("inspections", "disputes", "traffic"):
         syn = {norm_header(h): f for f, names in SYNONYMS[rt].items() for h in names.split()}
@@ -182,14 +214,18 @@ def load(out: Path) -> dict:
                         if cells and str(cells[0]).startswith("填报日期"):
                             title_date = parse_date(re.split("[:：]", str(cells[0]))[1])
                         continue
-                    if not cells or str(cells[0]).strip() in ("合计", "总计", "小计") \
-                            or row == raw_header:
+                    if (
+                        not cells
+                        or str(cells[0]).strip() in ("合计", "总计", "小计")
+                        or row == raw_header
+                    ):
                         continue
                     exported = title_date or name_date or NO_DATE
                     stats["rows_read"] += 1
                     try:
-                        rows_here.append(_typed(rt, header, row, exported, title_station, path,
-                                                out, i))
+                        rows_here.append(
+                            _typed(rt, header, row, exported, title_station, path, out, i)
+                        )
                     except Bad as exc:
                         stats["rows_quarantined_landing"] += 1
                         stats[f"q_{exc.args[0]}"] += 1
@@ -239,14 +275,20 @@ def load(out: Path) -> dict:
                     closures[key].add(venue)
                 a = agg[key]
                 a["inspection_visits"] += 1
-                for f in ("hazards_found", "hazards_rectified", "notices_issued",
-                          "rental_households", "rental_rooms"):
+                for f in (
+                    "hazards_found",
+                    "hazards_rectified",
+                    "notices_issued",
+                    "rental_households",
+                    "rental_rooms",
+                ):
                     a[f] += v.get(f, 0)
             elif rt == "disputes":
                 a = agg[(cid, st.name, xw["dispute_source"][normalise_text(v["source"])])]
                 a["disputes_found"] += 1
-                a["disputes_resolved"] += xw["dispute_status"][normalise_text(
-                    v["status"])] == "RESOLVED"
+                a["disputes_resolved"] += (
+                    xw["dispute_status"][normalise_text(v["status"])] == "RESOLVED"
+                )
                 res = normalise_text(v.get("mediation_result") or "")
                 a["mediations"] += bool(res)
                 a["mediation_successes"] += bool(res) and xw["mediation_result"][res] == "SUCCESS"
@@ -269,19 +311,33 @@ def _evidence(rt: str, v: dict, xw: dict) -> tuple | None:
     record identity); None when the record carries too little to tell."""
     if rt == "inspections":
         name = normalise_text(v.get("venue_name") or "")
-        return (name, xw["venue_type"][normalise_text(v["venue_type"])],
-                v.get("hazards_found", 0)) if name else None
+        return (
+            (name, xw["venue_type"][normalise_text(v["venue_type"])], v.get("hazards_found", 0))
+            if name
+            else None
+        )
     if rt == "disputes":
-        party = next((normalise_text(str(v[f])).upper() for f in
-                      ("party_id_number", "party_phone", "party_name") if v.get(f)), None)
+        party = next(
+            (
+                normalise_text(str(v[f])).upper()
+                for f in ("party_id_number", "party_phone", "party_name")
+                if v.get(f)
+            ),
+            None,
+        )
         kind = xw["dispute_type"].get(normalise_text(v.get("dispute_type") or ""))
         return (party, kind) if party else None
     plate = normalise_text(str(v.get("plate") or "")).upper()
-    party = next((normalise_text(str(v[f])).upper() for f in ("party_id_number", "party_name")
-                  if v.get(f)), "")
+    party = next(
+        (normalise_text(str(v[f])).upper() for f in ("party_id_number", "party_name") if v.get(f)),
+        "",
+    )
     code = v.get("violation_code") or v["violation"]
-    return (parse_date(v["occurred_at"]), xw["violation"][normalise_text(code)], plate,
-            party) if plate or party else None
+    return (
+        (parse_date(v["occurred_at"]), xw["violation"][normalise_text(code)], plate, party)
+        if plate or party
+        else None
+    )
 
 
 def _typed(rt, header, row, exported, title_station, path, out, line) -> dict:
@@ -307,20 +363,27 @@ def _typed(rt, header, row, exported, title_station, path, out, line) -> dict:
         raise Bad("rectified_exceeds_found")
     station = v.get(STATION[rt]) or title_station or path.parent.name
     rel = str(path.relative_to(out))
-    return {"key": str(key), "day": day.date() if isinstance(day, datetime) else day,
-            "station": str(station), "v": v, "order": (exported, rel, line)}
+    return {
+        "key": str(key),
+        "day": day.date() if isinstance(day, datetime) else day,
+        "station": str(station),
+        "v": v,
+        "order": (exported, rel, line),
+    }
 
 
 def truth_station_rows(truth: dict, rt: str) -> dict:
-    mart, code = {"inspections": ("mart_campaign_inspections", "venue_type_code"),
-                  "disputes": ("mart_campaign_disputes", "source_code"),
-                  "traffic": ("mart_campaign_traffic", "violation_code")}[rt]
+    mart, code = {
+        "inspections": ("mart_campaign_inspections", "venue_type_code"),
+        "disputes": ("mart_campaign_disputes", "source_code"),
+        "traffic": ("mart_campaign_traffic", "violation_code"),
+    }[rt]
     out = {}
     for r in truth[mart]:
         if r["level"] == "station" and r[code] not in ("ALL", "ALL_NINE_SMALL"):
             out[(r["campaign_id"], r["unit_name"], r[code])] = {
-                k: v for k, v in r.items()
-                if k not in ("campaign_id", "level", "unit_name", code)}
+                k: v for k, v in r.items() if k not in ("campaign_id", "level", "unit_name", code)
+            }
     return out
 
 

@@ -28,8 +28,11 @@ PLATE = re.compile(r"[\u4e00-\u9fa5][A-Z][A-Z0-9]{5,6}")
 
 
 def tree(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def decode(data: bytes) -> tuple[str | None, str | None]:
@@ -65,25 +68,36 @@ def test_same_seed_same_bytes(tmp_path):
 def test_truth_json_matches_return_value_and_contract(corpus):
     out, truth, _ = corpus
     assert json.loads((out / "truth.json").read_text(encoding="utf-8")) == truth
-    assert set(truth) == {"params", "landing", "facts", "model_quarantine",
-                          "unknown_station_names", "key_conflicts", "shared_record_numbers",
-                          "coverage", "files",
-                          "pii_values", "mart_campaign_inspections", "mart_campaign_disputes",
-                          "mart_campaign_traffic"}
+    assert set(truth) == {
+        "params",
+        "landing",
+        "facts",
+        "model_quarantine",
+        "unknown_station_names",
+        "key_conflicts",
+        "shared_record_numbers",
+        "coverage",
+        "files",
+        "pii_values",
+        "mart_campaign_inspections",
+        "mart_campaign_disputes",
+        "mart_campaign_traffic",
+    }
     for rt in ("inspections", "disputes", "traffic"):
         files = [p for p in (out / rt).rglob("*") if p.is_file()]
         assert truth["landing"][rt]["files"] == len(files)
         assert truth["landing"][rt]["files_failed"] >= 1
         assert truth["landing"][rt]["files_duplicate"] >= 1
-    assert truth["model_quarantine"] == {"unknown_station": 3, "unmapped_value": 0,
-                                         "key_conflict": 2}
+    assert truth["model_quarantine"] == {
+        "unknown_station": 3,
+        "unmapped_value": 0,
+        "key_conflict": 2,
+    }
     # station-local numbering: one record number used by several stations (other records)
     assert truth["shared_record_numbers"]["inspections"] > 0
     kept = {c["kept_station_id"] for c in truth["key_conflicts"]}
-    assert len(kept) == 1 and not kept & {c["held_back_station_id"]
-                                          for c in truth["key_conflicts"]}
-    for mart in ("mart_campaign_inspections", "mart_campaign_disputes",
-                 "mart_campaign_traffic"):
+    assert len(kept) == 1 and not kept & {c["held_back_station_id"] for c in truth["key_conflicts"]}
+    for mart in ("mart_campaign_inspections", "mart_campaign_disputes", "mart_campaign_traffic"):
         assert truth[mart]
         for row in truth[mart]:
             assert all(type(v) in (int, str) for v in row.values()), row
@@ -97,8 +111,11 @@ def _check_rollups(rows, code_col, additive):
         levels[r["campaign_id"]].add(r["level"])
         if r["level"] == "station":
             st = stations[r["unit_name"]]
-            for level, unit in (("bureau", st.bureau), ("city", st.city),
-                                ("province", st.province)):
+            for level, unit in (
+                ("bureau", st.bureau),
+                ("city", st.city),
+                ("province", st.province),
+            ):
                 for col in additive:
                     by_level[(r["campaign_id"], level, unit, r[code_col])][col] += r[col]
     for r in rows:
@@ -127,20 +144,36 @@ def test_truth_rollups_are_consistent(corpus):
     _, truth, _ = corpus
     # venues and closures are distinct per (station, venue); venue names never repeat across
     # types, so they add up like the sums here
-    _check_rollups(truth["mart_campaign_inspections"], "venue_type_code",
-                   ("venues_inspected", "inspection_visits", "hazards_found",
-                    "hazards_rectified", "notices_issued", "closures_ordered",
-                    "rental_households", "rental_rooms"))
-    _check_rollups(truth["mart_campaign_disputes"], "source_code",
-                   ("disputes_found", "disputes_resolved", "mediations",
-                    "mediation_successes", "escalations"))
-    _check_rollups(truth["mart_campaign_traffic"], "violation_code",
-                   ("violations", "fines_yuan"))
-    campaigns = {r["campaign_id"] for m in ("mart_campaign_inspections",
-                                            "mart_campaign_traffic")
-                 for r in truth[m]}
-    assert campaigns == {"SUMMER_100D_2022", "NB_OFFICERS_TO_GRASSROOTS_2018",
-                         "NB_CIVILISED_CITY_TRAFFIC_2020"}
+    _check_rollups(
+        truth["mart_campaign_inspections"],
+        "venue_type_code",
+        (
+            "venues_inspected",
+            "inspection_visits",
+            "hazards_found",
+            "hazards_rectified",
+            "notices_issued",
+            "closures_ordered",
+            "rental_households",
+            "rental_rooms",
+        ),
+    )
+    _check_rollups(
+        truth["mart_campaign_disputes"],
+        "source_code",
+        ("disputes_found", "disputes_resolved", "mediations", "mediation_successes", "escalations"),
+    )
+    _check_rollups(truth["mart_campaign_traffic"], "violation_code", ("violations", "fines_yuan"))
+    campaigns = {
+        r["campaign_id"]
+        for m in ("mart_campaign_inspections", "mart_campaign_traffic")
+        for r in truth[m]
+    }
+    assert campaigns == {
+        "SUMMER_100D_2022",
+        "NB_OFFICERS_TO_GRASSROOTS_2018",
+        "NB_CIVILISED_CITY_TRAFFIC_2020",
+    }
     for r in truth["mart_campaign_inspections"]:
         assert r["hazards_rectified"] <= r["hazards_found"]
         assert r["venues_inspected"] <= r["inspection_visits"]
@@ -148,8 +181,11 @@ def test_truth_rollups_are_consistent(corpus):
         assert r["mediation_successes"] <= r["mediations"] <= r["disputes_found"]
         assert r["disputes_resolved"] <= r["disputes_found"]
     # facts count records outside every campaign too
-    total = sum(r["violations"] for r in truth["mart_campaign_traffic"]
-                if r["level"] == "province" and r["violation_code"] == "ALL")
+    total = sum(
+        r["violations"]
+        for r in truth["mart_campaign_traffic"]
+        if r["level"] == "province" and r["violation_code"] == "ALL"
+    )
     assert truth["facts"]["traffic"] > total
 
 
@@ -159,8 +195,12 @@ def test_every_messy_feature_is_present(corpus):
     raw = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p.suffix == ".csv"}
     # encodings
     assert any(b.startswith(b"\xef\xbb\xbf") for b in raw.values()), "utf-8 bom"
-    assert any(not b.startswith(b"\xef\xbb\xbf") and decode(b)[1] == "utf-8"
-               and re.search(rb"[\x80-\xff]", b) for b in raw.values()), "utf-8"
+    assert any(
+        not b.startswith(b"\xef\xbb\xbf")
+        and decode(b)[1] == "utf-8"
+        and re.search(rb"[\x80-\xff]", b)
+        for b in raw.values()
+    ), "utf-8"
     gbk_files = [b for b in raw.values() if decode(b)[1] == "gb18030"]
     gbk_only = [b for b in gbk_files if _decodes(b, "gbk")]
     gb18030_only = [b for b in gbk_files if not _decodes(b, "gbk")]
@@ -183,31 +223,68 @@ def test_every_messy_feature_is_present(corpus):
     # header synonyms and decorations (CSV and xlsx)
     cells = everything + "\n".join(
         ",".join(str(v) for v in row if v is not None)
-        for p in xlsx for ws in openpyxl.load_workbook(p).worksheets
-        for row in ws.iter_rows(values_only=True))
-    for header in ("检查编号", "记录编号", "record_id", "inspection_date", "发现隐患(处)",
-                   "整改通知书（份）", "检查 时间", "备\u3000注", "ｏｆｆｉｃｅｒ", "序号",
-                   "决定书编号", "违法编号", "ticket_id", "罚款金额(元)", "罚款（元）",
-                   "纠纷编号", "dispute_id", "受理 时间", "场所负责人"):
+        for p in xlsx
+        for ws in openpyxl.load_workbook(p).worksheets
+        for row in ws.iter_rows(values_only=True)
+    )
+    for header in (
+        "检查编号",
+        "记录编号",
+        "record_id",
+        "inspection_date",
+        "发现隐患(处)",
+        "整改通知书（份）",
+        "检查 时间",
+        "备\u3000注",
+        "ｏｆｆｉｃｅｒ",
+        "序号",
+        "决定书编号",
+        "违法编号",
+        "ticket_id",
+        "罚款金额(元)",
+        "罚款（元）",
+        "纠纷编号",
+        "dispute_id",
+        "受理 时间",
+        "场所负责人",
+    ):
         assert header in cells, header
     # title, blank and totals lines
     for marker in ("填报单位", "填报日期", "合计", "总计", "\n\n", "\r\n\r\n"):
         assert marker in everything, repr(marker)
     # date and time forms
-    for pattern in (r",20\d\d-\d\d-\d\d,", r",20\d\d/\d{1,2}/\d{1,2},",
-                    r",20\d\d年\d{1,2}月\d{1,2}日,",
-                    r",20\d{6},", r",4\d{4},", r",20\d\d-\d\d-\d\d \d\d:\d\d:\d\d,",
-                    r",20\d\d-\d\d-\d\d \d\d:\d\d,", r",20\d\d/\d{1,2}/\d{1,2} \d{1,2}:\d\d,"):
+    for pattern in (
+        r",20\d\d-\d\d-\d\d,",
+        r",20\d\d/\d{1,2}/\d{1,2},",
+        r",20\d\d年\d{1,2}月\d{1,2}日,",
+        r",20\d{6},",
+        r",4\d{4},",
+        r",20\d\d-\d\d-\d\d \d\d:\d\d:\d\d,",
+        r",20\d\d-\d\d-\d\d \d\d:\d\d,",
+        r",20\d\d/\d{1,2}/\d{1,2} \d{1,2}:\d\d,",
+    ):
         assert re.search(pattern, everything), pattern
     # values: full-width digits, units, booleans
-    for pattern in (r",[０-９]+", r",\d+处", r",\d+元", r",是", r",否", r",[YN]", r",[10]",
-                    r",未整改"):
+    for pattern in (
+        r",[０-９]+",
+        r",\d+处",
+        r",\d+元",
+        r",是",
+        r",否",
+        r",[YN]",
+        r",[10]",
+        r",未整改",
+    ):
         assert re.search(pattern + r"(?=,|\r?\n)", everything), pattern
     assert "√" in cells
     # station from a column, a 填报单位 title line, and the folder name
-    folder_files = [p for p in raw if p.parent.name != p.parents[1].name
-                    and p.parent.name in {s.short for s in seed_stations()}
-                    and not any(h in texts.get(p, "") for h in ("派出所,", "station,", "受理单位"))]
+    folder_files = [
+        p
+        for p in raw
+        if p.parent.name != p.parents[1].name
+        and p.parent.name in {s.short for s in seed_stations()}
+        and not any(h in texts.get(p, "") for h in ("派出所,", "station,", "受理单位"))
+    ]
     assert folder_files, "a file whose station is only its folder"
     # spacing variants and aliases of station names
     assert re.search(r",[^,\n]{2} 所,", everything) and "\u3000派出所" in everything
@@ -215,13 +292,15 @@ def test_every_messy_feature_is_present(corpus):
     # numbers are station-local, so the station (its files' name or folder) is in the key
     ids = defaultdict(set)
     for path, text in texts.items():
-        station = path.parent.name if path.parent.name != path.parents[1].name \
-            and path.parents[1].name != out.name else path.name.split("_")[0]
+        station = (
+            path.parent.name
+            if path.parent.name != path.parents[1].name and path.parents[1].name != out.name
+            else path.name.split("_")[0]
+        )
         for line in text.splitlines():
             m = re.search(r"\b(JC\d{11}|JF\d{11})\b", line)
             if m:
-                ids[(station, m.group(1))].add(line.split(",", 1)[1] if line[0].isdigit()
-                                               else line)
+                ids[(station, m.group(1))].add(line.split(",", 1)[1] if line[0].isdigit() else line)
     assert any(len(v) > 1 for v in ids.values()), "a corrected record in a later export"
     assert any("月累计" in p.name or "mtd" in p.name for p in out.rglob("*"))
     # byte-identical duplicates at another path
@@ -239,12 +318,19 @@ def test_every_messy_feature_is_present(corpus):
     for rt in ("inspections", "disputes", "traffic"):
         reasons |= set(truth["landing"][rt]["rows_quarantined_by_reason"])
         assert truth["landing"][rt]["rows_quarantined_landing"] == sum(
-            truth["landing"][rt]["rows_quarantined_by_reason"].values())
-    assert reasons == {"missing_key", "bad_date", "implausible_date", "bad_count",
-                       "bad_boolean", "rectified_exceeds_found", "malformed_row"}
+            truth["landing"][rt]["rows_quarantined_by_reason"].values()
+        )
+    assert reasons == {
+        "missing_key",
+        "bad_date",
+        "implausible_date",
+        "bad_count",
+        "bad_boolean",
+        "rectified_exceeds_found",
+        "malformed_row",
+    }
     # unknown stations: written, listed, and resolving to nothing in the seed
-    known = {normalise_text(a) for s in seed_stations() for a in (s.name, s.station_id,
-                                                                   *s.aliases)}
+    known = {normalise_text(a) for s in seed_stations() for a in (s.name, s.station_id, *s.aliases)}
     for name in truth["unknown_station_names"]:
         assert name in everything
         assert normalise_text(name) not in known
@@ -267,8 +353,9 @@ def test_raw_spellings_come_from_the_seeds(corpus):
     from pipelines.generate.reference import crosswalk
 
     _, _, texts = corpus
-    allowed = {v for codes in crosswalk().values() for spellings in codes.values()
-               for v in spellings}
+    allowed = {
+        v for codes in crosswalk().values() for spellings in codes.values() for v in spellings
+    }
     venue_col = re.compile(r"^(?:\d+,)?JC\d{11},[^,]*,[^,]*,[^,]*,([^,]*),")
     seen = 0
     for text in texts.values():
@@ -288,27 +375,40 @@ def yuncheng(tmp_path_factory):
 def test_yuncheng_scenario_reproduces_the_report(yuncheng):
     _, truth = yuncheng
     check_yuncheng(truth)
-    city = {r["venue_type_code"]: r for r in truth["mart_campaign_inspections"]
-            if r["level"] == "city" and r["unit_name"] == "运城市"
-            and r["campaign_id"] == "SUMMER_100D_2022"}
+    city = {
+        r["venue_type_code"]: r
+        for r in truth["mart_campaign_inspections"]
+        if r["level"] == "city"
+        and r["unit_name"] == "运城市"
+        and r["campaign_id"] == "SUMMER_100D_2022"
+    }
     nine = city["ALL_NINE_SMALL"]
-    assert (nine["venues_inspected"], nine["hazards_found"], nine["hazards_rectified"],
-            nine["notices_issued"]) == (4034, 196, 189, 60)
-    assert (city["RENTAL_HOUSING"]["rental_households"],
-            city["RENTAL_HOUSING"]["rental_rooms"]) == (1542, 7521)
+    assert (
+        nine["venues_inspected"],
+        nine["hazards_found"],
+        nine["hazards_rectified"],
+        nine["notices_issued"],
+    ) == (4034, 196, 189, 60)
+    assert (
+        city["RENTAL_HOUSING"]["rental_households"],
+        city["RENTAL_HOUSING"]["rental_rooms"],
+    ) == (1542, 7521)
     assert city["HOTEL"]["inspection_visits"] == 478
     assert city["FOOT_MASSAGE"]["inspection_visits"] == 215
     assert city["ENTERTAINMENT"]["closures_ordered"] == 7
     assert city["BATHHOUSE"]["closures_ordered"] == 2
     assert city["ALL"]["notices_issued"] == 105
-    disputes = {r["source_code"]: (r["disputes_found"], r["disputes_resolved"])
-                for r in truth["mart_campaign_disputes"]
-                if r["level"] == "city" and r["unit_name"] == "运城市"}
+    disputes = {
+        r["source_code"]: (r["disputes_found"], r["disputes_resolved"])
+        for r in truth["mart_campaign_disputes"]
+        if r["level"] == "city" and r["unit_name"] == "运城市"
+    }
     assert disputes["CANVASS"] == YUNCHENG_REPORT["disputes"]["CANVASS"] == (366, 267)
     assert disputes["CALL"] == (619, 583)
     # only Yuncheng stations, first month of the campaign, no bad rows or broken files
-    assert {r["unit_name"] for r in truth["mart_campaign_inspections"]
-            if r["level"] == "city"} == {"运城市"}
+    assert {r["unit_name"] for r in truth["mart_campaign_inspections"] if r["level"] == "city"} == {
+        "运城市"
+    }
     for entry in truth["landing"].values():
         assert entry["files_failed"] == 0 and entry["rows_quarantined_landing"] == 0
     assert truth["model_quarantine"]["unknown_station"] == 0
@@ -328,8 +428,13 @@ def _assert_files_say_the_truth(out: Path, truth: dict) -> None:
     got = load(out)
     for rt in ("inspections", "disputes", "traffic"):
         mine = got["landing"][rt]
-        for key in ("files", "files_failed", "files_duplicate", "rows_read",
-                    "rows_quarantined_landing"):
+        for key in (
+            "files",
+            "files_failed",
+            "files_duplicate",
+            "rows_read",
+            "rows_quarantined_landing",
+        ):
             assert mine.get(key, 0) == truth["landing"][rt][key], (rt, key)
         by_reason = {k[2:]: v for k, v in mine.items() if k.startswith("q_")}
         assert by_reason == truth["landing"][rt]["rows_quarantined_by_reason"], rt

@@ -10,8 +10,9 @@ import pytest
 from pipelines.landing import ensure_schema, land_record_type
 from pipelines.landing.limits import Limits
 
-INSPECTION_HEADER = ("检查编号,检查日期,派出所,场所名称,场所类型,发现隐患,督促整改,下发通知书,"
-                     "停业整改")
+INSPECTION_HEADER = (
+    "检查编号,检查日期,派出所,场所名称,场所类型,发现隐患,督促整改,下发通知书,停业整改"
+)
 
 
 @pytest.fixture
@@ -36,8 +37,13 @@ def write(raw: Path, rel: str, text: str | bytes, encoding: str = "utf-8") -> Pa
     return path
 
 
-def write_xlsx(raw: Path, rel: str, sheets: dict[str, list[list]], merge_title: bool = False,
-               date_cells: dict[tuple[str, int, int], object] | None = None) -> Path:
+def write_xlsx(
+    raw: Path,
+    rel: str,
+    sheets: dict[str, list[list]],
+    merge_title: bool = False,
+    date_cells: dict[tuple[str, int, int], object] | None = None,
+) -> Path:
     """Rows are written as given; date_cells {(sheet, row0, col0): datetime} become real dates."""
     import xlsxwriter
 
@@ -66,8 +72,13 @@ def write_xlsx(raw: Path, rel: str, sheets: dict[str, list[list]], merge_title: 
 NO_SETTLE = Limits(settle_seconds=0)
 
 
-def land(conn, raw: Path, record_type: str = "inspections", run_id: str = "run-1",
-         limits: Limits = NO_SETTLE):
+def land(
+    conn,
+    raw: Path,
+    record_type: str = "inspections",
+    run_id: str = "run-1",
+    limits: Limits = NO_SETTLE,
+):
     return land_record_type(conn, raw, record_type, run_id, limits=limits)
 
 
@@ -96,10 +107,18 @@ def assert_conservation(conn) -> None:
             continue
         landed = 0
         for record_type in ("inspections", "disputes", "traffic"):
-            landed += rows(conn, f"SELECT count(*) FROM landing.{record_type} "
-                                 "WHERE _file_sha256 = ? AND _source_path = ?",
-                           row["sha256"], row["path"])[0][0]
-        held = rows(conn, "SELECT count(*) FROM ops.quarantine WHERE file_sha256 = ? "
-                          "AND source_path = ? AND reason_code <> 'file_failed'",
-                    row["sha256"], row["path"])[0][0]
+            landed += rows(
+                conn,
+                f"SELECT count(*) FROM landing.{record_type} "
+                "WHERE _file_sha256 = ? AND _source_path = ?",
+                row["sha256"],
+                row["path"],
+            )[0][0]
+        held = rows(
+            conn,
+            "SELECT count(*) FROM ops.quarantine WHERE file_sha256 = ? "
+            "AND source_path = ? AND reason_code <> 'file_failed'",
+            row["sha256"],
+            row["path"],
+        )[0][0]
         assert (landed, held) == (row["rows_landed"], row["rows_quarantined"]), row["path"]

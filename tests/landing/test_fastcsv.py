@@ -12,12 +12,18 @@ from tests.landing.conftest import land, write
 
 pytestmark = pytest.mark.unit
 
-LANDED = ("SELECT * EXCLUDE (_first_seen_at, _exported_at, _mapping_version, _run_id) "
-          "FROM landing.{} ORDER BY _source_path, _sheet, _line")
-HELD = ("SELECT source_path, line_number, reason_code, message, raw_values FROM ops.quarantine "
-        "ORDER BY source_path, line_number")
-COUNTS = ("SELECT path, status, encoding, header_line, rows_read, rows_landed, rows_quarantined, "
-          "lines_skipped, error_message FROM ops.file_ledger ORDER BY path")
+LANDED = (
+    "SELECT * EXCLUDE (_first_seen_at, _exported_at, _mapping_version, _run_id) "
+    "FROM landing.{} ORDER BY _source_path, _sheet, _line"
+)
+HELD = (
+    "SELECT source_path, line_number, reason_code, message, raw_values FROM ops.quarantine "
+    "ORDER BY source_path, line_number"
+)
+COUNTS = (
+    "SELECT path, status, encoding, header_line, rows_read, rows_landed, rows_quarantined, "
+    "lines_skipped, error_message FROM ops.file_ledger ORDER BY path"
+)
 
 
 def snapshot(raw, record_type: str, fast: bool, monkeypatch) -> tuple:
@@ -25,8 +31,9 @@ def snapshot(raw, record_type: str, fast: bool, monkeypatch) -> tuple:
     conn = duckdb.connect()
     ensure_schema(conn)
     land(conn, raw, record_type)
-    result = tuple(conn.execute(sql).fetchall()
-                   for sql in (LANDED.format(record_type), HELD, COUNTS))
+    result = tuple(
+        conn.execute(sql).fetchall() for sql in (LANDED.format(record_type), HELD, COUNTS)
+    )
     conn.close()
     return result
 
@@ -38,22 +45,26 @@ def compare(raw, record_type, monkeypatch) -> tuple:
     return fast
 
 
-MESSY = "\n".join([
-    "某派出所检查登记表,,,",
-    "填报单位：古林派出所,,,,",
-    "",
-    "序号,检查编号,检查日期,派出所,发现隐患(处),督促整改,停业整改,,",
-    *[f"{i},A{i},2022-07-{i % 28 + 1:02d},,{i % 4 + 2}处,{i % 3},否" + ",," * (i % 2)
-      for i in range(60)],
-    ",,,,,,,,",
-    "序号,检查编号,检查日期,派出所,发现隐患(处),督促整改,停业整改,,",
-    "61,A61,2022-07-01,高桥所,1,1,否,,多余",
-    "62,A62,2022-07-01",
-    "   ",
-    "合计,,,,99,99,,,",
-    "注：本表由系统导出",
-    "63,,2022-07-01,,1,1,否,,",
-])
+MESSY = "\n".join(
+    [
+        "某派出所检查登记表,,,",
+        "填报单位：古林派出所,,,,",
+        "",
+        "序号,检查编号,检查日期,派出所,发现隐患(处),督促整改,停业整改,,",
+        *[
+            f"{i},A{i},2022-07-{i % 28 + 1:02d},,{i % 4 + 2}处,{i % 3},否" + ",," * (i % 2)
+            for i in range(60)
+        ],
+        ",,,,,,,,",
+        "序号,检查编号,检查日期,派出所,发现隐患(处),督促整改,停业整改,,",
+        "61,A61,2022-07-01,高桥所,1,1,否,,多余",
+        "62,A62,2022-07-01",
+        "   ",
+        "合计,,,,99,99,,,",
+        "注：本表由系统导出",
+        "63,,2022-07-01,,1,1,否,,",
+    ]
+)
 
 
 @pytest.mark.parametrize("block_size", [1 << 20, 256])
@@ -70,10 +81,22 @@ def test_fast_path_equals_line_by_line_reader(raw, monkeypatch, block_size):
 
 
 def test_a_second_layout_falls_back_to_the_line_by_line_reader(raw, monkeypatch):
-    write(raw, "inspections/a.csv", "\n".join([
-        "检查编号,检查日期,派出所,场所名称", "A1,2022-07-15,古林派出所,店1",
-        "场所名称,记录编号,日期,单位", "店2,A2,2022-07-16,高桥派出所"]) + "\n")
+    write(
+        raw,
+        "inspections/a.csv",
+        "\n".join(
+            [
+                "检查编号,检查日期,派出所,场所名称",
+                "A1,2022-07-15,古林派出所,店1",
+                "场所名称,记录编号,日期,单位",
+                "店2,A2,2022-07-16,高桥派出所",
+            ]
+        )
+        + "\n",
+    )
     landed, _, counts = compare(raw, "inspections", monkeypatch)
     assert [(r[0], r[2], r[3]) for r in landed] == [
-        ("A1", "古林派出所", "店1"), ("A2", "高桥派出所", "店2")]
+        ("A1", "古林派出所", "店1"),
+        ("A2", "高桥派出所", "店2"),
+    ]
     assert counts[0][4] == 2

@@ -19,8 +19,26 @@ pytestmark = pytest.mark.unit
 
 HEADER = ["决定书编号", "违法时间", "执勤单位", "违法行为", "罚款金额(元)", "序号"]
 CELL = st.one_of(
-    st.sampled_from(["", "合计", "是", "-1", "３处", "2022年7月1日", "44757", "\u3000", "\"",
-                     ",", "\n", "决定书编号", "填报单位:古林", "𠀀", "ﾀ", "\x00"]),
+    st.sampled_from(
+        [
+            "",
+            "合计",
+            "是",
+            "-1",
+            "３处",
+            "2022年7月1日",
+            "44757",
+            "\u3000",
+            '"',
+            ",",
+            "\n",
+            "决定书编号",
+            "填报单位:古林",
+            "𠀀",
+            "ﾀ",
+            "\x00",
+        ]
+    ),
     st.text(max_size=8),
 )
 
@@ -28,11 +46,16 @@ CELL = st.one_of(
 @st.composite
 def exports(draw):
     n = draw(st.integers(min_value=0, max_value=12))
-    lines = [list(HEADER)] + [[f"T{i}", f"2022-07-{i % 28 + 1:02d} 08:30", "江口派出所",
-                               "闯红灯", str(i), str(i)] for i in range(n)]
+    lines = [list(HEADER)] + [
+        [f"T{i}", f"2022-07-{i % 28 + 1:02d} 08:30", "江口派出所", "闯红灯", str(i), str(i)]
+        for i in range(n)
+    ]
     for _ in range(draw(st.integers(min_value=0, max_value=6))):
-        op = draw(st.sampled_from(["drop_cell", "dup_cell", "garble", "drop_line", "dup_line",
-                                   "insert_line"]))
+        op = draw(
+            st.sampled_from(
+                ["drop_cell", "dup_cell", "garble", "drop_line", "dup_line", "insert_line"]
+            )
+        )
         i = draw(st.integers(min_value=0, max_value=len(lines) - 1)) if lines else 0
         if op == "insert_line" or not lines:
             lines.insert(i, draw(st.lists(CELL, max_size=7)))
@@ -53,7 +76,7 @@ def exports(draw):
     encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "gbk", "gb18030"]))
     data = text.encode(encoding, errors="replace")
     if draw(st.booleans()):
-        data = data[:draw(st.integers(min_value=0, max_value=len(data)))]
+        data = data[: draw(st.integers(min_value=0, max_value=len(data)))]
     if draw(st.integers(min_value=0, max_value=4)) == 0:
         at = draw(st.integers(min_value=0, max_value=len(data)))
         data = data[:at] + draw(st.binary(min_size=1, max_size=4)) + data[at:]

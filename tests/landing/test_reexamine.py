@@ -13,14 +13,19 @@ from tests.landing.conftest import assert_conservation, land, ledger, quarantine
 
 pytestmark = pytest.mark.unit
 
-CSV = "\n".join([
-    "填报单位: 古林派出所",
-    "检查编号,检查日期,场所名称,停业整改",
-    "A1,2022-07-15,店1,否",
-    "A2,2022-07-15,店2,关停",       # bad_boolean today
-    "A3,2022-07-15,店3,否,多余",    # malformed_row: never replayed
-    ",2022-07-15,店4,否",           # missing_key: still failing after the change
-]) + "\n"
+CSV = (
+    "\n".join(
+        [
+            "填报单位: 古林派出所",
+            "检查编号,检查日期,场所名称,停业整改",
+            "A1,2022-07-15,店1,否",
+            "A2,2022-07-15,店2,关停",  # bad_boolean today
+            "A3,2022-07-15,店3,否,多余",  # malformed_row: never replayed
+            ",2022-07-15,店4,否",  # missing_key: still failing after the change
+        ]
+    )
+    + "\n"
+)
 
 
 @pytest.fixture
@@ -35,15 +40,21 @@ def test_a_reject_that_now_passes_leaves_quarantine(conn, raw, edited_mapping):
     write(raw, "inspections/x_20220720.csv", CSV)
     land(conn, raw, run_id="r1")
     assert sorted(q["reason_code"] for q in quarantine(conn)) == [
-        "bad_boolean", "malformed_row", "missing_key"]
+        "bad_boolean",
+        "malformed_row",
+        "missing_key",
+    ]
 
     edited_mapping()
     result = land(conn, raw, run_id="r2")
     assert result.rows_released == 1 and result.files_loaded == 0
     assert sorted(q["reason_code"] for q in quarantine(conn)) == ["malformed_row", "missing_key"]
-    released = rows(conn, "SELECT inspection_id, closure_ordered, station, _station_source, _line,"
-                          " _run_id, _exported_at::DATE::VARCHAR FROM landing.inspections "
-                          "WHERE inspection_id = 'A2'")
+    released = rows(
+        conn,
+        "SELECT inspection_id, closure_ordered, station, _station_source, _line,"
+        " _run_id, _exported_at::DATE::VARCHAR FROM landing.inspections "
+        "WHERE inspection_id = 'A2'",
+    )
     assert released == [("A2", True, "古林派出所", "title", 4, "r2", "2022-07-20")]
     (entry,) = ledger(conn)
     assert (entry["rows_read"], entry["rows_landed"], entry["rows_quarantined"]) == (4, 2, 2)

@@ -45,27 +45,42 @@ def test_concurrent_landing_equals_landing_in_turn(tmp_path, monkeypatch):
     for threads in (1, 3):
         conn = duckdb.connect(str(tmp_path / f"w{threads}.duckdb"))
         ensure_schema(conn)
-        results = land_record_types(conn, raw, TYPES, "run-1", threads=threads,
-                                    limits=NO_SETTLE)
+        results = land_record_types(conn, raw, TYPES, "run-1", threads=threads, limits=NO_SETTLE)
         for r in results.values():
             assert r.rows_read == r.rows_landed + r.rows_quarantined
         assert sum(r.files_loaded for r in results.values()) > 20
-        found = dict(conn.execute(
-            "SELECT path, status || ' ' || coalesce(json_extract_string(detail, '$.duplicate_of'),"
-            " '') FROM ops.file_ledger WHERE path LIKE '%zz_%' OR path = ?",
-            [original]).fetchall())
+        found = dict(
+            conn.execute(
+                "SELECT path, status || ' ' || "
+                "coalesce(json_extract_string(detail, '$.duplicate_of'), '') "
+                "FROM ops.file_ledger WHERE path LIKE '%zz_%' OR path = ?",
+                [original],
+            ).fetchall()
+        )
         # zz_copy.csv sorts before the original's Chinese name: it lands, the original is its
         # duplicate
-        assert found == {"inspections/zz_blank.csv": "failed ", "traffic/zz_blank.csv": "failed ",
-                         "traffic/zz_copy.csv": "loaded ",
-                         original: "duplicate traffic/zz_copy.csv"}
-        landed[threads] = (snapshot(conn), {t: (r.rows_read, r.rows_landed, r.rows_quarantined,
-                                                r.files_loaded, r.files_failed, r.failures)
-                                            for t, r in results.items()})
-        again = land_record_types(conn, raw, TYPES, "run-2", threads=threads,
-                                  limits=NO_SETTLE)
-        assert all(r.files_loaded + r.files_failed + r.files_duplicate == 0
-                   for r in again.values())
+        assert found == {
+            "inspections/zz_blank.csv": "failed ",
+            "traffic/zz_blank.csv": "failed ",
+            "traffic/zz_copy.csv": "loaded ",
+            original: "duplicate traffic/zz_copy.csv",
+        }
+        landed[threads] = (
+            snapshot(conn),
+            {
+                t: (
+                    r.rows_read,
+                    r.rows_landed,
+                    r.rows_quarantined,
+                    r.files_loaded,
+                    r.files_failed,
+                    r.failures,
+                )
+                for t, r in results.items()
+            },
+        )
+        again = land_record_types(conn, raw, TYPES, "run-2", threads=threads, limits=NO_SETTLE)
+        assert all(r.files_loaded + r.files_failed + r.files_duplicate == 0 for r in again.values())
         conn.close()
     assert landed[1] == landed[3]
 
@@ -80,7 +95,7 @@ def test_shards_split_the_biggest_type_and_keep_every_step_in_order():
         "inspections": [_step("land", f"inspections/{i}.csv", 10) for i in range(30)],
         "disputes": [],
         "traffic": [_step("land", f"traffic/{i}.csv", 1000) for i in range(40)]
-                   + [_step("unchanged", "traffic/old.csv", 0)],
+        + [_step("unchanged", "traffic/old.csv", 0)],
     }
     units = land_module._shards(plans, threads=2)
     by_type = {t: [s for rt, steps in units if rt == t for s in steps] for t in plans}

@@ -21,43 +21,75 @@ def sql(conn):
     return lambda expr, value: conn.execute(f"SELECT {expr}", [value]).fetchall()[0][0]
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("2022-07-15", datetime(2022, 7, 15)),
-    ("2022/7/15", datetime(2022, 7, 15)),
-    ("2022.7.5", datetime(2022, 7, 5)),
-    ("2022年7月15日", datetime(2022, 7, 15)),
-    ("2022年07月15日 08:30", datetime(2022, 7, 15, 8, 30)),
-    ("20220715", datetime(2022, 7, 15)),
-    ("20220715 08:30:05", datetime(2022, 7, 15, 8, 30, 5)),
-    ("2022-07-15 08:30", datetime(2022, 7, 15, 8, 30)),
-    ("2022/7/15 8:05:09", datetime(2022, 7, 15, 8, 5, 9)),
-    ("44757", datetime(2022, 7, 15)),
-    ("44757.5", datetime(2022, 7, 15, 12, 0)),
-    ("2022-07-15 08:30:00.000", datetime(2022, 7, 15, 8, 30)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2022-07-15", datetime(2022, 7, 15)),
+        ("2022/7/15", datetime(2022, 7, 15)),
+        ("2022.7.5", datetime(2022, 7, 5)),
+        ("2022年7月15日", datetime(2022, 7, 15)),
+        ("2022年07月15日 08:30", datetime(2022, 7, 15, 8, 30)),
+        ("20220715", datetime(2022, 7, 15)),
+        ("20220715 08:30:05", datetime(2022, 7, 15, 8, 30, 5)),
+        ("2022-07-15 08:30", datetime(2022, 7, 15, 8, 30)),
+        ("2022/7/15 8:05:09", datetime(2022, 7, 15, 8, 5, 9)),
+        ("44757", datetime(2022, 7, 15)),
+        ("44757.5", datetime(2022, 7, 15, 12, 0)),
+        ("2022-07-15 08:30:00.000", datetime(2022, 7, 15, 8, 30)),
+    ],
+)
 def test_date_forms(sql, text, expected):
     assert sql("lk_ts(?)", text) == expected
 
 
-@pytest.mark.parametrize("text", ["2022-13-01", "2022-02-30", "15/07/2022", "yesterday",
-                                  "12345", "2022-07-15 25:00", "0715"])
+@pytest.mark.parametrize(
+    "text",
+    ["2022-13-01", "2022-02-30", "15/07/2022", "yesterday", "12345", "2022-07-15 25:00", "0715"],
+)
 def test_bad_dates_do_not_parse(sql, text):
     assert sql("lk_ts(?)", text) is None
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    (None, 0), ("3", 3), ("3处", 3), ("20元", 20), ("1,200", 1200), ("3.0", 3), ("12 份", 12),
-    ("-3", None), ("2.5", None), ("abc", None), ("3处5", None),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (None, 0),
+        ("3", 3),
+        ("3处", 3),
+        ("20元", 20),
+        ("1,200", 1200),
+        ("3.0", 3),
+        ("12 份", 12),
+        ("-3", None),
+        ("2.5", None),
+        ("abc", None),
+        ("3处5", None),
+    ],
+)
 def test_counts(sql, text, expected):
     assert sql("lk_count(?)", text) == expected
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    (None, False), ("是", True), ("否", False), ("Y", True), ("n", False), ("√", True),
-    ("×", False), ("1", True), ("0", False), ("已整改", True), ("未整改", False),
-    ("TRUE", True), ("false", False), ("maybe", None), ("2", None),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (None, False),
+        ("是", True),
+        ("否", False),
+        ("Y", True),
+        ("n", False),
+        ("√", True),
+        ("×", False),
+        ("1", True),
+        ("0", False),
+        ("已整改", True),
+        ("未整改", False),
+        ("TRUE", True),
+        ("false", False),
+        ("maybe", None),
+        ("2", None),
+    ],
+)
 def test_booleans(sql, text, expected):
     assert sql("lk_bool(?)", text) == expected
 
@@ -82,16 +114,26 @@ def test_python_twin_for_title_and_file_name_dates():
 
 
 def test_value_forms_land_typed(conn, raw):
-    write(raw, "inspections/古林派出所_20220731.csv", "\n".join([
-        "检查编号,检查日期,场所名称,发现隐患(处),督促整改,下发通知书,停业整改",
-        "A1,２０２２年７月１５日,店1,３处,1,是,已整改",
-        "A2,20220716,店2,,,否,",
-        "A3,44758,店3,5,5,2,√",
-        "A4,2022/7/18 9:30,店4,1,0,0,N",
-    ]) + "\n")
+    write(
+        raw,
+        "inspections/古林派出所_20220731.csv",
+        "\n".join(
+            [
+                "检查编号,检查日期,场所名称,发现隐患(处),督促整改,下发通知书,停业整改",
+                "A1,２０２２年７月１５日,店1,３处,1,是,已整改",
+                "A2,20220716,店2,,,否,",
+                "A3,44758,店3,5,5,2,√",
+                "A4,2022/7/18 9:30,店4,1,0,0,N",
+            ]
+        )
+        + "\n",
+    )
     land(conn, raw)
-    got = rows(conn, "SELECT inspection_id, inspected_on, hazards_found, hazards_rectified, "
-                     "notices_issued, closure_ordered FROM landing.inspections ORDER BY 1")
+    got = rows(
+        conn,
+        "SELECT inspection_id, inspected_on, hazards_found, hazards_rectified, "
+        "notices_issued, closure_ordered FROM landing.inspections ORDER BY 1",
+    )
     assert got == [
         ("A1", date(2022, 7, 15), 3, 1, 1, True),
         ("A2", date(2022, 7, 16), 0, 0, 0, False),
@@ -101,14 +143,22 @@ def test_value_forms_land_typed(conn, raw):
 
 
 def test_traffic_keeps_the_time(conn, raw):
-    write(raw, "traffic/江口派出所/t_20220731.csv", "\n".join([
-        "决定书编号,违法时间,违法行为,罚款金额(元)",
-        "T1,2022-07-15 08:30,闯红灯,20元",
-        "T2,2022年7月15日 21:05:09,逆向行驶,",
-    ]) + "\n")
+    write(
+        raw,
+        "traffic/江口派出所/t_20220731.csv",
+        "\n".join(
+            [
+                "决定书编号,违法时间,违法行为,罚款金额(元)",
+                "T1,2022-07-15 08:30,闯红灯,20元",
+                "T2,2022年7月15日 21:05:09,逆向行驶,",
+            ]
+        )
+        + "\n",
+    )
     land(conn, raw, "traffic")
-    assert rows(conn, "SELECT ticket_id, occurred_at, unit, fine_yuan FROM landing.traffic "
-                      "ORDER BY 1") == [
+    assert rows(
+        conn, "SELECT ticket_id, occurred_at, unit, fine_yuan FROM landing.traffic ORDER BY 1"
+    ) == [
         ("T1", datetime(2022, 7, 15, 8, 30), "江口派出所", 20),
         ("T2", datetime(2022, 7, 15, 21, 5, 9), "江口派出所", 0),
     ]

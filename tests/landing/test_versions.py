@@ -28,10 +28,13 @@ V2 = INSPECTION_HEADER + "\nA1,2022-07-15,古林派出所,店1,小商店,3,1,0,�
 
 def counting(conn) -> list[tuple]:
     """Landed rows that count: those of loaded versions."""
-    return rows(conn, "SELECT l._source_path, l.inspection_id, l.hazards_found "
-                      "FROM landing.inspections l JOIN ops.file_ledger v "
-                      "ON v.path = l._source_path AND v.sha256 = l._file_sha256 "
-                      "AND v.status = 'loaded' ORDER BY 1, 2")
+    return rows(
+        conn,
+        "SELECT l._source_path, l.inspection_id, l.hazards_found "
+        "FROM landing.inspections l JOIN ops.file_ledger v "
+        "ON v.path = l._source_path AND v.sha256 = l._file_sha256 "
+        "AND v.status = 'loaded' ORDER BY 1, 2",
+    )
 
 
 def status(conn) -> dict[str, list[str]]:
@@ -73,8 +76,7 @@ def test_a_copy_is_a_duplicate_only_while_its_original_counts(conn, raw):
     original = write(raw, "inspections/a/x.csv", V1)
     write(raw, "inspections/b/x.csv", V1)
     land(conn, raw, run_id="r1")
-    assert status(conn) == {"inspections/a/x.csv": ["loaded"],
-                            "inspections/b/x.csv": ["duplicate"]}
+    assert status(conn) == {"inspections/a/x.csv": ["loaded"], "inspections/b/x.csv": ["duplicate"]}
     # the original path now holds other bytes: the copy's bytes are on disk only at b/
     original.write_text(V2, encoding="utf-8")
     land(conn, raw, run_id="r2")
@@ -136,8 +138,9 @@ def test_files_outside_the_type_folders_and_hidden_files_are_accounted_for(conn,
     write(raw, "inspections/.~lock.x.csv#", "locked")
     write(raw, "uploads/stray.csv", V1)
     write(raw, "README.md", "notes")  # beside the folders: not an export
-    results = land_record_types(conn, raw, ("inspections", "disputes", "traffic"), "r1",
-                                limits=NO_SETTLE)
+    results = land_record_types(
+        conn, raw, ("inspections", "disputes", "traffic"), "r1", limits=NO_SETTLE
+    )
     found = {r["path"]: (r["status"], r["error_message"]) for r in ledger(conn)}
     assert found["inspections/x.csv"][0] == "loaded"
     assert found["inspections/.~lock.x.csv#"][0] == "ignored"
@@ -160,5 +163,6 @@ def test_a_name_that_is_not_utf8_is_kept_escaped_and_lands(conn, raw):
     assert row["path"].startswith("inspections/\\xc8\\xfd") and row["path"].isprintable()
     assert row["path"].encode("utf-8")
     assert json.loads(row["detail"])["name"] == (
-        "not valid UTF-8; as GBK it reads '三路里所_检查.csv'")
+        "not valid UTF-8; as GBK it reads '三路里所_检查.csv'"
+    )
     assert rows(conn, "SELECT count(*) FROM landing.inspections") == [(1,)]

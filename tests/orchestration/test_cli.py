@@ -13,8 +13,13 @@ WAREHOUSE = Path(sys.executable).with_name("warehouse")
 
 
 def _run(args, **env):
-    return subprocess.run([str(WAREHOUSE), *args], capture_output=True, text=True,
-                          env={**os.environ, **env}, timeout=120)
+    return subprocess.run(
+        [str(WAREHOUSE), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=120,
+    )
 
 
 def test_empty_raw_dir_says_nothing_to_load_and_exits_zero(tmp_path):
@@ -28,8 +33,9 @@ def test_empty_raw_dir_says_nothing_to_load_and_exits_zero(tmp_path):
 def test_production_without_pii_key_refuses_to_start(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "WAREHOUSE_PII_KEY"}
     env.update(WAREHOUSE_ENV="production", WAREHOUSE_HOME=str(tmp_path / "home"))
-    out = subprocess.run([str(WAREHOUSE), "status"], capture_output=True, text=True, env=env,
-                         timeout=120)
+    out = subprocess.run(
+        [str(WAREHOUSE), "status"], capture_output=True, text=True, env=env, timeout=120
+    )
     assert out.returncode == 2
     assert "WAREHOUSE_PII_KEY" in out.stderr
 
@@ -53,10 +59,28 @@ def test_versions_and_quarantine_on_a_new_home(tmp_path):
 @pytest.mark.unit
 def test_parser_knows_every_command():
     parser = build_parser()
-    for argv in (["run"], ["run", "--no-wait", "--verbose"], ["status"], ["quarantine"],
-                 ["quarantine", "--reason", "bad_date", "--station", "古林", "--file", "a.csv",
-                  "--limit", "5"],
-                 ["versions"], ["generate", "--out", "x"], ["rollback"], ["release"], ["dev"]):
+    for argv in (
+        ["run"],
+        ["run", "--no-wait", "--verbose"],
+        ["status"],
+        ["quarantine"],
+        [
+            "quarantine",
+            "--reason",
+            "bad_date",
+            "--station",
+            "古林",
+            "--file",
+            "a.csv",
+            "--limit",
+            "5",
+        ],
+        ["versions"],
+        ["generate", "--out", "x"],
+        ["rollback"],
+        ["release"],
+        ["dev"],
+    ):
         assert parser.parse_args(argv).func
 
 
@@ -69,12 +93,22 @@ def test_dev_help_documents_port_and_host():
 
 @pytest.mark.unit
 def test_dev_passes_its_options_to_dagster_dev():
-    args = build_parser().parse_args(["dev", "--port", "3001", "--host", "0.0.0.0", "--",
-                                      "--live-data-poll-rate", "5000"])
+    args = build_parser().parse_args(
+        ["dev", "--port", "3001", "--host", "0.0.0.0", "--", "--live-data-poll-rate", "5000"]
+    )
     command = dev_command(args)
     assert Path(command[0]).name == "dagster"
-    assert command[1:] == ["dev", "-m", "pipelines.definitions", "--port", "3001", "--host",
-                           "0.0.0.0", "--live-data-poll-rate", "5000"]
+    assert command[1:] == [
+        "dev",
+        "-m",
+        "pipelines.definitions",
+        "--port",
+        "3001",
+        "--host",
+        "0.0.0.0",
+        "--live-data-poll-rate",
+        "5000",
+    ]
     plain = dev_command(build_parser().parse_args(["dev"]))
     assert plain[1:] == ["dev", "-m", "pipelines.definitions"]
 

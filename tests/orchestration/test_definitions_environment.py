@@ -21,13 +21,23 @@ print(json.dumps({"added": sorted(set(after) - set(before)),
 
 
 def test_importing_the_definitions_leaves_os_environ_unchanged(tmp_path):
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("WAREHOUSE_", "DBT_", "DAGSTER_"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("WAREHOUSE_", "DBT_", "DAGSTER_"))
+    }
     # no WAREHOUSE_PII_KEY: the development fallback, which dbt must learn without the environment
     env.update(WAREHOUSE_HOME=str(tmp_path / "home"), WAREHOUSE_RAW_DIR=str(tmp_path / "raw"))
-    out = subprocess.run([sys.executable, "-c", CHILD], env=env, cwd=tmp_path,
-                         capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout.strip().splitlines()[-1]) == {
-        "added": [], "removed": [], "changed": []}
+        "added": [],
+        "removed": [],
+        "changed": [],
+    }
     assert (tmp_path / "home" / "dbt" / "target" / "manifest.json").exists()

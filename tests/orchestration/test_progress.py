@@ -35,8 +35,9 @@ def test_land_record_types_reports_every_file_done(tmp_path):
         ensure_schema(conn)
         land_record_types(conn, raw, RECORD_TYPES, "run-1", threads=2, progress=progress)
         again: list[tuple[int, int]] = []
-        land_record_types(conn, raw, RECORD_TYPES, "run-2", progress=lambda d, t:
-                          again.append((d, t)))
+        land_record_types(
+            conn, raw, RECORD_TYPES, "run-2", progress=lambda d, t: again.append((d, t))
+        )
     assert calls[0] == (0, files)
     assert sorted(d for d, _ in calls) == list(range(files + 1))
     assert {t for _, t in calls} == {files}
@@ -61,5 +62,4 @@ def test_the_asset_logs_progress_every_few_seconds_not_per_file():
     parsed = [parse_progress(line) for line in log.lines]
     assert [p[1] for p in parsed] == [0, 250, 500, 750, 1000]
     assert all(p[0] == "landing" and p[2] == 1000 and p[3] == "files" for p in parsed)
-    assert parse_progress(progress_message("landing", 3, 9, "files")) == ("landing", 3, 9,
-                                                                          "files")
+    assert parse_progress(progress_message("landing", 3, 9, "files")) == ("landing", 3, 9, "files")

@@ -24,8 +24,9 @@ ANSI = re.compile(r"\x1b\[")
 def _run(args, raw: Path, home: Path):
     env = {k: v for k, v in os.environ.items() if k != "WAREHOUSE_PII_KEY"}
     env.update(WAREHOUSE_RAW_DIR=str(raw), WAREHOUSE_HOME=str(home))
-    return subprocess.run([str(WAREHOUSE), *args], capture_output=True, text=True, env=env,
-                          timeout=600)
+    return subprocess.run(
+        [str(WAREHOUSE), *args], capture_output=True, text=True, env=env, timeout=600
+    )
 
 
 def test_sample_run_prints_stages_and_summary_and_logs_everything(tmp_path):
@@ -40,10 +41,22 @@ def test_sample_run_prints_stages_and_summary_and_logs_everything(tmp_path):
     assert first.stderr.count("WAREHOUSE_PII_KEY not set") == 1, first.stderr
     assert "Traceback" not in out + first.stderr
     # one line per stage, in order, with counts and a time
-    stages = [line.split()[0] for line in lines if re.match(r"^(landing|dbt|quarantine|checks|"
-                                                            r"publish)\s", line)]
+    stages = [
+        line.split()[0]
+        for line in lines
+        if re.match(
+            r"^(landing|dbt|quarantine|checks|"
+            r"publish)\s",
+            line,
+        )
+    ]
     assert [s for i, s in enumerate(stages) if s not in stages[:i]] == [
-        "landing", "dbt", "quarantine", "checks", "publish"]
+        "landing",
+        "dbt",
+        "quarantine",
+        "checks",
+        "publish",
+    ]
     import duckdb
 
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
@@ -57,14 +70,18 @@ def test_sample_run_prints_stages_and_summary_and_logs_everything(tmp_path):
         rf"^landing\s+{files} files: {by_status.get('loaded', 0)} loaded, "
         rf"{by_status.get('failed', 0)} failed, {by_status.get('duplicate', 0)} duplicate, "
         rf"0 unchanged; rows: {read} read, {landed} landed, {quarantined} quarantined "
-        rf"\(\d+\.\d s\)$", out, re.M), out
+        rf"\(\d+\.\d s\)$",
+        out,
+        re.M,
+    ), out
     assert by_status.get("failed") == 5 and read == landed + quarantined
     assert re.search(r"^checks\s+(\d+) checks: ", out, re.M)
     # the summary: the same check count as the stage line and the HTML report
     stage_count = re.search(r"^checks\s+(\d+ checks: [^(]+) \(", out, re.M).group(1)
     assert f"checks: {stage_count};" in out
-    run_id = re.search(r"^run (\S+): succeeded with failures \(5 file\(s\) set aside\)$", out,
-                       re.M).group(1)
+    run_id = re.search(
+        r"^run (\S+): succeeded with failures \(5 file\(s\) set aside\)$", out, re.M
+    ).group(1)
     report = (home / "reports" / run_id / "report.html").read_text(encoding="utf-8")
     assert stage_count in report
     log = home / "logs" / f"{run_id}.log"
@@ -89,4 +106,3 @@ def test_sample_run_prints_stages_and_summary_and_logs_everything(tmp_path):
     warehouse = WarehouseResource(raw_dir=str(raw), home=str(home))
     with dg.build_sensor_context(cursor=None, resources={"warehouse": warehouse}) as context:
         assert isinstance(raw_files_sensor(context), dg.SkipReason)
-

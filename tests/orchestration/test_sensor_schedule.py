@@ -97,14 +97,16 @@ def test_evaluating_the_sensor_takes_no_writer_lock_while_a_refresh_holds_it(tmp
     raw, home = tmp_path / "raw", tmp_path / "home"
     (raw / "traffic").mkdir(parents=True)
     (raw / "traffic" / "a.csv").write_text("ticket_id\n1\n")
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(home)],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(home)], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         outcome = []
         # in a thread: a sensor that took the lock would wait for the refresh to end
-        evaluation = threading.Thread(target=lambda: outcome.append(_evaluate(None, tmp_path)),
-                                      daemon=True)
+        evaluation = threading.Thread(
+            target=lambda: outcome.append(_evaluate(None, tmp_path)), daemon=True
+        )
         evaluation.start()
         evaluation.join(timeout=60)
         assert outcome, "the sensor waited for the refresh's writer lock"

@@ -21,11 +21,16 @@ WAREHOUSE = Path(sys.executable).with_name("warehouse")
 
 
 def warehouse(args, home: Path, raw: Path | None = None):
-    env = {**os.environ, "WAREHOUSE_HOME": str(home), "WAREHOUSE_PII_KEY": "status-test",
-           "WAREHOUSE_RAW_DIR": str(raw or home / "raw")}
+    env = {
+        **os.environ,
+        "WAREHOUSE_HOME": str(home),
+        "WAREHOUSE_PII_KEY": "status-test",
+        "WAREHOUSE_RAW_DIR": str(raw or home / "raw"),
+    }
     began = time.monotonic()
-    out = subprocess.run([str(WAREHOUSE), *args], capture_output=True, text=True, env=env,
-                         timeout=60)
+    out = subprocess.run(
+        [str(WAREHOUSE), *args], capture_output=True, text=True, env=env, timeout=60
+    )
     return out, time.monotonic() - began
 
 
@@ -52,7 +57,8 @@ def test_open_and_fixed_failures(tmp_path):
         ("traffic/d.csv", "no recognisable header (again)", False),
     ]
     assert [(f["path"], f["fixed_by"]) for f in failures["fixed"]] == [
-        ("inspections/a.csv", "v-inspections/a.csv-2")]
+        ("inspections/a.csv", "v-inspections/a.csv-2")
+    ]
 
 
 @pytest.mark.unit
@@ -71,8 +77,10 @@ def test_unknown_spellings_and_quarantine_filters(tmp_path):
     ]
     assert total == 3 and {r["reason"] for r in by_reason} == {"unknown_station"}
     assert [r["line"] for r in in_file] == [5, 6, 7, 8]
-    assert [(r["file"], r["line"]) for r in station] == [("inspections/e.csv", 5),
-                                                          ("traffic/x.xlsx", 4)]
+    assert [(r["file"], r["line"]) for r in station] == [
+        ("inspections/e.csv", 5),
+        ("traffic/x.xlsx", 4),
+    ]
     assert len(few) == 2 and many == 7
 
 
@@ -82,7 +90,10 @@ def test_status_lists_open_failures_fixed_ones_and_spellings_with_their_fix_file
     text = out.stdout
     failed = [line for line in text.splitlines() if line.strip().startswith("FAILED")]
     assert [line.split(":")[0].split()[-1] for line in failed] == [
-        "disputes/b.xlsx", "traffic/c.csv", "traffic/d.csv"]
+        "disputes/b.xlsx",
+        "traffic/c.csv",
+        "traffic/d.csv",
+    ]
     assert "[retried every run]" in failed[1]
     assert "fixed inspections/a.csv" in text
     assert "station '东郊所' [" not in text and "station '东郊所': 3 row(s) in " in text

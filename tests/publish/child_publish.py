@@ -42,6 +42,7 @@ def arm(kind: str, when: str) -> None:
             real(src, dst, *args, **kwargs)
             if hit:
                 os.kill(os.getpid(), signal.SIGKILL)
+
         return inner
 
     os.replace, os.rename = wrap(os.replace), wrap(os.rename)

@@ -16,8 +16,12 @@ TABLES = ["dim_codes", "fct_events", "mart_summary"]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 COLUMN_DOCS = {
-    "fct_events": {"event_id": "Natural key of the event", "happened_on": "Day of the event",
-                   "fine_yuan": "Fine in yuan", "rate": "Share in [0, 1]"},
+    "fct_events": {
+        "event_id": "Natural key of the event",
+        "happened_on": "Day of the event",
+        "fine_yuan": "Fine in yuan",
+        "rate": "Share in [0, 1]",
+    },
     "dim_codes": {"code": "Code", "label": "Human label"},
     "mart_summary": {"happened_on": "Day", "events": "Events that day"},
 }
@@ -40,11 +44,15 @@ def make_source(path: Path, seed: int = 0, rows: int = 400) -> Path:
                    CAST(range AS HUGEINT) AS big
             FROM range({rows})""")
         conn.execute("INSERT INTO marts.fct_events (event_id, station) VALUES (-1, NULL)")
-        conn.execute("CREATE TABLE marts.dim_codes AS SELECT 'C' || range AS code, "
-                      "'label ' || range AS label FROM range(6)")
-        conn.execute("CREATE TABLE marts.mart_summary AS SELECT happened_on, "
-                      "count(*) AS events, 'state' AS _incremental_state "
-                     "FROM marts.fct_events GROUP BY ALL")
+        conn.execute(
+            "CREATE TABLE marts.dim_codes AS SELECT 'C' || range AS code, "
+            "'label ' || range AS label FROM range(6)"
+        )
+        conn.execute(
+            "CREATE TABLE marts.mart_summary AS SELECT happened_on, "
+            "count(*) AS events, 'state' AS _incremental_state "
+            "FROM marts.fct_events GROUP BY ALL"
+        )
     return path
 
 
@@ -52,7 +60,10 @@ def write_dbt_manifest(path: Path) -> Path:
     nodes = {}
     for table, cols in COLUMN_DOCS.items():
         nodes[f"model.cmw.{table}"] = {
-            "resource_type": "model", "name": table, "alias": table, "schema": "marts",
+            "resource_type": "model",
+            "name": table,
+            "alias": table,
+            "schema": "marts",
             "description": f"The {table} table",
             "columns": {c: {"name": c, "description": d} for c, d in cols.items()},
         }
@@ -93,8 +104,9 @@ def query_catalog(catalog: Path) -> tuple[str, dict[str, int]]:
     try:
         conn.execute(f"ATTACH '{catalog}' AS c (READ_ONLY)")
         version = conn.execute("SELECT version FROM c.meta.publish_info").fetchone()[0]
-        counts = {t: conn.execute(f"SELECT count(*) FROM c.marts.{t}").fetchone()[0]
-                  for t in TABLES}
+        counts = {
+            t: conn.execute(f"SELECT count(*) FROM c.marts.{t}").fetchone()[0] for t in TABLES
+        }
         # touch every column of every file, not only the footers
         for t in TABLES:
             conn.execute(f"SELECT * FROM c.marts.{t}").fetchall()
@@ -129,8 +141,14 @@ def check_consistent(published: Path, allowed: set[str | None] | None = None) ->
 
 
 def child_cmd(source: Path, published: Path, run_id: str, *extra: str) -> list[str]:
-    return [sys.executable, str(Path(__file__).with_name("child_publish.py")), str(source),
-            str(published), run_id, *extra]
+    return [
+        sys.executable,
+        str(Path(__file__).with_name("child_publish.py")),
+        str(source),
+        str(published),
+        run_id,
+        *extra,
+    ]
 
 
 def catalog_differences(conn: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:

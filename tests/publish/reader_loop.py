@@ -42,8 +42,7 @@ def main() -> None:
             finally:
                 if conn is not held:
                     conn.close()
-            manifest = json.loads(
-                (published / "snapshots" / version / "manifest.json").read_text())
+            manifest = json.loads((published / "snapshots" / version / "manifest.json").read_text())
             expected = {t: manifest["tables"][t]["rows"] for t in TABLES}
             if counts != expected:
                 summary["mismatches"].append([version, counts, expected])

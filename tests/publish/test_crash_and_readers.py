@@ -22,8 +22,9 @@ from tests.publish.helpers import (
 )
 
 
-def publish_seed(source: Path, published: Path, run_id: str, seed: int, keep: int = 14,
-                 rows: int = 400):
+def publish_seed(
+    source: Path, published: Path, run_id: str, seed: int, keep: int = 14, rows: int = 400
+):
     make_source(source, seed=seed, rows=rows)
     with duckdb.connect(str(source), read_only=True) as conn:
         return publish(conn, TABLES, published, run_id=run_id, keep=keep)
@@ -41,9 +42,18 @@ class Reader:
         self.stop = tmp / f"reader-{mode}.stop"
         self.progress = tmp / f"reader-{mode}.progress"
         self.proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("reader_loop.py")),
-             str(published / "catalog.duckdb"), str(published), str(self.stop), mode],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                str(Path(__file__).with_name("reader_loop.py")),
+                str(published / "catalog.duckdb"),
+                str(published),
+                str(self.stop),
+                mode,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self.wait_for(lambda seen: len(seen) >= 1)
 
     def seen(self) -> list[str]:
@@ -79,15 +89,27 @@ def test_kill_9_at_any_point_leaves_previous_version_readable(tmp_path):
     # deterministic kills just before / just after each rename of a publish (snapshot
     # folder, latest.json, catalog, a pruned folder), then kills at random moments
     # (order matters: a child first repairs what the previous kill left, with renames too)
-    plans = [("kill-at", kind, when) for kind, when in (
-        ("snapshot", "before"), ("snapshot", "after"), ("latest", "before"),
-        ("catalog", "after"), ("latest", "after"), ("trash", "before"))] + [("random",)] * 2
+    plans = [
+        ("kill-at", kind, when)
+        for kind, when in (
+            ("snapshot", "before"),
+            ("snapshot", "after"),
+            ("latest", "before"),
+            ("catalog", "after"),
+            ("latest", "after"),
+            ("trash", "before"),
+        )
+    ] + [("random",)] * 2
     outcomes = []
     for i, plan in enumerate(plans, start=1):
         make_source(source, seed=i)
         extra = list(plan) if plan[0] == "kill-at" else []
-        proc = subprocess.Popen(child_cmd(source, published, f"run-{i}", *extra),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            child_cmd(source, published, f"run-{i}", *extra),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         assert proc.stdout.readline().strip() == "start", proc.communicate()
         if plan[0] == "random":
             time.sleep(rng.uniform(0.0, 0.3))
@@ -99,8 +121,7 @@ def test_kill_9_at_any_point_leaves_previous_version_readable(tmp_path):
         version = check_consistent(published, allowed)
         allowed |= {version, catalog_version(published / "catalog.duckdb")}
     # every deterministic plan was killed (the pruning one once 3 snapshots were kept)
-    assert all(rc == -signal.SIGKILL for plan, rc, _ in outcomes if plan[0] == "kill-at"), \
-        outcomes
+    assert all(rc == -signal.SIGKILL for plan, rc, _ in outcomes if plan[0] == "kill-at"), outcomes
 
     # the rerun publishes exactly what an uninterrupted run would
     rerun = publish_seed(source, published, "run-final", seed=50, keep=3)
@@ -151,25 +172,36 @@ def test_bi_connection_held_open_does_not_fail_the_publish(tmp_path):
     source, published = tmp_path / "warehouse.duckdb", tmp_path / "published"
     v0 = publish_seed(source, published, "run-0", seed=0)
     catalog = published / "catalog.duckdb"
-    engine = sa.create_engine(f"duckdb:///{catalog}?access_mode=read_only",
-                              poolclass=sa.pool.StaticPool)
+    engine = sa.create_engine(
+        f"duckdb:///{catalog}?access_mode=read_only", poolclass=sa.pool.StaticPool
+    )
     try:
         with engine.connect() as conn:
             before = conn.execute(sa.text("SELECT count(*) FROM marts.fct_events")).scalar()
             v1 = publish_seed(source, published, "run-1", seed=1, rows=700)
             assert v1.changed and v1.version != v0.version
             # the held connection still answers, whole, from the version it opened
-            assert conn.execute(sa.text("SELECT version FROM meta.publish_info")).scalar() \
+            assert (
+                conn.execute(sa.text("SELECT version FROM meta.publish_info")).scalar()
                 == v0.version
+            )
             again = conn.execute(sa.text("SELECT count(*) FROM marts.fct_events")).scalar()
             assert again == before == v0.row_counts["fct_events"]
     finally:
         engine.dispose()
     # a new connection (here: a new process) sees the new version
     out = subprocess.run(
-        [sys.executable, "-c", "import duckdb,sys; c=duckdb.connect(sys.argv[1], read_only=True);"
-         "print(c.execute('SELECT count(*) FROM marts.fct_events').fetchone()[0])", str(catalog)],
-        capture_output=True, text=True, check=True)
+        [
+            sys.executable,
+            "-c",
+            "import duckdb,sys; c=duckdb.connect(sys.argv[1], read_only=True);"
+            "print(c.execute('SELECT count(*) FROM marts.fct_events').fetchone()[0])",
+            str(catalog),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert int(out.stdout) == v1.row_counts["fct_events"] == 701
 
 
@@ -180,8 +212,12 @@ def test_catalog_left_behind_by_a_kill_is_repaired_first(tmp_path, step):
     v0 = publish_seed(source, published, "run-0", seed=0).version
     make_source(source, seed=1)
     # killed right after latest.json was replaced, before the catalog was
-    proc = subprocess.run(child_cmd(source, published, "run-1", "kill-at", "latest", "after"),
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        child_cmd(source, published, "run-1", "kill-at", "latest", "after"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == -signal.SIGKILL
     new = latest_version(published)
     assert new != v0 and catalog_version(published / "catalog.duckdb") == v0
@@ -192,6 +228,7 @@ def test_catalog_left_behind_by_a_kill_is_repaired_first(tmp_path, step):
         assert not result.changed and result.version == new
     elif step == 1:  # a rollback also repairs first, then moves both pointers
         from pipelines.publish import rollback
+
         assert rollback(published) == v0
         assert latest_version(published) == v0
     assert catalog_version(published / "catalog.duckdb") == latest_version(published)

@@ -18,25 +18,36 @@ def run_asset(home, outcomes, monkeypatch, tmp_path):
     asset = publish_defs.build_publish_asset(tmp_path / "suites", tmp_path / "dbt")
     defs = dg.Definitions(
         assets=[asset],
-        jobs=[dg.define_asset_job("publish_only", selection=[publish_defs.PUBLISHED_KEY],
-                                  executor_def=dg.in_process_executor)],
-        resources={"warehouse": WarehouseResource(raw_dir=str(tmp_path / "raw"),
-                                                  home=str(home), keep_snapshots=3)},
+        jobs=[
+            dg.define_asset_job(
+                "publish_only",
+                selection=[publish_defs.PUBLISHED_KEY],
+                executor_def=dg.in_process_executor,
+            )
+        ],
+        resources={
+            "warehouse": WarehouseResource(
+                raw_dir=str(tmp_path / "raw"), home=str(home), keep_snapshots=3
+            )
+        },
     )
     run_id = str(uuid.uuid4())
     report = home / "reports" / run_id / "checks.json"
     report.parent.mkdir(parents=True)
     report.write_text(json.dumps(outcomes))
     return defs.resolve_job_def("publish_only").execute_in_process(
-        run_id=run_id, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+        run_id=run_id, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
+    )
 
 
 def test_asset_publishes_then_a_failed_blocking_check_changes_nothing(tmp_path, monkeypatch):
     home = tmp_path / "home"
     home.mkdir()
     make_source(home / "warehouse.duckdb", seed=0)
-    ok = [{"name": "keys_unique", "blocking": True, "passed": True},
-          {"name": "volume", "blocking": False, "passed": False}]
+    ok = [
+        {"name": "keys_unique", "blocking": True, "passed": True},
+        {"name": "volume", "blocking": False, "passed": False},
+    ]
     result = run_asset(home, ok, monkeypatch, tmp_path)
     assert result.success
     [event] = result.get_asset_materialization_events()
@@ -83,12 +94,16 @@ def test_pinned_by_a_rollback_then_released_as_the_summary_tells_it(tmp_path, mo
     assert pinned.success
     meta = pinned.get_asset_materialization_events()[0].materialization.metadata
     assert (meta["changed"].value, meta["reason"].value, meta["version"].value) == (
-        False, "pinned", v1)
+        False,
+        "pinned",
+        v1,
+    )
     assert tree_digest(published, skip_tmp=False) == before
     summary, good = run_summary(settings, pinned)
     assert good
-    assert f"published: NOTHING this run: BI stays on version {v1}, pinned by a rollback" \
-        in summary, summary
+    assert (
+        f"published: NOTHING this run: BI stays on version {v1}, pinned by a rollback" in summary
+    ), summary
     assert "PINNED to version" in status_report(settings)
     versions = versions_report(settings)
     assert f"* {v1} PINNED" in versions and "rollback" in versions, versions

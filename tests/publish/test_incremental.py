@@ -45,8 +45,10 @@ def inode(path: Path) -> tuple[int, int]:
 def files_of(result, table: str) -> dict[str, Path]:
     """{relative path: file} of a table in a published snapshot, from its manifest."""
     manifest = json.loads(result.manifest_path.read_text())
-    return {f["path"]: result.snapshot_dir / table / f["path"]
-            for f in manifest["tables"][table]["files"]}
+    return {
+        f["path"]: result.snapshot_dir / table / f["path"]
+        for f in manifest["tables"][table]["files"]
+    }
 
 
 def month_dir(month: str) -> str:
@@ -91,8 +93,14 @@ def two_nights(tmp_path):
     first_inodes = {t: {p: inode(f) for p, f in fs.items()} for t, fs in first_files.items()}
     change(source, *NIGHT)
     second = run(source, published, "run-2")
-    return {"source": source, "published": published, "first": first, "second": second,
-            "first_inodes": first_inodes, "tmp": tmp_path}
+    return {
+        "source": source,
+        "published": published,
+        "first": first,
+        "second": second,
+        "first_inodes": first_inodes,
+        "tmp": tmp_path,
+    }
 
 
 def test_unchanged_months_are_linked_changed_ones_written(two_nights):
@@ -119,14 +127,14 @@ def test_unchanged_months_are_linked_changed_ones_written(two_nights):
     assert same_rows(after[month_dir("2024-01")], source, f"{MONTH} = '2024-01'")
     # unchanged one-file tables are linked too
     for table in ("dim_codes", "mart_summary"):
-        assert inode(second.snapshot_dir / table / "part_0.parquet") \
-            == before[table]["part_0.parquet"]
+        assert (
+            inode(second.snapshot_dir / table / "part_0.parquet") == before[table]["part_0.parquet"]
+        )
     # the whole snapshot: every file listed with rows, bytes, sha256 (checked) and its hash
     assert check_consistent(two_nights["published"]) == second.version
     manifest = json.loads(second.manifest_path.read_text())
     for entry in manifest["tables"][FCT]["files"]:
-        assert set(entry) == {"path", "partition", "rows", "bytes", "sha256",
-                              "content_sha256"}
+        assert set(entry) == {"path", "partition", "rows", "bytes", "sha256", "content_sha256"}
         assert entry["path"] == month_dir(entry["partition"])
     assert catalog_equals_source(second.catalog_path, source)
 
@@ -139,22 +147,28 @@ def test_incremental_snapshot_equals_a_full_one(two_nights):
     for table in TABLES:
         assert ours[table]["content_sha256"] == ref[table]["content_sha256"], table
         assert ours[table]["columns"] == ref[table]["columns"]
-        assert [(f["path"], f["rows"], f["content_sha256"]) for f in ours[table]["files"]] == \
-            [(f["path"], f["rows"], f["content_sha256"]) for f in ref[table]["files"]]
+        assert [(f["path"], f["rows"], f["content_sha256"]) for f in ours[table]["files"]] == [
+            (f["path"], f["rows"], f["content_sha256"]) for f in ref[table]["files"]
+        ]
 
 
 def test_identical_content_publishes_nothing(two_nights):
     again = run(two_nights["source"], two_nights["published"], "run-3")
     assert (again.changed, again.reason, again.version) == (
-        False, "content unchanged", two_nights["second"].version)
+        False,
+        "content unchanged",
+        two_nights["second"].version,
+    )
 
 
 def test_pruning_the_first_snapshot_leaves_the_second_whole(two_nights):
     published, second = two_nights["published"], two_nights["second"]
     linked = second.snapshot_dir / FCT / month_dir("2024-01")
     assert linked.stat().st_nlink == 2
-    change(two_nights["source"], f"UPDATE marts.{FCT} SET fine_yuan = 0 "
-                                 f"WHERE happened_on = DATE '2024-05-05'")
+    change(
+        two_nights["source"],
+        f"UPDATE marts.{FCT} SET fine_yuan = 0 WHERE happened_on = DATE '2024-05-05'",
+    )
     third = run(two_nights["source"], published, "run-3", keep=2)
     assert third.pruned == [two_nights["first"].version]
     assert not two_nights["first"].snapshot_dir.exists()
@@ -183,7 +197,10 @@ def test_rollback_to_the_first_snapshot(two_nights, tmp_path):
     before = tree_digest(published)
     held = run(two_nights["source"], published, "run-3")
     assert (held.changed, held.reason, held.version) == (
-        False, "pinned", two_nights["first"].version)
+        False,
+        "pinned",
+        two_nights["first"].version,
+    )
     assert held.pin["version"] == two_nights["first"].version
     assert tree_digest(published) == before
     # after a release, a publish links from the rolled-back-to snapshot
@@ -240,8 +257,10 @@ def test_copy_when_hard_links_are_impossible(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "link", no_link)
     change(source, *NIGHT[:1])
     second = run(source, published, "run-2")
-    old, new = (first.snapshot_dir / FCT / month_dir("2024-01"),
-                second.snapshot_dir / FCT / month_dir("2024-01"))
+    old, new = (
+        first.snapshot_dir / FCT / month_dir("2024-01"),
+        second.snapshot_dir / FCT / month_dir("2024-01"),
+    )
     assert inode(old) != inode(new) and old.read_bytes() == new.read_bytes()
     assert check_consistent(published) == second.version
 
@@ -252,15 +271,19 @@ def test_wider_integer_cast_rewrites_the_table(tmp_path):
     source, published = make_source(tmp_path / "w.duckdb"), tmp_path / "published"
     first = run(source, published, "run-1")
     before = {inode(f) for f in files_of(first, FCT).values()}
-    change(source, f"UPDATE marts.{FCT} SET big = CAST('1180591620717411303425' AS HUGEINT) "
-                   f"WHERE happened_on = DATE '2024-03-02'")
+    change(
+        source,
+        f"UPDATE marts.{FCT} SET big = CAST('1180591620717411303425' AS HUGEINT) "
+        f"WHERE happened_on = DATE '2024-03-02'",
+    )
     second = run(source, published, "run-2")
     assert not before & {inode(f) for f in files_of(second, FCT).values()}
     manifest = json.loads(second.manifest_path.read_text())
     big = next(c for c in manifest["tables"][FCT]["columns"] if c["name"] == "big")
     assert big["parquet_type"] == "DECIMAL(38,0)"
-    assert inode(second.snapshot_dir / "dim_codes" / "part_0.parquet") \
-        == inode(first.snapshot_dir / "dim_codes" / "part_0.parquet")
+    assert inode(second.snapshot_dir / "dim_codes" / "part_0.parquet") == inode(
+        first.snapshot_dir / "dim_codes" / "part_0.parquet"
+    )
     assert check_consistent(published) == second.version
     assert catalog_equals_source(second.catalog_path, source)
 
@@ -280,23 +303,28 @@ def test_other_hash_method_rewrites_everything(tmp_path, monkeypatch):
     assert catalog_equals_source(second.catalog_path, source)
 
 
-@pytest.mark.parametrize("edit", [
-    "UPDATE t SET s = 'b' WHERE k = 1",                       # one value
-    "UPDATE t SET s = NULL WHERE k = 1",                      # value -> NULL
-    "UPDATE t SET s = '' WHERE k = 3",                        # NULL -> empty text
-    "UPDATE t SET ts = ts + INTERVAL 1 MICROSECOND WHERE k = 2",
-    "UPDATE t SET n = n + 1 WHERE k = 1",
-    "UPDATE t SET s = CASE k WHEN 1 THEN 'c' WHEN 4 THEN 'a' ELSE s END",  # swap across rows
-    "INSERT INTO t SELECT * FROM t WHERE k = 1",              # a duplicated row
-    "DELETE FROM t WHERE k = 2",
-])
+@pytest.mark.parametrize(
+    "edit",
+    [
+        "UPDATE t SET s = 'b' WHERE k = 1",  # one value
+        "UPDATE t SET s = NULL WHERE k = 1",  # value -> NULL
+        "UPDATE t SET s = '' WHERE k = 3",  # NULL -> empty text
+        "UPDATE t SET ts = ts + INTERVAL 1 MICROSECOND WHERE k = 2",
+        "UPDATE t SET n = n + 1 WHERE k = 1",
+        "UPDATE t SET s = CASE k WHEN 1 THEN 'c' WHEN 4 THEN 'a' ELSE s END",  # swap across rows
+        "INSERT INTO t SELECT * FROM t WHERE k = 1",  # a duplicated row
+        "DELETE FROM t WHERE k = 2",
+    ],
+)
 def test_content_hash_sees_every_change(tmp_path, edit):
     conn = duckdb.connect()
-    conn.execute("CREATE TABLE t AS SELECT * FROM (VALUES "
-                 "(1, 'a', 10, TIMESTAMP '2024-01-01 08:00:00'), "
-                 "(2, 'b', 20, TIMESTAMP '2024-01-02 08:00:00'), "
-                 "(3, NULL, 30, TIMESTAMP '2024-01-03 08:00:00'), "
-                 "(4, 'c', 40, TIMESTAMP '2024-01-04 08:00:00')) v(k, s, n, ts)")
+    conn.execute(
+        "CREATE TABLE t AS SELECT * FROM (VALUES "
+        "(1, 'a', 10, TIMESTAMP '2024-01-01 08:00:00'), "
+        "(2, 'b', 20, TIMESTAMP '2024-01-02 08:00:00'), "
+        "(3, NULL, 30, TIMESTAMP '2024-01-03 08:00:00'), "
+        "(4, 'c', 40, TIMESTAMP '2024-01-04 08:00:00')) v(k, s, n, ts)"
+    )
     columns = describe(conn, "t")
     before = content_hash(conn, "t", columns)
     reordered = content_hash(conn, "(SELECT * FROM t ORDER BY k DESC)", columns)
@@ -311,15 +339,21 @@ def test_files_are_in_order_by_all_order(tmp_path):
     source = tmp_path / "w.duckdb"
     with duckdb.connect(str(source)) as conn:
         conn.execute("CREATE SCHEMA marts")
-        conn.execute("CREATE TABLE marts.dim_unique AS SELECT (range * 7919) % 1000 AS k, "
-                     "range % 3 AS v FROM range(1000)")
-        conn.execute("CREATE TABLE marts.dim_dupes AS SELECT range % 10 AS k, "
-                     "(range * 7919) % 1000 AS v FROM range(1000)")
+        conn.execute(
+            "CREATE TABLE marts.dim_unique AS SELECT (range * 7919) % 1000 AS k, "
+            "range % 3 AS v FROM range(1000)"
+        )
+        conn.execute(
+            "CREATE TABLE marts.dim_dupes AS SELECT range % 10 AS k, "
+            "(range * 7919) % 1000 AS v FROM range(1000)"
+        )
     with duckdb.connect(str(source), read_only=True) as conn:
-        result = publish(conn, ["dim_unique", "dim_dupes"], tmp_path / "published",
-                         run_id="run-order")
+        result = publish(
+            conn, ["dim_unique", "dim_dupes"], tmp_path / "published", run_id="run-order"
+        )
         for table in ("dim_unique", "dim_dupes"):
             file = result.snapshot_dir / table / "part_0.parquet"
             in_file = conn.execute(f"SELECT * FROM read_parquet('{file}')").fetchall()
-            assert in_file == conn.execute(
-                f"SELECT * FROM marts.{table} ORDER BY ALL").fetchall(), table
+            assert (
+                in_file == conn.execute(f"SELECT * FROM marts.{table} ORDER BY ALL").fetchall()
+            ), table

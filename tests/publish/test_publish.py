@@ -40,22 +40,28 @@ pytestmark = pytest.mark.unit
 @pytest.fixture
 def env(tmp_path):
     source = make_source(tmp_path / "warehouse.duckdb")
-    return {"source": source, "published": tmp_path / "published",
-            "dbt": write_dbt_manifest(tmp_path / "manifest.json"), "tmp": tmp_path}
+    return {
+        "source": source,
+        "published": tmp_path / "published",
+        "dbt": write_dbt_manifest(tmp_path / "manifest.json"),
+        "tmp": tmp_path,
+    }
 
 
 def run_publish(env, run_id, seed=None, **kwargs):
     if seed is not None:
         make_source(env["source"], seed=seed)
     with duckdb.connect(str(env["source"]), read_only=True) as conn:
-        return publish(conn, TABLES, env["published"], run_id=run_id,
-                       dbt_manifest=env["dbt"], **kwargs)
+        return publish(
+            conn, TABLES, env["published"], run_id=run_id, dbt_manifest=env["dbt"], **kwargs
+        )
 
 
 def test_snapshot_catalog_latest_contents(env):
     checks = [{"name": "keys_unique", "passed": True, "blocking": True}]
-    result = run_publish(env, "3f2a9c1e-0000-4000-8000-000000000001", check_results=checks,
-                         git_commit="abc123")
+    result = run_publish(
+        env, "3f2a9c1e-0000-4000-8000-000000000001", check_results=checks, git_commit="abc123"
+    )
     published = env["published"]
     assert result.changed and result.reason == "published"
     assert result.version.endswith("-3f2a9c1e")
@@ -69,9 +75,12 @@ def test_snapshot_catalog_latest_contents(env):
     assert months[0] == "month=2024-01" and "month=unknown" in months and len(months) > 5
     assert [p.name for p in (snap / "dim_codes").iterdir()] == ["part_0.parquet"]
     with duckdb.connect() as conn:
-        codecs = {r[0] for r in conn.execute(
-            f"SELECT DISTINCT compression FROM parquet_metadata('{snap}/*/**/*.parquet')"
-        ).fetchall()}
+        codecs = {
+            r[0]
+            for r in conn.execute(
+                f"SELECT DISTINCT compression FROM parquet_metadata('{snap}/*/**/*.parquet')"
+            ).fetchall()
+        }
     assert codecs == {"ZSTD"}
 
     # manifest
@@ -79,13 +88,17 @@ def test_snapshot_catalog_latest_contents(env):
     assert manifest["git_commit"] == "abc123" and manifest["check_results"] == checks
     assert manifest["created_at"].endswith("+00:00")
     with duckdb.connect(str(env["source"]), read_only=True) as src:
-        source_rows = {t: src.execute(f"SELECT count(*) FROM marts.{t}").fetchone()[0]
-                       for t in TABLES}
+        source_rows = {
+            t: src.execute(f"SELECT count(*) FROM marts.{t}").fetchone()[0] for t in TABLES
+        }
     assert {t: i["rows"] for t, i in manifest["tables"].items()} == source_rows
     assert result.row_counts == source_rows
     fct = manifest["tables"]["fct_events"]
-    assert fct["partitioned_by"] == {"column": "month", "from": "happened_on",
-                                     "granularity": "month"}
+    assert fct["partitioned_by"] == {
+        "column": "month",
+        "from": "happened_on",
+        "granularity": "month",
+    }
     assert len(fct["content_sha256"]) == 64
     big = next(c for c in fct["columns"] if c["name"] == "big")
     # HUGEINT that fits is written as int64; the view casts it back
@@ -99,7 +112,8 @@ def test_snapshot_catalog_latest_contents(env):
         info = latest["tables"][table]
         assert info["rows"] == source_rows[table]
         assert sorted(info["files"]) == sorted(
-            str(p) for p in (snap.resolve() / table).rglob("*.parquet"))
+            str(p) for p in (snap.resolve() / table).rglob("*.parquet")
+        )
         with duckdb.connect() as conn:  # the glob reads the same rows as the view
             n = conn.execute(f"SELECT count(*) FROM read_parquet('{info['glob']}')").fetchone()
         assert n[0] == source_rows[table]
@@ -109,15 +123,23 @@ def test_snapshot_catalog_latest_contents(env):
         conn.execute(f"ATTACH '{result.catalog_path}' AS cat (READ_ONLY)")
         for table in TABLES:
             assert catalog_differences(conn, table) == [], table
-            assert [c for c in conn.execute(f"DESCRIBE marts.{table}").fetchall()
-                    if not c[0].startswith("_")] == conn.execute(
-                f"DESCRIBE cat.marts.{table}").fetchall()
-        comments = dict(((r[0], r[1]), r[2]) for r in conn.execute(
-            "SELECT table_name, column_name, comment FROM duckdb_columns() "
-            "WHERE database_name = 'cat' AND schema_name = 'marts'").fetchall())
-        view_comments = dict(conn.execute(
-            "SELECT view_name, comment FROM duckdb_views() WHERE database_name = 'cat'"
-        ).fetchall())
+            assert [
+                c
+                for c in conn.execute(f"DESCRIBE marts.{table}").fetchall()
+                if not c[0].startswith("_")
+            ] == conn.execute(f"DESCRIBE cat.marts.{table}").fetchall()
+        comments = dict(
+            ((r[0], r[1]), r[2])
+            for r in conn.execute(
+                "SELECT table_name, column_name, comment FROM duckdb_columns() "
+                "WHERE database_name = 'cat' AND schema_name = 'marts'"
+            ).fetchall()
+        )
+        view_comments = dict(
+            conn.execute(
+                "SELECT view_name, comment FROM duckdb_views() WHERE database_name = 'cat'"
+            ).fetchall()
+        )
     for table, cols in COLUMN_DOCS.items():
         for col, text in cols.items():
             assert comments[(table, col)] == text
@@ -130,18 +152,26 @@ def test_snapshot_catalog_latest_contents(env):
 
 
 # `make install` puts a pinned DuckDB 1.x here (beside the venv, not in it), as Superset has it.
-DUCKDB1 = Path(os.environ.get("DUCKDB1_PYTHONPATH")
-               or Path(__file__).resolve().parents[2] / ".venv" / "duckdb1")
+DUCKDB1 = Path(
+    os.environ.get("DUCKDB1_PYTHONPATH")
+    or Path(__file__).resolve().parents[2] / ".venv" / "duckdb1"
+)
 
 
 def test_catalog_opens_in_duckdb_1x(env):
     assert (DUCKDB1 / "duckdb").is_dir(), f"no DuckDB 1.x at {DUCKDB1}: run `make install`"
     result = run_publish(env, "run-1x")
-    code = ("import duckdb, sys; assert duckdb.__version__.startswith('1.'), duckdb.__version__;"
-            f"c = duckdb.connect('{result.catalog_path}', read_only=True);"
-            "print(c.execute('SELECT count(*) FROM marts.fct_events').fetchone()[0])")
-    out = subprocess.run([os.sys.executable, "-c", code], capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": str(DUCKDB1)})
+    code = (
+        "import duckdb, sys; assert duckdb.__version__.startswith('1.'), duckdb.__version__;"
+        f"c = duckdb.connect('{result.catalog_path}', read_only=True);"
+        "print(c.execute('SELECT count(*) FROM marts.fct_events').fetchone()[0])"
+    )
+    out = subprocess.run(
+        [os.sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(DUCKDB1)},
+    )
     assert out.returncode == 0, out.stderr
     assert int(out.stdout) == result.row_counts["fct_events"]
 
@@ -150,13 +180,15 @@ def test_publishing_the_same_run_twice_does_nothing(env):
     first = run_publish(env, "run-a")
     digest = tree_digest(env["published"])
     again = run_publish(env, "run-a")
-    assert (again.changed, again.version, again.reason) == (False, first.version,
-                                                          "run already published")
+    assert (again.changed, again.version, again.reason) == (
+        False,
+        first.version,
+        "run already published",
+    )
     assert tree_digest(env["published"]) == digest
     # another run on identical content: documented choice, no new version either
     same = run_publish(env, "run-b")
-    assert (same.changed, same.version, same.reason) == (False, first.version,
-                                                       "content unchanged")
+    assert (same.changed, same.version, same.reason) == (False, first.version, "content unchanged")
     assert tree_digest(env["published"]) == digest
     # changed content: a new version
     new = run_publish(env, "run-c", seed=1)
@@ -169,9 +201,11 @@ def test_failed_publish_leaves_published_byte_identical(env, monkeypatch, where)
     run_publish(env, "run-a")
     before = tree_digest(env["published"], skip_tmp=False)
     names_before = sorted(str(p) for p in env["published"].rglob("*"))
-    target = {"write_table": "pipelines.publish.publisher.write_table",
-              "build_catalog": "pipelines.publish.publisher.build_catalog",
-              "write_latest": "pipelines.publish.publisher.write_latest"}[where]
+    target = {
+        "write_table": "pipelines.publish.publisher.write_table",
+        "build_catalog": "pipelines.publish.publisher.build_catalog",
+        "write_latest": "pipelines.publish.publisher.write_latest",
+    }[where]
     real = getattr(publisher_module, where)
 
     def boom(*args, **kwargs):
@@ -290,8 +324,10 @@ def test_sqlalchemy_reflection_like_superset(env):
         assert isinstance(fct["station"], sa.String)
         assert isinstance(fct["flagged"], sa.Boolean)
         assert isinstance(fct["occurred_at"], sa.DateTime)
-        assert isinstance(fct["rate"], sa.Numeric) and (fct["rate"].precision,
-                                                        fct["rate"].scale) == (9, 6)
+        assert isinstance(fct["rate"], sa.Numeric) and (
+            fct["rate"].precision,
+            fct["rate"].scale,
+        ) == (9, 6)
         with engine.connect() as conn:
             n = conn.execute(sa.text("SELECT count(*) FROM marts.fct_events")).scalar()
         assert n == result.row_counts["fct_events"]
@@ -302,8 +338,10 @@ def test_sqlalchemy_reflection_like_superset(env):
 def test_bad_arguments(env):
     with pytest.raises(ValueError):
         run_publish(env, "run-x", keep=0)
-    with duckdb.connect(str(env["source"]), read_only=True) as conn, \
-            pytest.raises(duckdb.CatalogException):
+    with (
+        duckdb.connect(str(env["source"]), read_only=True) as conn,
+        pytest.raises(duckdb.CatalogException),
+    ):
         publish(conn, ["no_such_table"], env["published"], run_id="run-y")
     assert not list(Path(env["published"]).rglob("*.parquet"))
 
@@ -326,8 +364,10 @@ def test_wide_integers_round_trip_exactly(tmp_path):
     with duckdb.connect(str(source)) as conn:
         conn.execute("CREATE SCHEMA marts")
         conn.execute("CREATE TABLE marts.dim_big (huge HUGEINT)")
-        conn.execute("INSERT INTO marts.dim_big VALUES (9007199254740993), "
-                     "(CAST('1180591620717411303425' AS HUGEINT))")  # 2**53 + 1, 2**70 + 1
+        conn.execute(
+            "INSERT INTO marts.dim_big VALUES (9007199254740993), "
+            "(CAST('1180591620717411303425' AS HUGEINT))"
+        )  # 2**53 + 1, 2**70 + 1
     with duckdb.connect(str(source), read_only=True) as conn:
         result = publish(conn, ["dim_big"], tmp_path / "published", run_id="run-big")
     manifest = json.loads(result.manifest_path.read_text())
@@ -335,8 +375,10 @@ def test_wide_integers_round_trip_exactly(tmp_path):
     with duckdb.connect() as conn:
         conn.execute(f"ATTACH '{result.catalog_path}' AS c (READ_ONLY)")
         values = sorted(r[0] for r in conn.execute("SELECT huge FROM c.marts.dim_big").fetchall())
-        assert conn.execute("SELECT typeof(huge) FROM c.marts.dim_big LIMIT 1").fetchone()[0] \
+        assert (
+            conn.execute("SELECT typeof(huge) FROM c.marts.dim_big LIMIT 1").fetchone()[0]
             == "HUGEINT"
+        )
     assert values == [9007199254740993, 1180591620717411303425]
 
 

@@ -29,8 +29,9 @@ def check_manifest(tmp_path_factory) -> Path:
     if cached.exists():  # the same project files and dbt: the same compiled SQL
         return cached
     home = tmp_path_factory.mktemp("compiled")
-    manifest = compile_checks(PROJECT_DIR, home / "dbt" / "target",
-                              {**COMPILE_ENV, "WAREHOUSE_HOME": str(home)})
+    manifest = compile_checks(
+        PROJECT_DIR, home / "dbt" / "target", {**COMPILE_ENV, "WAREHOUSE_HOME": str(home)}
+    )
     CACHE.mkdir(parents=True, exist_ok=True)
     partial = cached.with_suffix(f".{os.getpid()}.tmp")
     shutil.copyfile(manifest, partial)

@@ -84,28 +84,33 @@ def test_passing_checks_let_the_publish_run(suites, home, monkeypatch):
 
 def test_a_failing_blocking_check_stops_the_publish(suites, home, monkeypatch):
     with duckdb.connect(str(home / "warehouse.duckdb")) as conn:
-        conn.execute("UPDATE marts.fct_disputes SET follow_up_visits = -1 "
-                     "WHERE dispute_id = 'D0003'")
+        conn.execute(
+            "UPDATE marts.fct_disputes SET follow_up_visits = -1 WHERE dispute_id = 'D0003'"
+        )
     result, ran = materialize(suites, home, monkeypatch)
     assert ran == [], "the publish ran although a blocking check failed"
     failed = evaluations(result)[("fct_disputes", "counts_non_negative")]
     assert not failed.passed and failed.severity == dg.AssetCheckSeverity.ERROR
-    assert failed.metadata["observed"].value["follow_up_visits >= 0"] == {"unexpected": 1,
-                                                                          "of": 30}
+    assert failed.metadata["observed"].value["follow_up_visits >= 0"] == {"unexpected": 1, "of": 30}
     assert failed.metadata["expected"].value["follow_up_visits >= 0"] == {"min_value": 0}
     assert failed.metadata["failing_sample"].value[0]["dispute_key"] == "NB_HS_GULIN:D0003"
     materialized = {m.asset_key for m in result.get_asset_materialization_events()}
     assert dg.AssetKey(["published", "catalog"]) not in materialized
-    outcomes = json.loads(outcomes_path(
-        WarehouseResource(raw_dir=str(home), home=str(home)), result.run_id).read_text())
+    outcomes = json.loads(
+        outcomes_path(
+            WarehouseResource(raw_dir=str(home), home=str(home)), result.run_id
+        ).read_text()
+    )
     assert [o["name"] for o in outcomes if o["blocking"] and not o["passed"]] == [
-        "counts_non_negative"]
+        "counts_non_negative"
+    ]
 
 
 def test_a_warning_does_not_stop_the_publish(suites, home, monkeypatch):
     with duckdb.connect(str(home / "warehouse.duckdb")) as conn:
-        conn.execute("UPDATE marts.fct_disputes SET resolved_on = reported_on - 3 "
-                     "WHERE dispute_id = 'D0004'")
+        conn.execute(
+            "UPDATE marts.fct_disputes SET resolved_on = reported_on - 3 WHERE dispute_id = 'D0004'"
+        )
     result, ran = materialize(suites, home, monkeypatch)
     assert ran == ["publish"]
     warned = evaluations(result)[("fct_disputes", "dates_ordered")]
@@ -114,14 +119,17 @@ def test_a_warning_does_not_stop_the_publish(suites, home, monkeypatch):
 
 
 def test_the_ui_declares_warn_only_checks_as_warnings_and_counts_like_the_report(
-        suites, home, monkeypatch):
+    suites, home, monkeypatch
+):
     """An asset check is declared blocking only when it can stop the publish:
     completeness (a warning in the suites, blocking only past its threshold) is two checks in
     the UI: `completeness` (warning) and `completeness_blocking` (blocking)."""
     from pipelines.validation.report import check_counts
 
-    declared = {(spec.asset_key.path[-1], spec.name): spec.blocking
-                for spec in build_checks(SUITES).check_specs}
+    declared = {
+        (spec.asset_key.path[-1], spec.name): spec.blocking
+        for spec in build_checks(SUITES).check_specs
+    }
     for fact in ("fct_inspections", "fct_disputes", "fct_traffic_violations"):
         assert declared[(fact, "completeness")] is False
         assert declared[(fact, "completeness_blocking")] is True
@@ -130,13 +138,15 @@ def test_the_ui_declares_warn_only_checks_as_warnings_and_counts_like_the_report
     assert declared == {(s.table, s.name): s.blocking for s in check_specs(SUITES)}
 
     with duckdb.connect(str(home / "warehouse.duckdb")) as conn:
-        conn.execute("UPDATE marts.fct_disputes SET resolved_on = reported_on - 3 "
-                     "WHERE dispute_id = 'D0004'")
+        conn.execute(
+            "UPDATE marts.fct_disputes SET resolved_on = reported_on - 3 WHERE dispute_id = 'D0004'"
+        )
     result, _ran = materialize(suites, home, monkeypatch)
     evals = list(evaluations(result).values())
     stored = json.loads((home / "reports" / result.run_id / "checks.json").read_text())
-    ui = check_counts({"passed": e.passed, "blocking": e.severity == dg.AssetCheckSeverity.ERROR}
-                      for e in evals)
+    ui = check_counts(
+        {"passed": e.passed, "blocking": e.severity == dg.AssetCheckSeverity.ERROR} for e in evals
+    )
     assert ui == check_counts(stored) and ui["warnings"] == 1 and ui["blocking"] == 0
     warned = evaluations(result)[("fct_disputes", "dates_ordered")]
     assert warned.metadata["severity"].value == "warning"

@@ -28,8 +28,13 @@ def _outcomes(db, compiled, **env):
     from pipelines.validation import run_checks
 
     with duckdb.connect(str(db), read_only=True) as conn:
-        return run_checks(conn, SUITES, compiled, thresholds={**QUIET, **env},
-                          tables=["fct_traffic_violations", "dim_station"])
+        return run_checks(
+            conn,
+            SUITES,
+            compiled,
+            thresholds={**QUIET, **env},
+            tables=["fct_traffic_violations", "dim_station"],
+        )
 
 
 def test_values_and_thresholds_read_as_text():
@@ -39,21 +44,24 @@ def test_values_and_thresholds_read_as_text():
     assert describe_expected({"value_set": ["A", "B"]}) == "one of: A, B"
     assert describe_observed({"unexpected": 3, "of": 12000}) == "3 of 12,000 rows unexpected"
     assert describe_observed({"missing": ["x"], "present": 4}) == "missing: x (4 present)"
-    assert describe_observed({"value": 2, "batch": {"expected_station_days": 21}}) == \
-        "2 (expected_station_days 21)"
+    assert (
+        describe_observed({"value": 2, "batch": {"expected_station_days": 21}})
+        == "2 (expected_station_days 21)"
+    )
     assert describe_observed({"value": 2, "batch": {"a": 1}}, brief=True) == "2"
 
 
-def test_failures_and_warnings_come_first_as_text_with_a_landing_section(db, compiled,
-                                                                        tmp_path):
-    break_db(db,
-             "UPDATE marts.dim_station SET station_name = '古林派出所 13812345678' "
-             "WHERE station_id = 'NB_HS_GULIN'",  # blocking: personal data
-             "DELETE FROM marts.fct_traffic_violations WHERE unit_id = 'NB_CX_HENGHE' "
-             "AND occurred_at >= TIMESTAMP '2022-07-09'",  # warning: completeness
-             "UPDATE marts.mart_reporting_coverage SET status = 'MISSING', records = 0 "
-             "WHERE station_id = 'NB_CX_HENGHE' AND record_type = 'traffic' "
-             "AND day >= DATE '2022-07-09'")
+def test_failures_and_warnings_come_first_as_text_with_a_landing_section(db, compiled, tmp_path):
+    break_db(
+        db,
+        "UPDATE marts.dim_station SET station_name = '古林派出所 13812345678' "
+        "WHERE station_id = 'NB_HS_GULIN'",  # blocking: personal data
+        "DELETE FROM marts.fct_traffic_violations WHERE unit_id = 'NB_CX_HENGHE' "
+        "AND occurred_at >= TIMESTAMP '2022-07-09'",  # warning: completeness
+        "UPDATE marts.mart_reporting_coverage SET status = 'MISSING', records = 0 "
+        "WHERE station_id = 'NB_CX_HENGHE' AND record_type = 'traffic' "
+        "AND day >= DATE '2022-07-09'",
+    )
     outcomes = _outcomes(db, compiled)
     ops = build_ops(tmp_path / "w.duckdb")
     with duckdb.connect(str(ops), read_only=True) as conn:
@@ -76,8 +84,10 @@ def test_failures_and_warnings_come_first_as_text_with_a_landing_section(db, com
     assert "<td>= 0</td>" in section
     assert "{&quot;" not in section and '{"' not in section
     # the warning part of completeness is not called blocking anywhere
-    assert "fct_traffic_violations · completeness <span class='WARN'>WARN</span> " \
-           "<span class='muted'>(warning;" in html
+    assert (
+        "fct_traffic_violations · completeness <span class='WARN'>WARN</span> "
+        "<span class='muted'>(warning;" in html
+    )
     # landing: open failures with reasons, quarantine by reason, no coverage mart yet
     land = html[landing_at:passed]
     assert "Files whose latest version failed (3)" in land
@@ -104,7 +114,10 @@ def test_coverage_gaps_hook_reads_the_reporting_coverage_mart(tmp_path):
     gaps = landing["coverage_gaps"]
     assert gaps["by_status"] == {"MISSING": 1, "LATE": 1, "PARTIAL": 1}
     assert [(r["station_id"], r["status"]) for r in gaps["rows"]] == [
-        ("S2", "PARTIAL"), ("S2", "LATE"), ("S1", "MISSING")]
+        ("S2", "PARTIAL"),
+        ("S2", "LATE"),
+        ("S1", "MISSING"),
+    ]
     html = render_report([], "run-y", landing=landing)
     assert "Coverage gaps (3: LATE 1, MISSING 1, PARTIAL 1)" in html
     assert "横河派出所" in html and "北城派出所" not in html and "REPORTED" not in html
@@ -114,15 +127,18 @@ def test_report_of_a_real_dbt_run_results_file(tmp_path):
     from pipelines.validation.report import dbt_test_results, dbt_tests_text
 
     path = tmp_path / "run_results.json"
-    path.write_text('{"metadata": {"generated_at": "x"}, "results": ['
-                    '{"unique_id": "test.p.a", "status": "pass"},'
-                    '{"unique_id": "test.p.b.1f2e3d", "status": "warn", "failures": 2},'
-                    '{"unique_id": "unit_test.p.m.rates", "status": "pass"},'
-                    '{"unique_id": "model.p.m", "status": "success"}]}')
+    path.write_text(
+        '{"metadata": {"generated_at": "x"}, "results": ['
+        '{"unique_id": "test.p.a", "status": "pass"},'
+        '{"unique_id": "test.p.b.1f2e3d", "status": "warn", "failures": 2},'
+        '{"unique_id": "unit_test.p.m.rates", "status": "pass"},'
+        '{"unique_id": "model.p.m", "status": "success"}]}'
+    )
     results = dbt_test_results(path)
     # data tests and unit tests: dbt's tests, counted apart from the suites' checks
-    assert dbt_tests_text(results) == \
-        "2 dbt tests: 1 passed, 1 warnings; 1 dbt unit tests: 1 passed"
+    assert (
+        dbt_tests_text(results) == "2 dbt tests: 1 passed, 1 warnings; 1 dbt unit tests: 1 passed"
+    )
     assert results["not_passed"][0]["test"] == "b"
     shutil.rmtree(tmp_path)
     assert dbt_test_results(path) is None

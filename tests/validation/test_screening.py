@@ -15,7 +15,7 @@ pytestmark = pytest.mark.unit
 FOUND = {
     "张三 11010519491231002X 住": ["id_number"],
     "电话13812345678": ["mobile"],
-    "１３８１２３４５６７８": ["mobile"],             # full-width digits, typed by hand
+    "１３８１２３４５６７８": ["mobile"],  # full-width digits, typed by hand
     "+86 138-1234-5678": ["mobile"],
     "联系 0359-2345678 转": ["landline"],
     "（0574）87654321": ["landline"],
@@ -24,11 +24,15 @@ FOUND = {
     "鲁A1234学": ["plate"],
 }
 NOT_FOUND = [
-    "110105194912310021",          # an ID-shaped number whose check character is wrong
-    "1408180130640000",            # a 16-digit ticket number
+    "110105194912310021",  # an ID-shaped number whose check character is wrong
+    "1408180130640000",  # a 16-digit ticket number
     "YC_YH_SANLULI:1408220010640001",
     "a3f99b1234567890123456789012ab",  # a keyed hash
-    "JC20220625001", "2022-07-15", "解放路与中山路交叉口", "人民路128号", "第3期",
+    "JC20220625001",
+    "2022-07-15",
+    "解放路与中山路交叉口",
+    "人民路128号",
+    "第3期",
 ]
 
 
@@ -57,11 +61,16 @@ def test_the_prefilter_keeps_every_value_the_rules_find(before, planted, after):
 def test_screen_reads_every_text_column_and_shows_hits_masked():
     with duckdb.connect() as conn:
         conn.execute("CREATE TABLE t (k VARCHAR, road VARCHAR, n BIGINT, f VARCHAR)")
-        conn.execute("INSERT INTO t VALUES ('a', '解放路', 1, 'traffic/x.csv'), "
-                     "('b', '人民路 13812345678', 2, 'traffic/张三_110105194912310021.csv'), "
-                     "('c', '中山路', 3, 'traffic/浙B12345.csv')")
+        conn.execute(
+            "INSERT INTO t VALUES ('a', '解放路', 1, 'traffic/x.csv'), "
+            "('b', '人民路 13812345678', 2, 'traffic/张三_110105194912310021.csv'), "
+            "('c', '中山路', 3, 'traffic/浙B12345.csv')"
+        )
         summary, hits = screen(conn, "SELECT * FROM t")
-    assert summary.to_pylist() == [{"values_with_personal_data": 2, "candidate_values": 3,
-                                    "text_columns": 3}]
+    assert summary.to_pylist() == [
+        {"values_with_personal_data": 2, "candidate_values": 3, "text_columns": 3}
+    ]
     assert sorted((h["column"], h["rules"], h["value_masked"]) for h in hits) == [
-        ("f", "plate", "traffic/[车牌].csv"), ("road", "mobile", "人民路 [手机号]")]
+        ("f", "plate", "traffic/[车牌].csv"),
+        ("road", "mobile", "人民路 [手机号]"),
+    ]

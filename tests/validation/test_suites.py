@@ -32,22 +32,40 @@ from tests.validation.conftest import (
 
 pytestmark = pytest.mark.unit
 
-PUBLISHED = {"mart_reporting_coverage", "mart_reporting_coverage_rollup", "file_ledger",
-             "quarantine", "unknown_values", "station_scorecard",
-             "dim_station", "dim_campaign", "dim_venue_type", "dim_violation_type",
-             "fct_inspections", "fct_disputes", "fct_traffic_violations", "mart_station_daily",
-             "mart_campaign_inspections", "mart_campaign_disputes", "mart_campaign_traffic"}
+PUBLISHED = {
+    "mart_reporting_coverage",
+    "mart_reporting_coverage_rollup",
+    "file_ledger",
+    "quarantine",
+    "unknown_values",
+    "station_scorecard",
+    "dim_station",
+    "dim_campaign",
+    "dim_venue_type",
+    "dim_violation_type",
+    "fct_inspections",
+    "fct_disputes",
+    "fct_traffic_violations",
+    "mart_station_daily",
+    "mart_campaign_inspections",
+    "mart_campaign_disputes",
+    "mart_campaign_traffic",
+}
 
 
 # the checks of model integrity live in dbt (tests, contracts); none of them is in a suite
-DBT_KINDS = {"schema_contract", "keys_unique_not_null", "codes_in_dimension",
-             "hierarchy_complete", "canonical_codes_present"}
+DBT_KINDS = {
+    "schema_contract",
+    "keys_unique_not_null",
+    "codes_in_dimension",
+    "hierarchy_complete",
+    "canonical_codes_present",
+}
 
 
 def run(path: Path, compiled, tables=None, **env: str):
     with duckdb.connect(str(path), read_only=True) as conn:
-        outcomes = run_checks(conn, SUITES, compiled, thresholds={**QUIET, **env},
-                              tables=tables)
+        outcomes = run_checks(conn, SUITES, compiled, thresholds={**QUIET, **env}, tables=tables)
     return {(o.table, o.name): o for o in outcomes}
 
 
@@ -106,21 +124,29 @@ def test_thresholds_are_read_through_the_settings(monkeypatch):
 
 def test_valid_warehouse_passes_every_check_on_non_empty_batches(db, compiled, tmp_path):
     outcomes = run(db, compiled)
-    assert failed(outcomes) == set(), {k: o.as_metadata() for k, o in outcomes.items()
-                                      if not o.passed}
+    assert failed(outcomes) == set(), {
+        k: o.as_metadata() for k, o in outcomes.items() if not o.passed
+    }
     assert len(outcomes) == len(check_specs(SUITES))
     # the batches held data: GE counted the rows it evaluated
     counts = outcomes[("fct_inspections", "counts_non_negative")].observed
     assert counts["hazards_found >= 0"] == {"unexpected": 0, "of": 60}
     recon = outcomes[("fct_inspections", "reconciliation")].observed
     assert recon["fact rows = landed records - rejected records"]["batch"] == {
-        "landed_rows": 121, "staged_rows": 121, "landed_records": 61, "rejected_records": 1,
-        "expected_fact_rows": 60, "fact_rows": 60}
+        "landed_rows": 121,
+        "staged_rows": 121,
+        "landed_records": 61,
+        "rejected_records": 1,
+        "expected_fact_rows": 60,
+        "fact_rows": 60,
+    }
     mart = outcomes[("mart_campaign_inspections", "reconciliation")].observed
     assert mart["every row matches"]["of"] == 4 * 9  # levels x (reconciled metrics + rows)
     rates = outcomes[("mart_station_daily", "rates_match_counts")].observed
     assert rates["rates equal numerator / denominator"]["batch"] == {
-        "rates_compared": 3 * 30, "rates_mismatched": 0}
+        "rates_compared": 3 * 30,
+        "rates_mismatched": 0,
+    }
     # the report lists every check and is JSON-able metadata throughout
     report = write_report(list(outcomes.values()), tmp_path / "reports", "run-1")
     assert report == tmp_path / "reports" / "run-1" / "report.html"
@@ -130,8 +156,9 @@ def test_valid_warehouse_passes_every_check_on_non_empty_batches(db, compiled, t
 
 
 def test_freshness_warns_on_historical_data_without_blocking(db, compiled):
-    outcome = run(db, compiled, tables=["fct_inspections"],
-                  WAREHOUSE_FRESHNESS_MAX_AGE_DAYS="2")[("fct_inspections", "freshness")]
+    outcome = run(db, compiled, tables=["fct_inspections"], WAREHOUSE_FRESHNESS_MAX_AGE_DAYS="2")[
+        ("fct_inspections", "freshness")
+    ]
     assert not outcome.passed and not outcome.blocking
     meta = outcome.as_metadata()
     assert meta["observed"]["newest data date age in days"]["batch"]["newest_day"] == "2022-07-10"
@@ -141,73 +168,131 @@ def test_freshness_warns_on_historical_data_without_blocking(db, compiled):
 BREAKS = [
     pytest.param(
         ["UPDATE marts.fct_disputes SET follow_up_visits = -1 WHERE dispute_id = 'D0003'"],
-        "fct_disputes", "counts_non_negative", "follow_up_visits >= 0",
-        {"unexpected": 1, "of": 30}, {"dispute_key": "NB_HS_GULIN:D0003"},
-        set(), id="negative count"),
+        "fct_disputes",
+        "counts_non_negative",
+        "follow_up_visits >= 0",
+        {"unexpected": 1, "of": 30},
+        {"dispute_key": "NB_HS_GULIN:D0003"},
+        set(),
+        id="negative count",
+    ),
     pytest.param(
-        ["UPDATE marts.mart_campaign_disputes SET resolution_rate = 1.5 "
-         "WHERE level = 'city' AND unit_name = '运城市' AND source_code = 'ALL'"],
-        "mart_campaign_disputes", "rates_in_unit_interval", "resolution_rate in [0, 1]",
-        {"unexpected": 1, "of": 50}, {"unit_name": "运城市", "resolution_rate": 1.5},
-        {"rates_match_counts"}, id="rate 1.5"),
+        [
+            "UPDATE marts.mart_campaign_disputes SET resolution_rate = 1.5 "
+            "WHERE level = 'city' AND unit_name = '运城市' AND source_code = 'ALL'"
+        ],
+        "mart_campaign_disputes",
+        "rates_in_unit_interval",
+        "resolution_rate in [0, 1]",
+        {"unexpected": 1, "of": 50},
+        {"unit_name": "运城市", "resolution_rate": 1.5},
+        {"rates_match_counts"},
+        id="rate 1.5",
+    ),
     pytest.param(
-        ["UPDATE marts.mart_campaign_disputes SET disputes_resolved = disputes_found + 1 "
-         "WHERE level = 'province' AND unit_name = '浙江省' AND source_code = 'ALL'"],
-        "mart_campaign_disputes", "of_which_le_total", "disputes_resolved <= disputes_found",
-        {"unexpected": 1, "of": 50}, {"unit_name": "浙江省", "source_code": "ALL"},
-        {"rates_match_counts", "reconciliation"}, id="resolved > found"),
+        [
+            "UPDATE marts.mart_campaign_disputes SET disputes_resolved = disputes_found + 1 "
+            "WHERE level = 'province' AND unit_name = '浙江省' AND source_code = 'ALL'"
+        ],
+        "mart_campaign_disputes",
+        "of_which_le_total",
+        "disputes_resolved <= disputes_found",
+        {"unexpected": 1, "of": 50},
+        {"unit_name": "浙江省", "source_code": "ALL"},
+        {"rates_match_counts", "reconciliation"},
+        id="resolved > found",
+    ),
     pytest.param(
         # 866667 / 2000000 = 0.4333335 rounds half up to 0.433334; 0.433333 is within the
         # 0.0000005 the suites allowed before, not what rate() gives (the counts no longer
         # reconcile with the facts either)
-        ["UPDATE marts.mart_campaign_inspections SET hazards_rectified = 866667, "
-         "hazards_found = 2000000, rectification_rate = 0.433333 "
-         "WHERE level = 'province' AND unit_name = '浙江省' AND venue_type_code = 'ALL'"],
-        "mart_campaign_inspections", "rates_match_counts",
-        "rates equal numerator / denominator", 1,
+        [
+            "UPDATE marts.mart_campaign_inspections SET hazards_rectified = 866667, "
+            "hazards_found = 2000000, rectification_rate = 0.433333 "
+            "WHERE level = 'province' AND unit_name = '浙江省' AND venue_type_code = 'ALL'"
+        ],
+        "mart_campaign_inspections",
+        "rates_match_counts",
+        "rates equal numerator / denominator",
+        1,
         {"rate": "rectification_rate", "unit_name": "浙江省", "expected": 0.433334},
-        {"reconciliation"}, id="rate rounded down"),
+        {"reconciliation"},
+        id="rate rounded down",
+    ),
     pytest.param(
         # a rate where the denominator is 0 must be NULL (what dbt's rate_matches tested)
-        ["UPDATE marts.mart_station_daily SET mediation_success_rate = 0 "
-         "WHERE station_id = 'NB_HS_GULIN' AND day = DATE '2022-07-03'"],
-        "mart_station_daily", "rates_match_counts", "rates equal numerator / denominator", 1,
+        [
+            "UPDATE marts.mart_station_daily SET mediation_success_rate = 0 "
+            "WHERE station_id = 'NB_HS_GULIN' AND day = DATE '2022-07-03'"
+        ],
+        "mart_station_daily",
+        "rates_match_counts",
+        "rates equal numerator / denominator",
+        1,
         {"rate": "mediation_success_rate", "station_id": "NB_HS_GULIN", "denominator": 0},
-        set(), id="rate without denominator"),
+        set(),
+        id="rate without denominator",
+    ),
     pytest.param(
-        ["UPDATE marts.mart_campaign_inspections SET hazards_found = hazards_found + 7 "
-         "WHERE level = 'bureau' AND unit_name = '慈溪市公安局' AND venue_type_code = 'ALL'"],
-        "mart_campaign_inspections", "reconciliation", "every row matches",
+        [
+            "UPDATE marts.mart_campaign_inspections SET hazards_found = hazards_found + 7 "
+            "WHERE level = 'bureau' AND unit_name = '慈溪市公安局' AND venue_type_code = 'ALL'"
+        ],
+        "mart_campaign_inspections",
+        "reconciliation",
+        "every row matches",
         {"unexpected": 1, "of": 36},
         {"level": "bureau", "unit_name": "慈溪市公安局", "metric": "hazards_found"},
-        {"rates_match_counts"}, id="mart total != fact sum"),
+        {"rates_match_counts"},
+        id="mart total != fact sum",
+    ),
     pytest.param(
         # a row no fact row stands behind, all its figures 0: only its presence tells
-        ["INSERT INTO marts.mart_campaign_traffic (campaign_id, level, unit_name, "
-         "violation_code, violations, fines_yuan) VALUES ('NO_FACTS', 'city', '宁波市', 'ALL', "
-         "0, 0)"],
-        "mart_campaign_traffic", "reconciliation", "every row matches",
+        [
+            "INSERT INTO marts.mart_campaign_traffic (campaign_id, level, unit_name, "
+            "violation_code, violations, fines_yuan) VALUES ('NO_FACTS', 'city', '宁波市', 'ALL', "
+            "0, 0)"
+        ],
+        "mart_campaign_traffic",
+        "reconciliation",
+        "every row matches",
         {"unexpected": 1},
         {"campaign_id": "NO_FACTS", "metric": "row_present", "mart_value": 1, "fact_value": 0},
-        set(), id="mart row without facts"),
+        set(),
+        id="mart row without facts",
+    ),
     pytest.param(
         ["DELETE FROM marts.fct_traffic_violations WHERE ticket_id = 'T0005'"],
-        "fct_traffic_violations", "reconciliation",
-        "fact rows = landed records - rejected records", None,
-        {"ticket_key": "NB_HS_GULIN:T0005"}, {"volume_vs_trailing_median"}, id="fact row lost"),
+        "fct_traffic_violations",
+        "reconciliation",
+        "fact rows = landed records - rejected records",
+        None,
+        {"ticket_key": "NB_HS_GULIN:T0005"},
+        {"volume_vs_trailing_median"},
+        id="fact row lost",
+    ),
     pytest.param(
-        ["UPDATE marts.fct_traffic_violations SET road = '人民路 车主电话13812345678' "
-         "WHERE ticket_id = 'T0007'"],
-        "fct_traffic_violations", "no_personal_data", "no value with personal data", 1,
+        [
+            "UPDATE marts.fct_traffic_violations SET road = '人民路 车主电话13812345678' "
+            "WHERE ticket_id = 'T0007'"
+        ],
+        "fct_traffic_violations",
+        "no_personal_data",
+        "no value with personal data",
+        1,
         {"column": "road", "rules": "mobile", "value_masked": "人民路 车主电话[手机号]"},
-        set(), id="phone number in a published text"),
+        set(),
+        id="phone number in a published text",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("statements", "table", "check", "label", "observed", "sample_row",
-                          "also"), BREAKS)
-def test_a_specific_break_fails_its_named_blocking_check(db, compiled, statements, table, check,
-                                                         label, observed, sample_row, also):
+@pytest.mark.parametrize(
+    ("statements", "table", "check", "label", "observed", "sample_row", "also"), BREAKS
+)
+def test_a_specific_break_fails_its_named_blocking_check(
+    db, compiled, statements, table, check, label, observed, sample_row, also
+):
     assert not run(db, compiled, tables=[table])[(table, check)].failed  # passes before
     break_db(db, *statements)
     outcomes = run(db, compiled, tables=[table])
@@ -223,8 +308,9 @@ def test_a_specific_break_fails_its_named_blocking_check(db, compiled, statement
     elif observed is not None:
         assert got == observed, got
     assert meta["expected"][label] is not None
-    assert any(sample_row.items() <= row.items() for row in meta["failing_sample"]), \
-        meta["failing_sample"]
+    assert any(sample_row.items() <= row.items() for row in meta["failing_sample"]), meta[
+        "failing_sample"
+    ]
     # the other checks of the table pass but those the break also breaks: it is named, not a
     # general failure
     assert failed(outcomes) == {(table, c) for c in {check, *also}}
@@ -233,55 +319,77 @@ def test_a_specific_break_fails_its_named_blocking_check(db, compiled, statement
 def test_reconciliation_shows_observed_and_expected_fact_rows(db, compiled):
     break_db(db, "DELETE FROM marts.fct_traffic_violations WHERE ticket_id = 'T0005'")
     meta = run(db, compiled, tables=["fct_traffic_violations"])[
-        ("fct_traffic_violations", "reconciliation")].as_metadata()
+        ("fct_traffic_violations", "reconciliation")
+    ].as_metadata()
     observed = meta["observed"]["fact rows = landed records - rejected records"]
-    assert observed["batch"] == {"landed_rows": 61, "staged_rows": 61, "landed_records": 31,
-                                 "rejected_records": 1, "expected_fact_rows": 30,
-                                 "fact_rows": 29}
+    assert observed["batch"] == {
+        "landed_rows": 61,
+        "staged_rows": 61,
+        "landed_records": 31,
+        "rejected_records": 1,
+        "expected_fact_rows": 30,
+        "fact_rows": 29,
+    }
     assert meta["failing_sample"][0]["problem"].startswith("landed, not rejected, missing")
 
 
 def test_completeness_warns_then_blocks_past_its_threshold(db, compiled, monkeypatch):
     # station 横河 sends no traffic on the last two days of the window
-    break_db(db, "DELETE FROM marts.fct_traffic_violations WHERE unit_id = 'NB_CX_HENGHE' "
-                 "AND occurred_at >= TIMESTAMP '2022-07-09'",
-             "UPDATE marts.mart_reporting_coverage SET status = 'MISSING', records = 0 "
-             "WHERE station_id = 'NB_CX_HENGHE' AND record_type = 'traffic' "
-             "AND day >= DATE '2022-07-09'")
+    break_db(
+        db,
+        "DELETE FROM marts.fct_traffic_violations WHERE unit_id = 'NB_CX_HENGHE' "
+        "AND occurred_at >= TIMESTAMP '2022-07-09'",
+        "UPDATE marts.mart_reporting_coverage SET status = 'MISSING', records = 0 "
+        "WHERE station_id = 'NB_CX_HENGHE' AND record_type = 'traffic' "
+        "AND day >= DATE '2022-07-09'",
+    )
     warn = run(db, compiled, tables=["fct_traffic_violations"])[
-        ("fct_traffic_violations", "completeness")]
+        ("fct_traffic_violations", "completeness")
+    ]
     assert not warn.passed and not warn.blocking
     observed = warn.observed["no missing station-day"]
     assert observed["value"] == 2
     assert observed["batch"]["expected_station_days"] == 21
     assert observed["batch"]["received_station_days"] == 19
     assert {(r["station_name"], r["missing_day"]) for r in warn.failing_sample} == {
-        ("横河派出所", "2022-07-09"), ("横河派出所", "2022-07-10")}
+        ("横河派出所", "2022-07-09"),
+        ("横河派出所", "2022-07-10"),
+    }
     assert warn.failed == ["no missing station-day"]
     # past the threshold (set in the environment, read by the settings) the blocking part
     # fails too; the warning part stays a warning
     for name, value in {**QUIET, "WAREHOUSE_COMPLETENESS_BLOCKING_RATIO": "0.05"}.items():
         monkeypatch.setenv(name, value)
     with duckdb.connect(str(db), read_only=True) as conn:
-        both = {(o.table, o.name): o for o in run_checks(
-            conn, SUITES, compiled, settings=load_settings(), tables=["fct_traffic_violations"])}
+        both = {
+            (o.table, o.name): o
+            for o in run_checks(
+                conn, SUITES, compiled, settings=load_settings(), tables=["fct_traffic_violations"]
+            )
+        }
     blocked = both[("fct_traffic_violations", "completeness_blocking")]
     assert not blocked.passed and blocked.blocking and blocked.severity == "ERROR"
     assert blocked.expected == {
-        "missing share within the blocking threshold": {"min_value": 0, "max_value": 0.05}}
+        "missing share within the blocking threshold": {"min_value": 0, "max_value": 0.05}
+    }
     still_warn = both[("fct_traffic_violations", "completeness")]
     assert not still_warn.passed and not still_warn.blocking and still_warn.severity == "WARN"
     # under the default ratio (1.0) the blocking part passes
     assert run(db, compiled, tables=["fct_traffic_violations"])[
-        ("fct_traffic_violations", "completeness_blocking")].passed
+        ("fct_traffic_violations", "completeness_blocking")
+    ].passed
 
 
 def test_volume_flags_a_station_day_far_from_its_trailing_median(db, compiled):
-    break_db(db, "INSERT INTO marts.fct_inspections SELECT 'X' || i || inspection_id, * EXCLUDE "
-                 "(inspection_id, i) FROM marts.fct_inspections, range(3) r(i) "
-                 "WHERE station_id = 'YC_YH_BEICHENG' AND inspected_on = DATE '2022-07-10'")
+    break_db(
+        db,
+        "INSERT INTO marts.fct_inspections SELECT 'X' || i || inspection_id, * EXCLUDE "
+        "(inspection_id, i) FROM marts.fct_inspections, range(3) r(i) "
+        "WHERE station_id = 'YC_YH_BEICHENG' AND inspected_on = DATE '2022-07-10'",
+    )
     outcome = run(db, compiled, tables=["fct_inspections"])[
-        ("fct_inspections", "volume_vs_trailing_median")]
+        ("fct_inspections", "volume_vs_trailing_median")
+    ]
     assert not outcome.passed and not outcome.blocking
     assert outcome.failing_sample[0]["station_id"] == "YC_YH_BEICHENG"
     assert outcome.failing_sample[0]["ratio"] == 4.0
@@ -303,7 +411,9 @@ def test_the_runner_runs_the_sql_dbt_compiled(db, check_manifest, tmp_path):
     shutil.copytree(PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
     (project / "models" / "checks" / "check_fct_inspections__key_conflicts.sql").write_text(
         "select held_back_records + 7 as held_back_records\n"
-        "from ({{ check_key_conflicts('inspections') }})\n", encoding="utf-8")
+        "from ({{ check_key_conflicts('inspections') }})\n",
+        encoding="utf-8",
+    )
     home = tmp_path / "home"
     target = home / "dbt" / "target"
     parsed = without_compiled_sql(check_manifest, target / "manifest.json")
@@ -332,8 +442,10 @@ def test_a_batches_file_with_sql_is_refused(tmp_path):
     path = tmp_path / "fct_inspections.batches.yml"
     text = path.read_text(encoding="utf-8")
     assert load_suite(tmp_path / "fct_inspections.json").batches["freshness"].model
-    path.write_text(text.replace("model: check_fct_inspections__freshness",
-                                 "sql: SELECT 1 AS age_days"), encoding="utf-8")
+    path.write_text(
+        text.replace("model: check_fct_inspections__freshness", "sql: SELECT 1 AS age_days"),
+        encoding="utf-8",
+    )
     with pytest.raises(SuiteError, match="dbt check models"):
         load_suite(tmp_path / "fct_inspections.json")
     path.write_text(text + "rows: SELECT * FROM marts.fct_inspections\n", encoding="utf-8")
@@ -343,15 +455,28 @@ def test_a_batches_file_with_sql_is_refused(tmp_path):
 
 def test_rows_are_streamed_in_bounded_record_batches(db, compiled):
     """Row-level results add up over batches: the same counts with 7-row batches."""
-    break_db(db, "UPDATE marts.fct_inspections SET hazards_rectified = hazards_found + 1 "
-                 "WHERE inspection_id IN ('I0001', 'I0102', 'I0209')")
+    break_db(
+        db,
+        "UPDATE marts.fct_inspections SET hazards_rectified = hazards_found + 1 "
+        "WHERE inspection_id IN ('I0001', 'I0102', 'I0209')",
+    )
     with duckdb.connect(str(db), read_only=True) as conn:
-        outcomes = run_checks(conn, SUITES, compiled, thresholds=QUIET,
-                              tables=["fct_inspections"], batch_rows=7, sample_rows=20)
+        outcomes = run_checks(
+            conn,
+            SUITES,
+            compiled,
+            thresholds=QUIET,
+            tables=["fct_inspections"],
+            batch_rows=7,
+            sample_rows=20,
+        )
     outcome = next(o for o in outcomes if o.name == "of_which_le_total")
     assert outcome.observed["hazards_rectified <= hazards_found"] == {"unexpected": 3, "of": 60}
     assert sorted(r["inspection_key"].split(":")[1] for r in outcome.failing_sample) == [
-        "I0001", "I0102", "I0209"]
+        "I0001",
+        "I0102",
+        "I0209",
+    ]
 
 
 def test_the_ge_context_is_ephemeral_and_writes_nothing(db, compiled, tmp_path, monkeypatch):
@@ -369,27 +494,42 @@ def test_the_ge_context_is_ephemeral_and_writes_nothing(db, compiled, tmp_path, 
 def test_row_checks_read_only_rows_stamped_after_the_validated_watermark(db, compiled):
     """With validated_through, row-level expectations skip rows validated before; aggregate
     checks and a run without it still read everything."""
-    break_db(db, "ALTER TABLE marts.fct_inspections ADD COLUMN _resolved_at TIMESTAMP",
-             "UPDATE marts.fct_inspections SET _resolved_at = TIMESTAMP '2026-01-01'",
-             # an old row broken in place (the models never do this: it proves it is not read)
-             "UPDATE marts.fct_inspections SET hazards_rectified = hazards_found + 1 "
-             "WHERE inspection_id = 'I0001'",
-             # a row (re)written since the watermark, broken
-             "UPDATE marts.fct_inspections SET hazards_rectified = hazards_found + 1, "
-             "_resolved_at = TIMESTAMP '2026-02-01 08:00:00.5' WHERE inspection_id = 'I0102'")
+    break_db(
+        db,
+        "ALTER TABLE marts.fct_inspections ADD COLUMN _resolved_at TIMESTAMP",
+        "UPDATE marts.fct_inspections SET _resolved_at = TIMESTAMP '2026-01-01'",
+        # an old row broken in place (the models never do this: it proves it is not read)
+        "UPDATE marts.fct_inspections SET hazards_rectified = hazards_found + 1 "
+        "WHERE inspection_id = 'I0001'",
+        # a row (re)written since the watermark, broken
+        "UPDATE marts.fct_inspections SET hazards_rectified = hazards_found + 1, "
+        "_resolved_at = TIMESTAMP '2026-02-01 08:00:00.5' WHERE inspection_id = 'I0102'",
+    )
     since = {"column": "_resolved_at", "value": "2026-01-01 00:00:00", "type": "TIMESTAMP"}
     with duckdb.connect(str(db), read_only=True) as conn:
         marks = row_watermarks(conn, SUITES, compiled)
-        partial = run_checks(conn, SUITES, compiled, thresholds=QUIET,
-                             tables=["fct_inspections"],
-                             validated_through={"fct_inspections": since})
-        other_column = run_checks(conn, SUITES, compiled, thresholds=QUIET,
-                                  tables=["fct_inspections"],
-                                  validated_through={"fct_inspections": {**since,
-                                                                         "column": "x"}})
+        partial = run_checks(
+            conn,
+            SUITES,
+            compiled,
+            thresholds=QUIET,
+            tables=["fct_inspections"],
+            validated_through={"fct_inspections": since},
+        )
+        other_column = run_checks(
+            conn,
+            SUITES,
+            compiled,
+            thresholds=QUIET,
+            tables=["fct_inspections"],
+            validated_through={"fct_inspections": {**since, "column": "x"}},
+        )
         full = run_checks(conn, SUITES, compiled, thresholds=QUIET, tables=["fct_inspections"])
-    assert marks["fct_inspections"] == {"column": "_resolved_at",
-                                        "value": "2026-02-01 08:00:00.5", "type": "TIMESTAMP"}
+    assert marks["fct_inspections"] == {
+        "column": "_resolved_at",
+        "value": "2026-02-01 08:00:00.5",
+        "type": "TIMESTAMP",
+    }
     label = "hazards_rectified <= hazards_found"
     check = next(o for o in partial if o.name == "of_which_le_total")
     assert check.observed[label] == {"unexpected": 1, "of": 1}

@@ -19,13 +19,35 @@ STATIONS = [
     ("NB_CX_HENGHE", "横河派出所", "慈溪市公安局", "宁波市", "浙江省"),
     ("YC_YH_BEICHENG", "北城派出所", "运城市公安局盐湖分局", "运城市", "山西省"),
 ]
-VENUES = ["SMALL_SHOP", "SMALL_RESTAURANT", "SMALL_HOTEL", "SMALL_KTV", "SMALL_NETCAFE",
-          "SMALL_BEAUTY_BATH", "SMALL_SCHOOL", "SMALL_CLINIC", "SMALL_WORKSHOP",
-          "RENTAL_HOUSING", "HOTEL", "FOOT_MASSAGE", "ENTERTAINMENT", "BATHHOUSE",
-          "CONVERTED_FACTORY_FLATS"]
-VIOLATIONS = ["PED_RED_LIGHT", "PED_NO_CROSSWALK", "NMV_RED_LIGHT", "NMV_WRONG_WAY",
-              "NMV_MOTOR_LANE", "EBIKE_NO_HELMET", "MV_NO_YIELD_ZEBRA", "MV_WINDOW_THROW",
-              "MV_PHONE", "MV_RACING"]
+VENUES = [
+    "SMALL_SHOP",
+    "SMALL_RESTAURANT",
+    "SMALL_HOTEL",
+    "SMALL_KTV",
+    "SMALL_NETCAFE",
+    "SMALL_BEAUTY_BATH",
+    "SMALL_SCHOOL",
+    "SMALL_CLINIC",
+    "SMALL_WORKSHOP",
+    "RENTAL_HOUSING",
+    "HOTEL",
+    "FOOT_MASSAGE",
+    "ENTERTAINMENT",
+    "BATHHOUSE",
+    "CONVERTED_FACTORY_FLATS",
+]
+VIOLATIONS = [
+    "PED_RED_LIGHT",
+    "PED_NO_CROSSWALK",
+    "NMV_RED_LIGHT",
+    "NMV_WRONG_WAY",
+    "NMV_MOTOR_LANE",
+    "EBIKE_NO_HELMET",
+    "MV_NO_YIELD_ZEBRA",
+    "MV_WINDOW_THROW",
+    "MV_PHONE",
+    "MV_RACING",
+]
 FIRST_DAY = dt.date(2022, 7, 1)
 DAYS = 10
 NINE = VENUES[:9]
@@ -69,9 +91,11 @@ LANDING = {
     "disputes": ("dispute_id", "reported_on", "station"),
     "traffic": ("ticket_id", "occurred_at", "unit"),
 }
-FACTS = {"inspections": ("fct_inspections", "inspection_key", "station_id"),
-         "disputes": ("fct_disputes", "dispute_key", "station_id"),
-         "traffic": ("fct_traffic_violations", "ticket_key", "unit_id")}
+FACTS = {
+    "inspections": ("fct_inspections", "inspection_key", "station_id"),
+    "disputes": ("fct_disputes", "dispute_key", "station_id"),
+    "traffic": ("fct_traffic_violations", "ticket_key", "unit_id"),
+}
 
 MARTS = """
 CREATE TABLE marts.mart_station_daily AS
@@ -287,7 +311,8 @@ def _landing_table(conn: duckdb.DuckDBPyConnection, record_type: str) -> None:
     conn.execute(
         f"CREATE TABLE landing.{record_type} ({key} VARCHAR, {date_col} {date_type}, "
         f"{station_col} VARCHAR, _file_sha256 VARCHAR, _source_path VARCHAR, _sheet VARCHAR, "
-        f"_line INTEGER, _exported_at TIMESTAMP, _first_seen_at TIMESTAMP)")
+        f"_line INTEGER, _exported_at TIMESTAMP, _first_seen_at TIMESTAMP)"
+    )
 
 
 def _staging_table(conn: duckdb.DuckDBPyConnection, record_type: str) -> None:
@@ -299,7 +324,8 @@ def _staging_table(conn: duckdb.DuckDBPyConnection, record_type: str) -> None:
         f"CREATE TABLE staging.stg_{record_type} AS SELECT l.{key}, "
         f"lower(l.{station_col}) AS {match}, v.status = 'loaded' AS _is_current "
         f"FROM landing.{record_type} AS l JOIN ops.file_ledger AS v "
-        f"ON v.path = l._source_path AND v.sha256 = l._file_sha256")
+        f"ON v.path = l._source_path AND v.sha256 = l._file_sha256"
+    )
 
 
 def build(path: Path) -> Path:
@@ -311,21 +337,32 @@ def build(path: Path) -> Path:
         for table, columns in (("file_ledger", LEDGER_COLUMNS), ("quarantine", QUARANTINE_COLUMNS)):
             body = ", ".join(f"{name} {kind}" for name, kind in columns.items())
             conn.execute(f"CREATE TABLE ops.{table} ({body})")  # the real ops tables
-        conn.executemany("INSERT INTO marts.dim_station VALUES (?, ?, ?, ?, ?, NULL, NULL)",
-                         STATIONS)
-        conn.execute("INSERT INTO marts.dim_campaign VALUES ('SUMMER_100D_2022', '百日行动', "
-                     "DATE '2022-06-25', DATE '2022-10-02')")
-        conn.executemany("INSERT INTO marts.dim_venue_type VALUES (?, ?, ?)",
-                         [(v, f"标签{v}", v in NINE) for v in VENUES])
-        conn.executemany("INSERT INTO marts.dim_violation_type VALUES (?, ?)",
-                         [(v, f"标签{v}") for v in VIOLATIONS])
+        conn.executemany(
+            "INSERT INTO marts.dim_station VALUES (?, ?, ?, ?, ?, NULL, NULL)", STATIONS
+        )
+        conn.execute(
+            "INSERT INTO marts.dim_campaign VALUES ('SUMMER_100D_2022', '百日行动', "
+            "DATE '2022-06-25', DATE '2022-10-02')"
+        )
+        conn.executemany(
+            "INSERT INTO marts.dim_venue_type VALUES (?, ?, ?)",
+            [(v, f"标签{v}", v in NINE) for v in VENUES],
+        )
+        conn.executemany(
+            "INSERT INTO marts.dim_violation_type VALUES (?, ?)",
+            [(v, f"标签{v}") for v in VIOLATIONS],
+        )
         for record_type in LANDING:
             _landing_table(conn, record_type)
-            conn.execute("INSERT INTO ops.file_ledger (path, sha256, status) "
-                         "VALUES (?, 'old', 'loaded'), (?, 'new', 'loaded')",
-                         [f"{record_type}/old.csv", f"{record_type}/new.csv"])
-        conn.executemany("INSERT INTO intermediate.int_station_lookup VALUES (lower(?), ?)",
-                         [(name, sid) for sid, name, *_ in STATIONS])
+            conn.execute(
+                "INSERT INTO ops.file_ledger (path, sha256, status) "
+                "VALUES (?, 'old', 'loaded'), (?, 'new', 'loaded')",
+                [f"{record_type}/old.csv", f"{record_type}/new.csv"],
+            )
+        conn.executemany(
+            "INSERT INTO intermediate.int_station_lookup VALUES (lower(?), ?)",
+            [(name, sid) for sid, name, *_ in STATIONS],
+        )
 
         inspections, disputes, traffic = [], [], []
         landing: dict[str, list[tuple]] = {rt: [] for rt in LANDING}
@@ -336,37 +373,76 @@ def build(path: Path) -> Path:
                 for j in range(2):
                     n = s * 100 + d * 2 + j
                     found = n % 4
-                    inspections.append((
-                        f"I{n:04d}", station_id, day, "SUMMER_100D_2022", VENUES[n % 15],
-                        f"venue {n % 7}", found, found - (n % 2 if found else 0), n % 3,
-                        n % 11 == 0, 2 if VENUES[n % 15] == "RENTAL_HOUSING" else 0,
-                        5 if VENUES[n % 15] == "RENTAL_HOUSING" else 0, "inspections/a.csv",
-                        exported))
+                    inspections.append(
+                        (
+                            f"I{n:04d}",
+                            station_id,
+                            day,
+                            "SUMMER_100D_2022",
+                            VENUES[n % 15],
+                            f"venue {n % 7}",
+                            found,
+                            found - (n % 2 if found else 0),
+                            n % 3,
+                            n % 11 == 0,
+                            2 if VENUES[n % 15] == "RENTAL_HOUSING" else 0,
+                            5 if VENUES[n % 15] == "RENTAL_HOUSING" else 0,
+                            "inspections/a.csv",
+                            exported,
+                        )
+                    )
                     landing["inspections"].append((f"I{n:04d}", day, name))
                 n = s * 100 + d
                 resolved = n % 3 != 0
                 mediation = ["SUCCESS", "FAILED", None][n % 3]
-                disputes.append((
-                    f"D{n:04d}", station_id, day, "SUMMER_100D_2022",
-                    ["CANVASS", "CALL", "GRID", "WALK_IN"][n % 4], "NEIGHBOUR", "LOW",
-                    "RESOLVED" if resolved else "IN_MEDIATION",
-                    day + dt.timedelta(days=1) if resolved else None, "网格", mediation,
-                    n % 13 == 0, n % 2, f"party{n}", "disputes/a.csv", exported))
+                disputes.append(
+                    (
+                        f"D{n:04d}",
+                        station_id,
+                        day,
+                        "SUMMER_100D_2022",
+                        ["CANVASS", "CALL", "GRID", "WALK_IN"][n % 4],
+                        "NEIGHBOUR",
+                        "LOW",
+                        "RESOLVED" if resolved else "IN_MEDIATION",
+                        day + dt.timedelta(days=1) if resolved else None,
+                        "网格",
+                        mediation,
+                        n % 13 == 0,
+                        n % 2,
+                        f"party{n}",
+                        "disputes/a.csv",
+                        exported,
+                    )
+                )
                 landing["disputes"].append((f"D{n:04d}", day, name))
-                traffic.append((
-                    f"T{n:04d}", station_id, dt.datetime.combine(day, dt.time(9, 30)),
-                    "SUMMER_100D_2022", "解放路", VIOLATIONS[n % 10], "ebike", f"plate{n}",
-                    ["WARNING", "EDUCATION", "FINE"][n % 3], 50 if n % 3 == 2 else 0,
-                    "traffic/a.csv", exported))
-                landing["traffic"].append((f"T{n:04d}", dt.datetime.combine(day, dt.time(9)),
-                                           name))
-        conn.executemany(f"INSERT INTO marts.fct_inspections VALUES ({', '.join('?' * 14)}, "
-                         "NULL)", inspections)
-        conn.executemany(f"INSERT INTO marts.fct_disputes VALUES ({', '.join('?' * 16)}, NULL)",
-                         disputes)
+                traffic.append(
+                    (
+                        f"T{n:04d}",
+                        station_id,
+                        dt.datetime.combine(day, dt.time(9, 30)),
+                        "SUMMER_100D_2022",
+                        "解放路",
+                        VIOLATIONS[n % 10],
+                        "ebike",
+                        f"plate{n}",
+                        ["WARNING", "EDUCATION", "FINE"][n % 3],
+                        50 if n % 3 == 2 else 0,
+                        "traffic/a.csv",
+                        exported,
+                    )
+                )
+                landing["traffic"].append((f"T{n:04d}", dt.datetime.combine(day, dt.time(9)), name))
+        conn.executemany(
+            f"INSERT INTO marts.fct_inspections VALUES ({', '.join('?' * 14)}, NULL)", inspections
+        )
+        conn.executemany(
+            f"INSERT INTO marts.fct_disputes VALUES ({', '.join('?' * 16)}, NULL)", disputes
+        )
         conn.executemany(
             f"INSERT INTO marts.fct_traffic_violations VALUES ({', '.join('?' * 12)}, NULL)",
-            traffic)
+            traffic,
+        )
         for record_type, (table, key, station) in FACTS.items():  # station ':' number
             number = LANDING[record_type][0]
             conn.execute(f"UPDATE marts.{table} SET {key} = {station} || ':' || {number}")
@@ -376,22 +452,56 @@ def build(path: Path) -> Path:
             # every key landed twice (an older export is superseded) ...
             versions = []
             for line, (k, day, station) in enumerate(rows, start=2):
-                versions.append((k, day, station, "old", f"{record_type}/old.csv", None, line,
-                                 dt.datetime(2022, 7, 5), dt.datetime(2022, 7, 5)))
-                versions.append((k, day, station, "new", f"{record_type}/new.csv", None, line,
-                                 dt.datetime(2022, 7, 11), dt.datetime(2022, 7, 11)))
+                versions.append(
+                    (
+                        k,
+                        day,
+                        station,
+                        "old",
+                        f"{record_type}/old.csv",
+                        None,
+                        line,
+                        dt.datetime(2022, 7, 5),
+                        dt.datetime(2022, 7, 5),
+                    )
+                )
+                versions.append(
+                    (
+                        k,
+                        day,
+                        station,
+                        "new",
+                        f"{record_type}/new.csv",
+                        None,
+                        line,
+                        dt.datetime(2022, 7, 11),
+                        dt.datetime(2022, 7, 11),
+                    )
+                )
             # ... plus one key whose latest version the models rejected (unknown station)
             rejected = f"{key.upper()}_REJECTED"
-            versions.append((rejected, rows[0][1], "某某所", "new",
-                             f"{record_type}/new.csv", None, 999, dt.datetime(2022, 7, 11),
-                             dt.datetime(2022, 7, 11)))
-            conn.executemany(f"INSERT INTO landing.{record_type} VALUES (?, ?, ?, ?, ?, ?, ?, "
-                             "?, ?)", versions)
+            versions.append(
+                (
+                    rejected,
+                    rows[0][1],
+                    "某某所",
+                    "new",
+                    f"{record_type}/new.csv",
+                    None,
+                    999,
+                    dt.datetime(2022, 7, 11),
+                    dt.datetime(2022, 7, 11),
+                )
+            )
+            conn.executemany(
+                f"INSERT INTO landing.{record_type} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", versions
+            )
             _staging_table(conn, record_type)
             conn.execute(
                 "INSERT INTO intermediate.int_rejected_rows VALUES (?, ?, 'new', NULL, 999, "
                 "'unknown_station', 'no station 某某所', '{}', ?, ?, '某某所', NULL)",
-                [record_type, f"{record_type}/new.csv", rejected, f"?某某所:{rejected}"])
+                [record_type, f"{record_type}/new.csv", rejected, f"?某某所:{rejected}"],
+            )
         for statement in filter(str.strip, (MARTS + COVERAGE + QUALITY).split(";\n")):
             conn.execute(statement)
     finally:
