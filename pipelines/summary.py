@@ -360,6 +360,8 @@ def run_summary(
             f"  {label} {evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
             f" ({severity}): {failure_text(meta)}"
         )
+    for node in (dbt_results or {}).get("failed_nodes", []):
+        lines.append(f"  FAILED DBT MODEL {node['node']}: {node['message']}")
     for test in (dbt_results or {}).get("not_passed", []):
         severity = "warning" if test["status"] == "warn" else "blocking"
         lines.append(f"  FAILED DBT TEST {test['test']} ({severity})")

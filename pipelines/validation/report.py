@@ -190,8 +190,9 @@ def _test_name(unique_id: str) -> str:
 
 def dbt_test_results(run_results: Path) -> dict[str, Any] | None:
     """dbt's tests of the last `dbt build` (target/run_results.json): data tests and unit
-    tests, counts by status and the names of those
-    that did not pass."""
+    tests, counts by status, those that failed or warned (``not_passed``; a skipped test is
+    only counted: its model did not build) and the models and seeds that failed to build
+    (``failed_nodes``, with the first line of dbt's message)."""
     try:
         data = json.loads(Path(run_results).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -207,7 +208,16 @@ def dbt_test_results(run_results: Path) -> dict[str, Any] | None:
             "message": r.get("message"),
         }
         for r in tests + units
-        if r.get("status") not in ("pass", "success")
+        if r.get("status") not in ("pass", "success", "skipped")
+    ]
+    failed_nodes = [
+        {
+            "node": str(r["unique_id"]).split(".")[-1],
+            "message": next(iter(str(r.get("message") or "").strip().splitlines()), ""),
+        }
+        for r in results
+        if str(r.get("unique_id", "")).split(".")[0] in ("model", "seed", "snapshot")
+        and r.get("status") == "error"
     ]
     return {
         "tests": len(tests),
@@ -215,6 +225,7 @@ def dbt_test_results(run_results: Path) -> dict[str, Any] | None:
         "unit_tests": len(units),
         "unit_by_status": _by_status(units),
         "not_passed": failed,
+        "failed_nodes": failed_nodes,
         "generated_at": (data.get("metadata") or {}).get("generated_at"),
     }
 

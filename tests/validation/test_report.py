@@ -132,13 +132,18 @@ def test_report_of_a_real_dbt_run_results_file(tmp_path):
         '{"unique_id": "test.p.a", "status": "pass"},'
         '{"unique_id": "test.p.b.1f2e3d", "status": "warn", "failures": 2},'
         '{"unique_id": "unit_test.p.m.rates", "status": "pass"},'
+        '{"unique_id": "test.p.c.9a8b7c", "status": "skipped"},'
+        '{"unique_id": "model.p.stg_x", "status": "error",'
+        ' "message": "Runtime Error in model stg_x\\n  Out of Memory"},'
         '{"unique_id": "model.p.m", "status": "success"}]}'
     )
     results = dbt_test_results(path)
     # data tests and unit tests: dbt's tests, counted apart from the suites' checks
-    assert (
-        dbt_tests_text(results) == "2 dbt tests: 1 passed, 1 warnings; 1 dbt unit tests: 1 passed"
+    assert dbt_tests_text(results) == (
+        "3 dbt tests: 1 passed, 1 warnings, 1 skipped; 1 dbt unit tests: 1 passed"
     )
-    assert results["not_passed"][0]["test"] == "b"
+    # a skipped test is only counted (its model did not build); the model that failed is named
+    assert [t["test"] for t in results["not_passed"]] == ["b"]
+    assert results["failed_nodes"] == [{"node": "stg_x", "message": "Runtime Error in model stg_x"}]
     shutil.rmtree(tmp_path)
     assert dbt_test_results(path) is None
