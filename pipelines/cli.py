@@ -148,6 +148,10 @@ def _run_locked(settings: Settings, run_id: str, *, verbose: bool) -> int:
             except Exception as exc:  # reported below in plain words; the trace goes to the log
                 error = exc
                 traceback.print_exc()  # fd 2 is the run log here
+            finally:  # no dbt outlives its run, holding the database the summary reads
+                from pipelines.defs.dbt import stop_running_dbt
+
+                stop_running_dbt()
     except OSError as exc:  # the log itself could not be set up (e.g. a full disk)
         error = error or exc
     summary, ok = run_summary(settings, result, run_id=run_id, log_path=log_path, error=error)

@@ -17,6 +17,8 @@ read as a whole (a full disk can cut dbt's files short).
 
 # No `from __future__ import annotations`: Dagster checks the `context` annotation as a class.
 import json
+import signal
+import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ from dagster_dbt import (
     DbtProject,
     dbt_assets,
 )
+from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 from dagster_dbt.dbt_project import DagsterDbtProjectPreparer
 from dagster_dbt.errors import DagsterDbtManifestNotFoundError
 
@@ -105,6 +108,39 @@ def warehouse_dbt_project(settings: Settings) -> DbtProject:
     return project
 
 
+# dbt processes this Python process started and has not seen end, by pid. dagster-dbt stops
+# dbt only on an interrupt: when Dagster itself fails (say a full disk fails its event
+# writes), the step's generator is left suspended, dbt runs on and keeps the working
+# database's lock, and neither the run's summary nor the next run can open it.
+_RUNNING: dict[int, DbtCliInvocation] = {}
+
+
+def stop_running_dbt() -> None:
+    """End every dbt process of this process's runs that is still going (the CLI calls this
+    when a run is over, whatever its outcome)."""
+    for invocation in list(_RUNNING.values()):
+        stop_dbt(invocation)
+
+
+def stop_dbt(invocation: DbtCliInvocation) -> None:
+    """SIGINT, as dagster-dbt does (dbt rolls back and closes DuckDB); SIGKILL if it has not
+    ended in dagster-dbt's termination timeout (DuckDB's WAL keeps the file whole either way).
+    Our end of dbt's stdout is closed first: nobody reads it any more, and dbt, blocked on a
+    full pipe, would never get to end (measured: 25 s then SIGKILL; closed: it ends at once)."""
+    _RUNNING.pop(invocation.process.pid, None)
+    process = invocation.process
+    if process.poll() is not None:
+        return
+    if process.stdout is not None:
+        process.stdout.close()
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=invocation.termination_timeout_seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 # ops.quarantine holds the landing's rejects (written by landing, before dbt: what dbt reads)
 # and the models' (written after dbt by the quarantine asset): two assets, one table.
 SOURCE_KEYS = {("ops", "quarantine"): dg.AssetKey(["ops", "landing_quarantine"])}
@@ -138,13 +174,18 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         # One target folder per warehouse, the same every run (runs are serialised by the
         # writer lock): dbt's partial parse then saves a full parse on every run.
         invocation = dbt.cli(["build"], context=context, target_path=project.target_path)
+        _RUNNING[invocation.process.pid] = invocation
         try:
             for event in invocation.stream():
                 # a dbt test's outcome (an observation without asset checks): counted from
                 # run_results.json instead, not written as one Dagster event per test
                 if not isinstance(event, dg.AssetObservation):
                     yield event
+        except BaseException:
+            stop_dbt(invocation)
+            raise
         finally:  # also when a test failed the build: the progress line says which counts
+            _RUNNING.pop(invocation.process.pid, None)
             results = dbt_test_results(Path(project.target_path) / "run_results.json")
             context.log.info(dbt_tests_message(dbt_tests_text(results)))
 
