@@ -24,8 +24,9 @@
              on (scope, number) 17 s (it spills); counting numbers once costs 2 s.
     winners  the winning version of each record of a repeated number (narrow, by DuckDB
              rowid), ranked by latest_export_order; landed_versions and last_landed_at.
-    batch    the winning version of every record, full width, with record_key
-             (station_id or scope, ':' and the number) and the station lookup's candidates.
+    batch    the winning version of every record, full width (the unrepeated rows and the
+             winners), with record_key (scope, ':' and the number) and the station lookup's
+             candidates, joined once for both.
     shared_numbers  numbers claimed by more than one station: the only ones key_conflicts
              needs to look at.
     gone     numbers with no current version left (every export of them was replaced by a
@@ -85,12 +86,11 @@ versions as (
     where s._is_current and s.{{ number }} in (select number from repeated)
 ),
 winners as materialized (
-    select stg_rowid, number, record_key, station_id, landed_versions, last_landed_at
+    select stg_rowid, number, station_id, landed_versions, last_landed_at
     from (
         select
             stg_rowid,
             number,
-            scope || ':' || number as record_key,
             station_id,
             row_number() over (partition by scope, number order by {{ latest_export_order() }})
                 as version_rank,
@@ -102,28 +102,21 @@ winners as materialized (
 ),
 batch as not materialized (
     select
-        c.*,
-        {{ record_scope('lk.station_id', 'c.' ~ station_match) }} || ':' || c.{{ number }}
+        r.*,
+        {{ record_scope('lk.station_id', 'r.' ~ station_match) }} || ':' || r.{{ number }}
             as record_key,
         lk.station_id,
         lk.candidate_count as station_candidate_count,
-        lk.candidates as station_candidates,
-        cast(1 as bigint) as landed_versions,
-        c.first_seen_at as last_landed_at
-    from (select * from current_rows anti join repeated on {{ number }} = repeated.number) c
-    left join {{ ref('int_station_lookup') }} lk on lk.station_match = c.{{ station_match }}
-    union all
-    select
-        s.*,
-        w.record_key,
-        lk.station_id,
-        lk.candidate_count as station_candidate_count,
-        lk.candidates as station_candidates,
-        w.landed_versions,
-        w.last_landed_at
-    from {{ stg }} s
-    join winners w on {{ stg_rowid('s') }} = w.stg_rowid
-    left join {{ ref('int_station_lookup') }} lk on lk.station_match = s.{{ station_match }}
+        lk.candidates as station_candidates
+    from (
+        select c.*, cast(1 as bigint) as landed_versions, c.first_seen_at as last_landed_at
+        from current_rows c anti join repeated on c.{{ number }} = repeated.number
+        union all
+        select s.*, w.landed_versions, w.last_landed_at
+        from {{ stg }} s
+        join winners w on {{ stg_rowid('s') }} = w.stg_rowid
+    ) r
+    left join {{ ref('int_station_lookup') }} lk on lk.station_match = r.{{ station_match }}
 ),
 shared_numbers as (
     select number from winners
