@@ -156,8 +156,10 @@ def _classify(scanner: Scanner, cols: list, lines: np.ndarray, width: int, key: 
     overflow = np.zeros(n, dtype=bool)
     for extra in cols[width:]:
         overflow |= pc.not_equal(pc.utf8_trim(extra, SPACES), "").to_numpy(zero_copy_only=False)
-    for col in cols:  # bytes >= characters: only a column with a long value is looked at
-        if (pc.max(pc.binary_length(col)).as_py() or 0) > scanner.max_field:
+    # bytes >= characters, and no cell is longer than its whole line: the columns are looked
+    # at only when some line is longer than the limit
+    if (pc.max(pc.binary_length(joined)).as_py() or 0) > scanner.max_field:
+        for col in cols:
             overflow |= pc.greater(pc.utf8_length(col), scanner.max_field).to_numpy(
                 zero_copy_only=False
             )

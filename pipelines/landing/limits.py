@@ -20,7 +20,7 @@ from pipelines.landing.decode import FileFailed
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="([^"]*)"')
 _RANGE = re.compile(rb"([A-Z]{1,3})(\d{1,7}):([A-Z]{1,3})(\d{1,7})$")
 # a cell that is not self-closing holds (or may hold) a value; calamine skips the others
-_CELL = re.compile(rb'<(?:\w+:)?c\s+(?:[^>]*?\s)?r="([A-Z]{1,3})(\d{1,7})"[^>]*?(?<!/)>')
+_CELL = re.compile(rb'<(?:\w+:)?c\s(?:[^>]*?\s)?r="([A-Z]{1,3})(\d{1,7})"[^>]*(?<!/)>')
 _ROW = re.compile(rb"<(?:\w+:)?row\b([^>]*)>")
 _ROW_NUMBER = re.compile(rb'\br="(\d{1,7})"')
 _CELL_NO_REF = re.compile(rb"<(?:\w+:)?c(?:\s(?![^>]*\br=)[^>]*)?(?<!/)>")
@@ -73,11 +73,9 @@ def sheet_extent(xml: bytes) -> tuple[int, int, int, int] | None:
     """(first row, last row, first column, last column), 1-based, of the cells holding a value;
     None for an empty sheet. Cells without a reference are placed the way calamine places
     them (after the previous cell of their row); counted conservatively."""
-    rows: list[int] = []
-    cols: list[int] = []
-    for m in _CELL.finditer(xml):
-        cols.append(column_number(m.group(1)))
-        rows.append(int(m.group(2)))
+    refs = _CELL.findall(xml)  # distinct letters and numbers first: a sheet repeats them
+    cols = [column_number(letters) for letters in {letters for letters, _ in refs}]
+    rows = [int(number) for number in {number for _, number in refs}]
     if _CELL_NO_REF.search(xml):
         # positional cells: bounded by the row numbers and by the number of cells in the sheet
         numbers = [
