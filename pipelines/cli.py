@@ -180,14 +180,14 @@ def _echo(term, record) -> None:
 def cmd_status(args: argparse.Namespace) -> int:
     from pipelines.summary import status_report
 
-    print(status_report(load_settings()))
+    print(status_report(load_settings(needs_pii_key=False)))
     return 0
 
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
     from pipelines.summary import quarantine_report
 
-    settings = load_settings()
+    settings = load_settings(needs_pii_key=False)
     try:
         text = quarantine_report(
             settings, reason=args.reason, station=args.station, file=args.file, limit=args.limit
@@ -205,7 +205,7 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
 def cmd_versions(args: argparse.Namespace) -> int:
     from pipelines.summary import versions_report
 
-    print(versions_report(load_settings()))
+    print(versions_report(load_settings(needs_pii_key=False)))
     return 0
 
 
@@ -225,7 +225,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_rollback(args: argparse.Namespace) -> int:
     from pipelines.publish import PublishError, rollback
 
-    settings = load_settings()
+    settings = load_settings(needs_pii_key=False)
     try:
         version = rollback(settings.published_dir, args.version)
     except PublishError as exc:
@@ -250,7 +250,7 @@ def _day(text: str):
 def cmd_bulletin(args: argparse.Namespace) -> int:
     from pipelines.bulletin import BulletinError, write_bulletin
 
-    settings = load_settings()
+    settings = load_settings(needs_pii_key=False)
     try:
         out = write_bulletin(
             settings.published_dir,
@@ -281,7 +281,7 @@ def cmd_bulletin(args: argparse.Namespace) -> int:
 def cmd_release(args: argparse.Namespace) -> int:
     from pipelines.publish import PublishError, release
 
-    settings = load_settings()
+    settings = load_settings(needs_pii_key=False)
     try:
         pin = release(settings.published_dir)
     except PublishError as exc:

@@ -263,16 +263,20 @@ def _config_error(exc: ValidationError) -> ConfigError:
 _warned_dev_key = False
 
 
-def load_settings(**overrides: Any) -> Settings:
+def load_settings(*, needs_pii_key: bool = True, **overrides: Any) -> Settings:
     """The settings from the environment (``overrides``: field values that replace it). A
     production environment without WAREHOUSE_PII_KEY refuses to start (ConfigError); elsewhere
-    the documented development key stands in, with a warning once per process."""
+    the documented development key stands in, with a warning once per process.
+
+    ``needs_pii_key=False``: for commands that only read the warehouse's state or its published
+    tables (status, quarantine, versions, bulletin, rollback, release) and never make a keyed
+    hash; they neither refuse nor warn, and the key stays empty."""
     global _warned_dev_key
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:
         raise _config_error(exc) from None
-    if settings.pii_key:
+    if settings.pii_key or not needs_pii_key:
         return settings
     if settings.environment == PRODUCTION:
         raise ConfigError(

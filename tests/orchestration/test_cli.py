@@ -30,14 +30,31 @@ def test_empty_raw_dir_says_nothing_to_load_and_exits_zero(tmp_path):
     assert "nothing to load" in out.stdout
 
 
-def test_production_without_pii_key_refuses_to_start(tmp_path):
+def _without_pii_key(tmp_path, **values):
     env = {k: v for k, v in os.environ.items() if k != "WAREHOUSE_PII_KEY"}
-    env.update(WAREHOUSE_ENV="production", WAREHOUSE_HOME=str(tmp_path / "home"))
+    env.update(WAREHOUSE_HOME=str(tmp_path / "home"), **values)
+    return env
+
+
+def test_production_without_pii_key_refuses_to_start(tmp_path):
+    env = _without_pii_key(tmp_path, WAREHOUSE_ENV="production")
     out = subprocess.run(
-        [str(WAREHOUSE), "status"], capture_output=True, text=True, env=env, timeout=120
+        [str(WAREHOUSE), "run"], capture_output=True, text=True, env=env, timeout=120
     )
     assert out.returncode == 2
     assert "WAREHOUSE_PII_KEY" in out.stderr
+    assert not (tmp_path / "home" / "warehouse.duckdb").exists()
+
+
+@pytest.mark.parametrize("environment", ["production", "dev"])
+def test_commands_that_only_read_state_need_no_pii_key_and_do_not_warn(tmp_path, environment):
+    env = _without_pii_key(tmp_path, WAREHOUSE_ENV=environment)
+    for args in (["status"], ["versions"], ["quarantine"], ["release"]):
+        out = subprocess.run(
+            [str(WAREHOUSE), *args], capture_output=True, text=True, env=env, timeout=120
+        )
+        assert out.returncode == 0, (args, out.stderr)
+        assert "WAREHOUSE_PII_KEY" not in out.stdout + out.stderr, args
 
 
 def test_status_on_a_new_home(tmp_path):
