@@ -106,3 +106,23 @@ def test_step_keys_map_to_stages():
             "published__catalog",
         )
     ] == ["landing", "dbt", "quarantine sync", "checks", "publish"]
+
+
+def test_a_failed_night_of_the_sweep_is_no_measurement():
+    """The city sweep's 10x night failed part-way (disk full) and was reported as d10 = 193 s,
+    d10/d1 = 4.77: a failed run must stay out of the figures and the targets."""
+    from bench.sweep import figures
+
+    def night(wall, code=0):
+        return {"wall_s": wall, "returncode": code}
+
+    results = {"c": night(186.6), "d1": night(40.5), "d3": night(63.1), "d10": night(193.4, 1)}
+    measured = [(1, "d1"), (3, "d3"), (10, "d10")]
+    ds, flat, share = figures(results, measured, [1, 3, 10])
+    assert ds == {1: 40.5, 3: 63.1} and flat is None and share == 40.5 / 186.6
+
+    results["d10"]["returncode"] = 0
+    ds, flat, _ = figures(results, measured, [1, 3, 10])
+    assert flat == 193.4 / 40.5
+    results["c"]["returncode"] = 1
+    assert figures(results, measured, [1, 3, 10])[2] is None
