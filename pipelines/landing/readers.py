@@ -70,7 +70,8 @@ class RowBatch:
     lines: list[int] = field(default_factory=list)
     rows: list[list[str | None]] = field(default_factory=list)
     # position in rows -> (cells in the line, JSON of cells beyond the header or None)
-    malformed: dict[int, tuple[int, str | None]] = field(default_factory=dict)
+    # row index -> (cells, JSON of the cells beyond the header, note of a quoted line break)
+    malformed: dict[int, tuple[int, str | None, str]] = field(default_factory=dict)
     # position in rows -> why the row is set aside whole (a field longer than the limit)
     oversized: dict[int, str] = field(default_factory=dict)
     # fast path (fastcsv.py): Arrow string columns instead of `rows`
@@ -136,6 +137,19 @@ def _first_cells(cells: list[str], n: int = 2) -> list[str]:
 
 def _starts_with_marker(cell: str, markers: Iterable[str]) -> bool:
     return any(cell == m or (cell.startswith(m) and not cell[len(m)].isalnum()) for m in markers)
+
+
+def quoted_span(line: int, cells: list[str]) -> str:
+    """Where a record with a quoted line break ends: an unclosed quote swallows the lines below
+    it into one cell, and an operator must see which lines the set-aside row holds."""
+    # a quote left open to the end of the file holds the last line break too: not a line more
+    breaks = sum(c.rstrip("\r\n").count("\n") for c in cells)
+    if not breaks:
+        return ""
+    return (
+        f" (a quoted field runs on to line {line + breaks}: lines {line + 1}-{line + breaks} "
+        "are inside this row, check for an unclosed quote)"
+    )
 
 
 class Scanner:
@@ -239,7 +253,7 @@ class Scanner:
                 cells = cells + [""] * (width - n)
             else:
                 overflow = json.dumps(cells[width:], ensure_ascii=False) if n > width else None
-                batch.malformed[len(batch.rows)] = (n, overflow)
+                batch.malformed[len(batch.rows)] = (n, overflow, quoted_span(line, cells))
                 cells = cells[:width] + [None] * (width - n)
         batch.lines.append(line)
         batch.rows.append(cells)
@@ -256,10 +270,9 @@ class Scanner:
                 notes.append(f"{name} holds {len(cell):,} characters")
                 cell = cell[:OVERSIZED_KEEP] + f"… [{len(cell):,} characters cut]"
             cut.append(cell)
-        breaks = sum(c.count("\n") for c in cells)  # an unclosed quote swallows the lines below
-        span = f" (a quoted field runs on to line {line + breaks})" if breaks else ""
         self.batch.oversized[len(self.batch.rows)] = (
-            f"{'; '.join(notes)}, more than the limit of {self.max_field:,}{span}"
+            f"{'; '.join(notes)}, more than the limit of {self.max_field:,}"
+            f"{quoted_span(line, cells)}"
         )
         return cut
 

@@ -99,7 +99,7 @@ def _checks(record_type: str) -> list[tuple[str, str, str]]:
             "_malformed",
             "malformed_row",
             "x.where_ || ' line ' || _line || ': malformed row: ' || _ncells || "
-            "' cells where the header has ' || x.width",
+            "' cells where the header has ' || x.width || coalesce(_span, '')",
         ),
         (
             "_oversized IS NOT NULL",

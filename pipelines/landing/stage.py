@@ -120,8 +120,9 @@ def _to_arrow(record_type: str, chunk: RowBatch, cid: int, pos0: int) -> pa.Reco
     columns = chunk.column_values()
     malformed = np.zeros(n, dtype=bool)
     ncells = np.full(n, layout.width, dtype=np.int32)
-    for i, (cells, _) in chunk.malformed.items():
-        malformed[i], ncells[i] = True, cells
+    span: list[str | None] = [None] * n
+    for i, (cells, _, note) in chunk.malformed.items():
+        malformed[i], ncells[i], span[i] = True, cells, note or None
     oversized: list[str | None] = [None] * n
     for i, note in chunk.oversized.items():
         oversized[i] = note
@@ -132,6 +133,7 @@ def _to_arrow(record_type: str, chunk: RowBatch, cid: int, pos0: int) -> pa.Reco
         "_malformed": pa.array(malformed),
         "_ncells": pa.array(ncells),
         "_oversized": pa.array(oversized, pa.string()),
+        "_span": pa.array(span, pa.string()),
     }
     for name in FIELDS[record_type]:
         idx = layout.fields.get(name)

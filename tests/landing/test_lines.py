@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 
 from pipelines.landing.read import station_from_path
-from tests.landing.conftest import INSPECTION_HEADER, land, ledger, rows, write
+from tests.landing.conftest import INSPECTION_HEADER, land, ledger, quarantine, rows, write
 
 pytestmark = pytest.mark.unit
 
@@ -155,3 +155,28 @@ def test_export_time_title_then_file_name_then_first_seen(conn, raw):
     assert {r["path"]: r["exported_at"] for r in ledger(conn)}[
         "inspections/t_20220701.csv"
     ] == datetime(2022, 7, 20, 18, 0)
+
+
+def test_an_unclosed_quote_names_the_lines_it_swallowed(conn, raw):
+    """The csv reader reads on to the end of the file inside the open quote: one malformed row
+    holds lines 3-5, and its message must say so, or those rows are gone without a word."""
+    write(
+        raw,
+        "inspections/a.csv",
+        "\n".join(
+            [
+                INSPECTION_HEADER,  # 1
+                "A1,2022-07-15,,店1,小商店,1,1,0,否",  # 2
+                'A2,2022-07-16,,"店2,小商店,0,0,0,否',  # 3: the quote never closes
+                "A3,2022-07-17,,店3,小商店,0,0,0,否",  # 4
+                "A4,2022-07-18,,店4,小商店,0,0,0,否",  # 5
+            ]
+        )
+        + "\n",
+    )
+    land(conn, raw)
+    (entry,) = ledger(conn)
+    assert (entry["rows_read"], entry["rows_landed"], entry["rows_quarantined"]) == (2, 1, 1)
+    (held,) = quarantine(conn)
+    assert held["line_number"] == 3 and held["reason_code"] == "malformed_row"
+    assert "runs on to line 5: lines 4-5 are inside this row" in held["message"], held
