@@ -69,8 +69,8 @@ class RowBatch:
     layout: Layout
     lines: list[int] = field(default_factory=list)
     rows: list[list[str | None]] = field(default_factory=list)
-    # position in rows -> (cells in the line, JSON of cells beyond the header or None)
-    # row index -> (cells, JSON of the cells beyond the header, note of a quoted line break)
+    # position in rows -> (cells in the line, JSON of cells beyond the header or None, where a
+    # quoted line break runs on to: quoted_span, "" for a one-line row)
     malformed: dict[int, tuple[int, str | None, str]] = field(default_factory=dict)
     # position in rows -> why the row is set aside whole (a field longer than the limit)
     oversized: dict[int, str] = field(default_factory=dict)
@@ -243,8 +243,10 @@ class Scanner:
 
     def add_row(self, line: int, cells: list[str]) -> None:
         batch, width = self.batch, self.layout.width
+        span = None  # counted on the whole cells, before a long one is cut
         if max(map(len, cells), default=0) > self.max_field:
-            cells = self._cut_oversized(line, cells)
+            span = quoted_span(line, cells)
+            cells = self._cut_oversized(cells, span)
         n = len(cells)
         if n > width and not "".join(cells[width:]).strip(SPACES):
             cells, n = cells[:width], width
@@ -253,13 +255,15 @@ class Scanner:
                 cells = cells + [""] * (width - n)
             else:
                 overflow = json.dumps(cells[width:], ensure_ascii=False) if n > width else None
-                batch.malformed[len(batch.rows)] = (n, overflow, quoted_span(line, cells))
+                if span is None:
+                    span = quoted_span(line, cells)
+                batch.malformed[len(batch.rows)] = (n, overflow, span)
                 cells = cells[:width] + [None] * (width - n)
         batch.lines.append(line)
         batch.rows.append(cells)
         self.info.rows_read += 1
 
-    def _cut_oversized(self, line: int, cells: list[str]) -> list[str]:
+    def _cut_oversized(self, cells: list[str], span: str) -> list[str]:
         """Keep the row (it is set aside with its line), not the megabytes: each long cell is
         cut to its first characters and the row is marked oversized."""
         headers = self.layout.headers
@@ -271,8 +275,7 @@ class Scanner:
                 cell = cell[:OVERSIZED_KEEP] + f"… [{len(cell):,} characters cut]"
             cut.append(cell)
         self.batch.oversized[len(self.batch.rows)] = (
-            f"{'; '.join(notes)}, more than the limit of {self.max_field:,}"
-            f"{quoted_span(line, cells)}"
+            f"{'; '.join(notes)}, more than the limit of {self.max_field:,}{span}"
         )
         return cut
 
