@@ -180,3 +180,27 @@ def test_an_unclosed_quote_names_the_lines_it_swallowed(conn, raw):
     (held,) = quarantine(conn)
     assert held["line_number"] == 3 and held["reason_code"] == "malformed_row"
     assert "runs on to line 5: lines 4-5 are inside this row" in held["message"], held
+
+
+def test_an_unclosed_quote_longer_than_the_field_limit_still_names_its_lines(conn, raw):
+    """The span is counted on the whole cells, not on the ones cut to the field limit."""
+    write(
+        raw,
+        "inspections/a.csv",
+        "\n".join(
+            [
+                INSPECTION_HEADER,  # 1
+                "A1,2022-07-15,,店1,小商店,1,1,0,否",  # 2
+                'A2,2022-07-16,,"店2' + "长" * 40_000,  # 3: open quote, then a huge cell
+                "A3,2022-07-17,,店3,小商店,0,0,0,否",  # 4
+                "A4,2022-07-18,,店4,小商店,0,0,0,否",  # 5
+            ]
+        )
+        + "\n",
+    )
+    land(conn, raw)
+    (entry,) = ledger(conn)
+    assert (entry["rows_read"], entry["rows_landed"], entry["rows_quarantined"]) == (2, 1, 1)
+    (held,) = quarantine(conn)
+    assert held["line_number"] == 3
+    assert "runs on to line 5: lines 4-5 are inside this row" in held["message"], held
