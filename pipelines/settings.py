@@ -135,6 +135,9 @@ class Settings(WarehouseLayout, BaseSettings):
     # DuckDB's buffer pool per process (it defaults to 80 % of RAM); beyond it DuckDB spills to
     # <warehouse>.duckdb.tmp, so it bounds the job's peak memory
     duckdb_memory_limit: str = _env("WAREHOUSE_DUCKDB_MEMORY_LIMIT", "2GB")
+    # landed rows of one record type staged and resolved per dbt invocation: a larger backlog
+    # (a catch-up) goes in batches, so its spill follows the batch (dbt var staging_batch_rows)
+    staging_batch_rows: int = _env("WAREHOUSE_STAGING_BATCH_ROWS", 10_000_000, ge=1)
     # landing threads (one DuckDB cursor each) sharing shards of files; 1 lands them in turn
     landing_threads: int = _env("WAREHOUSE_LANDING_THREADS", 2)
     # the validation suites (pipelines/validation): fact row checks read every row, not only
@@ -223,11 +226,13 @@ class Settings(WarehouseLayout, BaseSettings):
 
     def dbt_vars(self) -> dict[str, Any]:
         """What dbt's profile reads from ``--vars`` (Dagster passes them on every dbt command):
-        the database path, its memory limit, and whether the plugin may use the development PII
-        key. A real key is never put on a command line: dbt inherits WAREHOUSE_PII_KEY."""
+        the database path, its memory limit, the staging batch, and whether the plugin may use
+        the development PII key. A real key is never put on a command line: dbt inherits
+        WAREHOUSE_PII_KEY."""
         return {
             "warehouse_home": str(self.home),
             "duckdb_memory_limit": self.duckdb_memory_limit,
+            "staging_batch_rows": self.staging_batch_rows,
             "use_dev_pii_key": self.uses_dev_pii_key,
         }
 

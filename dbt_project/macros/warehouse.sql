@@ -47,40 +47,63 @@
     {%- endfor %}
 {%- endmacro %}
 
-{#- Staging core shared by the stg_ models: the landed rows of the file versions the ledger
-    lists as loaded (current) or superseded, with `_file_version_id` and `_is_current`.
+{#- The file versions the stg_ models stage, as CTEs `versions` (every version the ledger lists
+    as loaded (current) or superseded, with rows) and `batch_versions` (those this build stages).
 
     Incremental: only file versions that are new, changed state (superseded by a new version of
     their path, or back after a revert) or gained rows (released from landing quarantine) since
-    the last build are (re)staged, all their rows, with a new _staged_at; stg_file_versions
-    (built after the stg_ models) records the versions already staged. A superseded version's
-    rows stay, marked not current: the int_ models re-resolve their records from what is left. -#}
-{% macro landed_rows(record_type) -%}
+    the last build are (re)staged; `staged` is stg_file_versions (built after the stg_ models),
+    the versions already staged. At most var('staging_batch_rows') rows are staged per record
+    type and build, oldest versions first (and always at least one version): a backlog larger
+    than that (a catch-up after an outage, older years loaded at once) is staged over several
+    builds, which the dbt asset runs before the night's build (pipelines/defs/dbt.py), so
+    memory and temporary disk follow the batch, not the backlog. stg_file_versions records the
+    same batch with this same macro. Without stg_file_versions, or on a full build, every
+    version is staged at once. -#}
+{% macro staging_versions(record_type, staged) -%}
 versions as (
-    select file_version_id, path, sha256, status = 'loaded' as is_current, rows_landed
+    select file_version_id, path, sha256, status = 'loaded' as is_current, rows_landed,
+        first_seen_at
     from {{ source('ops', 'file_ledger') }}
     where record_type = '{{ record_type }}' and status in ('loaded', 'superseded')
         and rows_landed > 0
 ),
-{%- if is_incremental() %}
-{%- set staged = adapter.get_relation(database=this.database, schema=this.schema,
-                                      identifier='stg_file_versions') if execute else none %}
-changed_versions as (
-    select v.*
-    from versions v
+batch_versions as (
     {%- if staged is not none %}
-    left join {{ staged }} s on s.record_type = '{{ record_type }}'
-        and s.file_version_id = v.file_version_id
-    where s.file_version_id is null or s.is_current <> v.is_current
-        or s.rows_landed <> v.rows_landed
+    select * exclude (rows_through)
+    from (
+        select
+            v.*,
+            sum(v.rows_landed) over (
+                order by v.first_seen_at, v.file_version_id
+                rows between unbounded preceding and current row) as rows_through
+        from versions v
+        left join {{ staged }} s on s.record_type = '{{ record_type }}'
+            and s.file_version_id = v.file_version_id
+        where s.file_version_id is null or s.is_current <> v.is_current
+            or s.rows_landed <> v.rows_landed
+    )
+    -- within the bound, and the oldest version even when it alone exceeds it
+    where rows_through <= {{ var('staging_batch_rows') }} or rows_through = rows_landed
+    {%- else %}
+    select * from versions
     {%- endif %}
-),
-{%- endif %}
+)
+{%- endmacro %}
+
+{#- Staging core shared by the stg_ models: the landed rows of the file versions this build
+    stages (macro staging_versions), with `_file_version_id` and `_is_current`, all rows of
+    each version with a new _staged_at. A superseded version's rows stay, marked not current:
+    the int_ models re-resolve their records from what is left. -#}
+{% macro landed_rows(record_type) -%}
+{%- set staged = adapter.get_relation(database=this.database, schema=this.schema,
+                                      identifier='stg_file_versions')
+    if execute and is_incremental() else none %}
+{{ staging_versions(record_type, staged) }},
 landed as (
     select l.*, v.file_version_id as _file_version_id, v.is_current as _is_current
     from {{ source('landing', record_type) }} l
-    join {{ 'changed_versions' if is_incremental() else 'versions' }} v
-        on v.path = l._source_path and v.sha256 = l._file_sha256
+    join batch_versions v on v.path = l._source_path and v.sha256 = l._file_sha256
 )
 {%- endmacro %}
 

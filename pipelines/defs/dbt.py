@@ -35,7 +35,7 @@ from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 from dagster_dbt.dbt_project import DagsterDbtProjectPreparer
 from dagster_dbt.errors import DagsterDbtManifestNotFoundError
 
-from pipelines.defs.resources import dbt_resource
+from pipelines.defs.resources import WarehouseDbtResource, WarehouseResource, dbt_resource
 from pipelines.runlog import dbt_tests_message
 from pipelines.settings import Settings
 from pipelines.validation.report import dbt_test_results, dbt_tests_text
@@ -160,6 +160,84 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
         return dbt_resource_props.get("config", {}).get("schema") or "main"
 
 
+# Landed rows per record type in file versions the stg_ models have not staged: the rule of
+# macro staging_versions (dbt_project/macros/warehouse.sql) without its batch bound.
+STAGING_BACKLOG = """
+SELECT v.record_type, sum(v.rows_landed)::BIGINT
+FROM ops.file_ledger AS v
+LEFT JOIN staging.stg_file_versions AS s
+    ON s.record_type = v.record_type AND s.file_version_id = v.file_version_id
+WHERE v.record_type IN ('inspections', 'disputes', 'traffic')
+    AND v.status IN ('loaded', 'superseded') AND v.rows_landed > 0
+    AND (s.file_version_id IS NULL OR s.is_current <> (v.status = 'loaded')
+         OR s.rows_landed <> v.rows_landed)
+GROUP BY ALL
+"""
+
+# What a catch-up batch builds: the stg_ models and the int_ models that resolve their
+# records (with what those read), and the staging state; marts, quality and checks wait for
+# the night's build.
+CATCH_UP_SELECT = "+int_watermarks stg_file_versions"
+
+
+def staging_backlog(warehouse: WarehouseResource) -> dict[str, int]:
+    """Landed rows not yet staged, per record type; empty when no build has staged any (the
+    first build stages everything at once)."""
+    if not warehouse.duckdb_path.exists():
+        return {}
+    with warehouse.connect(read_only=True) as conn:
+        built = {
+            name
+            for (name,) in conn.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE (schema_name, table_name) IN "
+                "(('staging', 'stg_file_versions'), ('intermediate', 'int_watermarks'))"
+            ).fetchall()
+        }
+        if built != {"stg_file_versions", "int_watermarks"}:
+            return {}
+        return dict(conn.execute(STAGING_BACKLOG).fetchall())
+
+
+def catch_up(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    project: DbtProject,
+    batch_rows: int,
+) -> int:
+    """Stage and resolve a backlog larger than one batch in batches of at most `batch_rows`
+    rows per record type (macro staging_versions), one `dbt run` each, until what is left fits
+    the night's build: a night after an outage or a load of older years then needs the memory
+    and temporary disk of one batch, not of the whole backlog. Each batch is a night the
+    incremental models already handle (the record-identity tests split corpora into nights).
+    Returns the number of batches run."""
+    batches = 0
+    backlog = staging_backlog(warehouse)
+    while backlog and max(backlog.values()) > batch_rows:
+        batches += 1
+        context.log.info(
+            f"catch-up batch {batches}: rows not yet staged "
+            + ", ".join(f"{k} {v:,}" for k, v in sorted(backlog.items()))
+            + f"; staging at most {batch_rows:,} of each"
+        )
+        invocation = dbt.cli(["run", "--select", CATCH_UP_SELECT], target_path=project.target_path)
+        _RUNNING[invocation.process.pid] = invocation
+        try:
+            invocation.wait()
+        except BaseException:
+            stop_dbt(invocation)
+            raise
+        finally:
+            _RUNNING.pop(invocation.process.pid, None)
+        left = staging_backlog(warehouse)
+        if sum(left.values()) >= sum(backlog.values()):  # never loop without progress
+            raise dg.Failure(
+                f"catch-up batch {batches} staged nothing: {left} rows still not staged"
+            )
+        backlog = left
+    return batches
+
+
 def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
     @dbt_assets(
         manifest=project.manifest_path,
@@ -169,8 +247,14 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         ),
         name="dbt_warehouse",
     )
-    def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-        """`dbt build`: seeds, models and tests; an error-severity test stops the children."""
+    def dbt_warehouse(
+        context: dg.AssetExecutionContext,
+        dbt: WarehouseDbtResource,
+        warehouse: WarehouseResource,
+    ):
+        """`dbt build`: seeds, models and tests; an error-severity test stops the children.
+        A backlog larger than one staging batch is worked off first (catch_up)."""
+        catch_up(context, dbt, warehouse, project, int(dbt.warehouse_vars["staging_batch_rows"]))
         # One target folder per warehouse, the same every run (runs are serialised by the
         # writer lock): dbt's partial parse then saves a full parse on every run.
         invocation = dbt.cli(["build"], context=context, target_path=project.target_path)

@@ -204,9 +204,23 @@ def test_dbt_gets_paths_and_the_dev_key_switch_as_vars_never_a_real_key(clean_en
     assert dev == {
         "warehouse_home": str(tmp_path),
         "duckdb_memory_limit": "2GB",
+        "staging_batch_rows": 10_000_000,
         "use_dev_pii_key": True,
     }
+    clean_env.setenv("WAREHOUSE_STAGING_BATCH_ROWS", "500000")
+    assert load_settings().dbt_vars()["staging_batch_rows"] == 500_000
     clean_env.setenv("WAREHOUSE_PII_KEY", "secret-key")
     real = load_settings().dbt_vars()
     assert real["use_dev_pii_key"] is False
     assert "secret-key" not in repr(real)
+
+
+def test_plain_dbt_stages_the_same_batch_as_the_job_by_default(clean_env, tmp_path):
+    # dbt_project.yml's default is what a dbt command by hand uses (dbt_env passes no vars)
+    import yaml
+
+    from pipelines.settings import REPO_ROOT
+
+    project = yaml.safe_load((REPO_ROOT / "dbt_project" / "dbt_project.yml").read_text())
+    clean_env.setenv("WAREHOUSE_HOME", str(tmp_path))
+    assert project["vars"]["staging_batch_rows"] == load_settings().staging_batch_rows

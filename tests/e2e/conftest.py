@@ -76,9 +76,9 @@ class Warehouse:
         with duckdb.connect(str(self.catalog), read_only=True) as conn:
             return sorted(conn.execute(f"SELECT {cols} FROM marts.{table}").fetchall(), key=repr)
 
-    def working(self, sql: str) -> list[tuple]:
+    def working(self, sql: str, params: list | None = None) -> list[tuple]:
         with duckdb.connect(str(self.home / "warehouse.duckdb"), read_only=True) as conn:
-            return conn.execute(sql).fetchall()
+            return conn.execute(sql, params).fetchall()
 
     def published_tree_digest(self) -> str:
         digest = hashlib.sha256()

@@ -149,7 +149,7 @@ def one_corpus(tmp_path_factory):
     wh = make_warehouse(tmp / "reference", tmp / "corpus")
     result, summary, ok = wh.run()
     assert result.success and ok, summary
-    return tmp / "corpus", published_content(wh)
+    return tmp / "corpus", published_content(wh), wh
 
 
 # Each example runs the job once per night: one example per thread count;
@@ -169,7 +169,7 @@ EXAMPLES = int(os.environ.get("WAREHOUSE_PROPERTY_EXAMPLES", "1"))
 def test_any_nights_in_any_order_publish_what_one_run_publishes(
     one_corpus, tmp_path_factory, threads, data
 ):
-    corpus, reference = one_corpus
+    corpus, reference, _ = one_corpus
     files = exports(corpus)
     nights = data.draw(st.integers(min_value=2, max_value=3), label="nights")
     seed = data.draw(st.integers(min_value=0, max_value=2**32 - 1), label="split")
@@ -187,3 +187,52 @@ def test_any_nights_in_any_order_publish_what_one_run_publishes(
     got = published_content(wh)
     for table in reference:
         assert got[table] == reference[table], table
+
+
+LANDED_ROWS = """
+    SELECT record_type, sum(rows_landed) FROM ops.file_ledger
+    WHERE record_type IN ('inspections', 'disputes', 'traffic')
+        AND status IN ('loaded', 'superseded') AND rows_landed > 0
+    GROUP BY ALL"""
+
+
+def test_a_backlog_larger_than_one_staging_batch_is_staged_in_batches(one_corpus, tmp_path):
+    """A night that brings more rows than WAREHOUSE_STAGING_BATCH_ROWS (a catch-up) is staged
+    and resolved in batches of at most that many rows per record type, and publishes exactly
+    what one run publishes."""
+    corpus, reference, reference_wh = one_corpus
+    files = exports(corpus)
+    first = [p for i, p in enumerate(files) if i % 5 == 0 or "reference" in p.parts]
+    wh = make_warehouse(tmp_path, tmp_path / "raw")
+    copy_tree(corpus, tmp_path / "raw", first)
+    result, summary, ok = wh.run()
+    assert result.success, summary
+
+    # the bound: a third of the largest backlog the second night brings
+    before = dict(wh.working(LANDED_ROWS))
+    backlog = {t: n - before.get(t, 0) for t, n in reference_wh.working(LANDED_ROWS)}
+    bound = max(backlog.values()) // 3
+    assert bound >= 10, backlog
+    wh.extra_env["WAREHOUSE_STAGING_BATCH_ROWS"] = str(bound)
+    copy_tree(corpus, tmp_path / "raw", [p for p in files if p not in first])
+    result, summary, ok = wh.run()
+    assert result.success, summary
+
+    assert published_content(wh) == reference
+    first_stamp = {}
+    for model in ("stg_inspections", "stg_disputes", "stg_traffic"):
+        batches = wh.working(
+            f"SELECT _staged_at, count(*), count(DISTINCT _file_version_id) "
+            f"FROM staging.{model} GROUP BY ALL ORDER BY 1"
+        )
+        first_stamp[model] = batches[0][0]
+        # the first night's full build, then batches of the bound (a version is never split:
+        # one larger than the bound is a batch of its own)
+        for stamp, rows, versions in batches[1:]:
+            assert rows <= bound or versions == 1, (model, stamp, rows, bound)
+    biggest = f"stg_{max(backlog, key=backlog.get)}"
+    ((night_batches,),) = wh.working(
+        f"SELECT count(DISTINCT _staged_at) FROM staging.{biggest} WHERE _staged_at > ?",
+        [first_stamp[biggest]],
+    )
+    assert night_batches >= 3, (biggest, night_batches, backlog, bound)
