@@ -174,9 +174,10 @@ WHERE v.record_type IN ('inspections', 'disputes', 'traffic')
 GROUP BY ALL
 """
 
-# What a catch-up batch builds: the stg_ models and the int_ models that resolve their
-# records (with what those read), and the staging state; marts, quality and checks wait for
-# the night's build.
+# What a catch-up batch builds and tests: the stg_ models and the int_ models that resolve
+# their records (with what those read), and the staging state; marts, quality and checks wait
+# for the night's build. Tests of these models alone (cautious): a batch is tested like a night
+# (the record keys' unique_in_batch tests read only the latest batch).
 CATCH_UP_SELECT = "+int_watermarks stg_file_versions"
 
 
@@ -206,7 +207,7 @@ def catch_up(
     batch_rows: int,
 ) -> int:
     """Stage and resolve a backlog larger than one batch in batches of at most `batch_rows`
-    rows per record type (macro staging_versions), one `dbt run` each, until what is left fits
+    rows per record type (macro staging_versions), one `dbt build` each, until what is left fits
     the night's build: a night after an outage or a load of older years then needs the memory
     and temporary disk of one batch, not of the whole backlog. Each batch is a night the
     incremental models already handle (the record-identity tests split corpora into nights).
@@ -220,7 +221,10 @@ def catch_up(
             + ", ".join(f"{k} {v:,}" for k, v in sorted(backlog.items()))
             + f"; staging at most {batch_rows:,} of each"
         )
-        invocation = dbt.cli(["run", "--select", CATCH_UP_SELECT], target_path=project.target_path)
+        invocation = dbt.cli(
+            ["build", "--select", CATCH_UP_SELECT, "--indirect-selection", "cautious"],
+            target_path=project.target_path,
+        )
         _RUNNING[invocation.process.pid] = invocation
         try:
             invocation.wait()

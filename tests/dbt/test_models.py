@@ -518,6 +518,26 @@ def test_integrity_tests_and_unit_tests_fail(built, tmp_path):
     assert sum(uid.startswith("unit_test.") for uid in results) == 3
 
 
+def test_a_record_key_repeated_in_the_latest_batch_fails_its_test(built, tmp_path):
+    """The record keys' unique_in_batch tests (which read only the latest build's rows) fail
+    on a key written twice by that build, in the int_ model and in its fact view."""
+    wh = built.copy_to(tmp_path / "home")
+    with duckdb.connect(str(wh.path)) as conn:
+        conn.execute(
+            "INSERT INTO intermediate.int_traffic SELECT * FROM intermediate.int_traffic "
+            "WHERE NOT is_rejected AND _resolved_at = "
+            "(SELECT max(_resolved_at) FROM intermediate.int_traffic) LIMIT 1"
+        )
+    wh.dbt("test", "--select", "test_name:unique_in_batch", succeed=False)
+    results = wh.run_results()
+    assert len(results) == 6, results  # the record key of each int_ model and fact view
+    failing = {uid.split(".")[2] for uid, status in results.items() if status != "pass"}
+    assert failing == {
+        "unique_in_batch_int_traffic_ticket_key",
+        "unique_in_batch_fct_traffic_violations_ticket_key",
+    }, results
+
+
 # ------------------------------------------------------------------ incremental, aliases
 
 

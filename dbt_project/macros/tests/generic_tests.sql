@@ -36,3 +36,23 @@ where m.{{ level_column }} is not null and m.{{ column_name }} is not null
     and not exists (select 1 from units u
                     where u.level = m.{{ level_column }} and u.unit_name = m.{{ column_name }})
 {% endtest %}
+
+{#- Unique among the rows of the model's latest build (the highest `stamp`, a batch_stamp):
+    for the record keys of the incremental int_ models and their fact views, where a test of
+    the whole table grew with history (the slowest nodes of a night). Sound because
+      - the key is the record's scope and number, and the model's delete+insert is on the
+        number: every row of a number in the batch is deleted before the batch is inserted,
+        so two rows with one key share a number and were written by the same build;
+      - a build whose test fails does not advance int_watermarks (a child of the model,
+        skipped), so the next build re-resolves the same numbers under a new stamp and
+        tests them again; catch-up batches are `dbt build`s, tested like any night;
+      - a full build writes every row under one stamp: the test then reads the whole table.
+    Reads one column's maximum and the row groups of the batch (DuckDB's zone maps skip the
+    older ones). -#}
+{% test unique_in_batch(model, column_name, stamp='_resolved_at') %}
+select {{ column_name }}, count(*) as n
+from {{ model }}
+where {{ stamp }} = (select max({{ stamp }}) from {{ model }})
+group by {{ column_name }}
+having count(*) > 1
+{% endtest %}
