@@ -13,7 +13,8 @@
 
     numbers  record numbers (re)resolved this run: every number of a row staged since the last
              resolution (int_watermarks), of a record currently rejected (an alias or spelling
-             may have been added), or all when the reference data changed. Every record of a
+             may have been added), or all when the reference data changed since that
+             resolution (or int_watermarks is missing or empty). Every record of a
              number is re-resolved together (the model's unique_key is the number), so
              conflicts across stations are decided on all of them.
     current_rows  the current versions of those numbers (full width, not materialised).
@@ -41,19 +42,36 @@
 
 {% macro resolve_versions(staging_model, number, station_match='station_match') -%}
 {%- set stg = ref(staging_model) -%}
+{%- set since = none -%}
+{%- if execute and is_incremental() -%}
+    {%- set marks = adapter.get_relation(database=this.database, schema=this.schema,
+                                         identifier='int_watermarks') -%}
+    {%- if marks is not none -%}
+        {#- read when the model runs (its parents are built): the mark becomes a literal, so
+            DuckDB's zone maps skip the row groups staged before it. A mark from before
+            int_watermarks kept the reference hash: compare with the model's rows, once. -#}
+        {%- set has_hash = 'reference_hash' in
+            (adapter.get_columns_in_relation(marks) | map(attribute='name') | list) -%}
+        {%- set mark -%}
+            select cast(m.staged_through as varchar)
+            from {{ marks }} m, {{ ref('int_reference_version') }} r
+            where m.staging_model = '{{ staging_model }}' and m.staged_through is not null
+                and {% if has_hash -%} m.reference_hash = r.reference_hash
+                {%- else -%} not exists (select 1 from {{ this }} t
+                                         where t._reference_hash <> r.reference_hash)
+                {%- endif %}
+        {%- endset -%}
+        {%- set rows = run_query(mark).rows -%}
+        {%- if rows | length == 1 -%}{%- set since = rows[0][0] -%}{%- endif -%}
+    {%- endif -%}
+{%- endif -%}
 numbers as (
     {%- if is_incremental() %}
-    {%- set marks = adapter.get_relation(database=this.database, schema=this.schema,
-                                         identifier='int_watermarks') if execute else none %}
     select distinct {{ number }} as number
     from {{ stg }}
-    where _staged_at > {% if marks is not none -%}
-        (select coalesce(max(staged_through), '-infinity'::timestamp) from {{ marks }}
-         where staging_model = '{{ staging_model }}')
-        {%- else %}'-infinity'::timestamp{% endif %}
-        or (select coalesce(bool_or(_reference_hash <> (
-                select reference_hash from {{ ref('int_reference_version') }})), false)
-            from {{ this }})
+    {%- if since is not none %}
+    where _staged_at > timestamp '{{ since }}'
+    {%- endif %}
     union
     select {{ number }} from {{ this }} where is_rejected
     {%- else %}
