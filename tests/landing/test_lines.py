@@ -157,9 +157,9 @@ def test_export_time_title_then_file_name_then_first_seen(conn, raw):
     ] == datetime(2022, 7, 20, 18, 0)
 
 
-def test_an_unclosed_quote_names_the_lines_it_swallowed(conn, raw):
-    """The csv reader reads on to the end of the file inside the open quote: one malformed row
-    holds lines 3-5, and its message must say so, or those rows are gone without a word."""
+def land_with_open_quote(conn, raw, third_line: str) -> dict:
+    """Land a file whose line 3 opens a quote that never closes (lines 4-5 follow it): the
+    reader counts two rows, one landed and one set aside. Returns the one set aside."""
     write(
         raw,
         "inspections/a.csv",
@@ -167,7 +167,7 @@ def test_an_unclosed_quote_names_the_lines_it_swallowed(conn, raw):
             [
                 INSPECTION_HEADER,  # 1
                 "A1,2022-07-15,,店1,小商店,1,1,0,否",  # 2
-                'A2,2022-07-16,,"店2,小商店,0,0,0,否',  # 3: the quote never closes
+                third_line,  # 3
                 "A3,2022-07-17,,店3,小商店,0,0,0,否",  # 4
                 "A4,2022-07-18,,店4,小商店,0,0,0,否",  # 5
             ]
@@ -178,29 +178,19 @@ def test_an_unclosed_quote_names_the_lines_it_swallowed(conn, raw):
     (entry,) = ledger(conn)
     assert (entry["rows_read"], entry["rows_landed"], entry["rows_quarantined"]) == (2, 1, 1)
     (held,) = quarantine(conn)
+    return held
+
+
+def test_an_unclosed_quote_names_the_lines_it_swallowed(conn, raw):
+    """The csv reader reads on to the end of the file inside the open quote: one malformed row
+    holds lines 3-5, and its message must say so, or those rows are gone without a word."""
+    held = land_with_open_quote(conn, raw, 'A2,2022-07-16,,"店2,小商店,0,0,0,否')
     assert held["line_number"] == 3 and held["reason_code"] == "malformed_row"
     assert "runs on to line 5: lines 4-5 are inside this row" in held["message"], held
 
 
 def test_an_unclosed_quote_longer_than_the_field_limit_still_names_its_lines(conn, raw):
     """The span is counted on the whole cells, not on the ones cut to the field limit."""
-    write(
-        raw,
-        "inspections/a.csv",
-        "\n".join(
-            [
-                INSPECTION_HEADER,  # 1
-                "A1,2022-07-15,,店1,小商店,1,1,0,否",  # 2
-                'A2,2022-07-16,,"店2' + "长" * 40_000,  # 3: open quote, then a huge cell
-                "A3,2022-07-17,,店3,小商店,0,0,0,否",  # 4
-                "A4,2022-07-18,,店4,小商店,0,0,0,否",  # 5
-            ]
-        )
-        + "\n",
-    )
-    land(conn, raw)
-    (entry,) = ledger(conn)
-    assert (entry["rows_read"], entry["rows_landed"], entry["rows_quarantined"]) == (2, 1, 1)
-    (held,) = quarantine(conn)
+    held = land_with_open_quote(conn, raw, 'A2,2022-07-16,,"店2' + "长" * 40_000)
     assert held["line_number"] == 3
     assert "runs on to line 5: lines 4-5 are inside this row" in held["message"], held
