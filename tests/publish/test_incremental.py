@@ -357,3 +357,45 @@ def test_files_are_in_order_by_all_order(tmp_path):
             assert (
                 in_file == conn.execute(f"SELECT * FROM marts.{table} ORDER BY ALL").fetchall()
             ), table
+
+
+@pytest.mark.parametrize("column_type", ["DATE", "TIMESTAMP", "TIMESTAMPTZ"])
+def test_each_month_is_one_file_in_order_by_all_order(tmp_path, column_type):
+    """A fact table is written month by month: one file per month (rows without a date in
+    month=unknown), each holding exactly that month's rows in ORDER BY ALL order, whether the
+    first column is unique in the month (ordered by it) or not (ORDER BY ALL)."""
+    source = tmp_path / "w.duckdb"
+    with duckdb.connect(str(source)) as conn:
+        conn.execute("SET TimeZone = 'UTC'")
+        conn.execute("CREATE SCHEMA marts")
+        conn.execute(
+            # k repeats only in 2024-02; the dates cross month ends (the range filter's edges)
+            f"CREATE TABLE marts.fct_t AS SELECT CASE WHEN day BETWEEN 31 AND 59 THEN range % 5 "
+            f"ELSE (range * 7919) % 100000 END AS k, "
+            f"CASE WHEN range % 97 = 0 THEN NULL "
+            f"ELSE CAST(DATE '2024-01-01' + day AS {column_type}) END AS d, range % 3 AS v "
+            f"FROM (SELECT range, CAST(range % 120 AS INTEGER) AS day FROM range(6000))"
+        )
+    with duckdb.connect(str(source), read_only=True) as conn:
+        conn.execute("SET TimeZone = 'UTC'")
+        result = publish(conn, ["fct_t"], tmp_path / "published", run_id="run-months")
+        files = sorted((result.snapshot_dir / "fct_t").rglob("*.parquet"))
+        months = [f.parent.name for f in files]
+        assert months == [
+            "month=2024-01",
+            "month=2024-02",
+            "month=2024-03",
+            "month=2024-04",
+            "month=unknown",
+        ]
+        assert all(f.name == "part_0.parquet" for f in files)
+        for f in files:
+            month = f.parent.name.split("=")[1]
+            where = "d IS NULL" if month == "unknown" else f"strftime(d, '%Y-%m') = '{month}'"
+            in_file = conn.execute(
+                f"SELECT * FROM read_parquet('{f}', hive_partitioning = false)"
+            ).fetchall()
+            expected = conn.execute(
+                f"SELECT * FROM marts.fct_t WHERE {where} ORDER BY ALL"
+            ).fetchall()
+            assert in_file == expected, month
