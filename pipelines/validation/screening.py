@@ -1,7 +1,7 @@
 """The personal-data screen of a published table: every text value, every text column.
 
 The rules are pipelines/pii_rules.yml (the same that mask free text in dbt). DuckDB runs each
-rule's RE2 prefilter over every VARCHAR column (one column per scan, distinct values only);
+rule's RE2 prefilter over the distinct values of every VARCHAR column (one column per scan);
 the few values it keeps go through the Python rules (look-arounds, NFKC, ID checksum). The
 result is a one-row frame for great-expectations and, when something is found, the failing
 values, shown masked: a report must not leak what it reports.
@@ -32,10 +32,14 @@ def screen(
     candidates: list[tuple[str, str]] = []
     if columns:
         condition = f"{where} AND " if where else ""
+        # Distinct values first, then the prefilter: a column of a fact table repeats its
+        # values (2,600 file hashes in 10 M rows), so the RE2 scan reads each value once.
+        # OFFSET 0 keeps DuckDB from pushing the filter below the DISTINCT (city traffic:
+        # 6.2 s -> 3.8 s over its 15 text columns; bench/RESULTS.md).
         branches = [
-            f"SELECT DISTINCT {literal(c)} AS column_name, {ident(c)} AS value "
-            f"FROM ({rows_sql}) AS t WHERE {condition}{ident(c)} IS NOT NULL "
-            f"AND regexp_matches({ident(c)}, $prefilter)"
+            f"SELECT {literal(c)} AS column_name, value FROM (SELECT DISTINCT {ident(c)} "
+            f"AS value FROM ({rows_sql}) AS t WHERE {condition}{ident(c)} IS NOT NULL "
+            "OFFSET 0) AS d WHERE regexp_matches(value, $prefilter)"
             for c in columns
         ]
         candidates = conn.execute(
