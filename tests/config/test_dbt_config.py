@@ -101,3 +101,36 @@ def test_the_plugin_prefers_a_real_key_and_uses_the_dev_key_only_when_told(monke
     monkeypatch.setenv("WAREHOUSE_PII_KEY", "real-key")
     assert Plugin("pii", {"use_dev_key": "True"}).key == "real-key"
     assert keyed_hash("浙B12345", Plugin("pii", {}).key) == keyed_hash("浙B12345", "real-key")
+
+
+def test_a_dbt_command_starts_dbt_without_dagster_dbts_version_probe_and_adapter(
+    tmp_path, monkeypatch
+):
+    """dagster-dbt would run `dbt --version` and load the project into an in-process adapter
+    before every command (about 3 s, for metadata this project never fetches): the warehouse's
+    dbt resource starts dbt directly, and the command still works."""
+    import dagster_dbt.core.resource as dagster_dbt_resource
+    import dbt.adapters.factory
+
+    from pipelines.defs.resources import dbt_resource
+    from pipelines.settings import Settings
+
+    probes = []
+
+    def refuse(*args, **kwargs):  # dagster-dbt swallows an adapter's error: recorded too
+        probes.append(args)
+        raise AssertionError(f"dagster-dbt's probe ran: {args}")
+
+    monkeypatch.setattr(dagster_dbt_resource, "check_output", refuse)
+    monkeypatch.setattr(dbt.adapters.factory, "register_adapter", refuse)
+    settings = Settings(home=tmp_path / "home", raw_dir=tmp_path / "raw")
+    settings.ensure_dirs()
+    project = DbtProject(
+        project_dir=settings.dbt_project_dir,
+        profiles_dir=settings.dbt_project_dir,
+        target_path=settings.dbt_target_dir,
+    )
+    dbt = dbt_resource(settings, project)
+    dbt.cli(["parse", "--quiet"], target_path=project.target_path).wait()
+    assert project.manifest_path.exists()
+    assert probes == []
