@@ -10,11 +10,13 @@ GE's SQL datasource returns empty results on DuckDB, so nothing here hands GE a 
   compiled SQL of the dbt check model the batch names (compiled.py), with the thresholds of
   parameters.yml bound as parameters.
 
-Incremental row checks: a suite whose rows carry a batch stamp (``rows_since`` in its YAML) can
+Incremental checks: a suite whose rows carry a batch stamp (``rows_since`` in its YAML) can
 be given the stamp up to which its rows were already validated (``validated_through``, from the
 run that produced the current published snapshot); its row-level expectations then read only
-the rows written since. Aggregate checks always read whole tables. ``row_watermarks`` gives the
-stamps to record for the next run.
+the rows written since, and a batch naming a ``since`` model reads that model instead of its
+``model``, with the stamp bound as ``$validated_through`` (the fact tables' reconciliation over
+the record numbers changed since). Other aggregate checks read whole tables.
+``row_watermarks`` gives the stamps to record for the next run.
 
 Memory is bounded by one record batch plus the aggregate frames (capped, see
 ``MAX_AGGREGATE_ROWS``). GE runs in an ephemeral context with analytics off: nothing is written.
@@ -301,6 +303,7 @@ class _TableRun:
         self.batch_rows, self.sample_rows = batch_rows, sample_rows
         self.since = since if suite.rows_since and since else None
         self.rows_scope = "all rows"
+        self.scoped_batches: set[str] = set()  # batches that read their since model
         self.parameters: dict[str, Any] = dict(thresholds)
         self.parameter_errors: dict[str, str] = {}
         self.tallies = {id(e): _Tally(e) for e in suite.expectations}
@@ -446,8 +449,13 @@ class _TableRun:
             return
         import pyarrow as pa
 
+        model = batch.model
+        if batch.since and self.since is not None:
+            model = batch.since  # the same frame over what changed since the validated run
+            self.parameters["validated_through"] = self.since["value"]
+            self.scoped_batches.add(batch.name)
         try:
-            reader = self._relation(self.compiled.sql(batch.model)).to_arrow_reader(self.batch_rows)
+            reader = self._relation(self.compiled.sql(model)).to_arrow_reader(self.batch_rows)
             chunks, rows = [], 0
             for chunk in reader:  # never more than MAX_AGGREGATE_ROWS (+ one chunk) in memory
                 chunks.append(chunk)
@@ -562,6 +570,9 @@ class _TableRun:
         uses_rows = any(
             t.expectation.batch == ROWS or self._screens(t.expectation) for t in tallies
         )
+        scope = "aggregate"
+        if any(t.expectation.batch in self.scoped_batches for t in tallies):
+            scope = f"aggregate of what changed since {self.since['value']}"
         return CheckOutcome(
             table=self.suite.table,
             name=spec.name,
@@ -572,7 +583,7 @@ class _TableRun:
             expected={t.expectation.label: self._expected(t.expectation) for t in tallies},
             failing_sample=sample[: self.sample_rows],
             errors=[err for t in tallies for err in t.errors],
-            rows_scope=self.rows_scope if uses_rows else "aggregate",
+            rows_scope=self.rows_scope if uses_rows else scope,
             failed=[t.expectation.label for t in failed],
         )
 

@@ -20,7 +20,9 @@ suites run is dbt's, the check models of dbt_project/models/checks, see compiled
   the rows (screening.py; incremental like the row-level expectations).
   The optional ``rows_since`` names a column of the rows that every (re)write of a row raises
   (the models' batch stamp): given the value up to which rows were validated before, the
-  row-level expectations read only the rows above it (see runner.run_checks).
+  row-level expectations read only the rows above it (see runner.run_checks), and a batch
+  with a ``since`` model reads that model instead (its SQL takes the value as
+  ``$validated_through``).
 - ``parameters.yml``: thresholds, each with its default and the environment variable that
   overrides it (read by pipelines.settings); used as ``{"$PARAMETER": name}`` in expectations
   and as ``$name`` (macro check_threshold) in the check models' SQL.
@@ -111,6 +113,9 @@ class CheckBatch:
     key: tuple[str, ...] = ()
     # 'personal_data': the frame is the screen of every text value of the rows (screening.py)
     screen: str | None = None
+    # the model read instead of ``model`` when the suite's rows were validated up to a stamp:
+    # the same frame over what changed since ($validated_through), see runner.run_checks
+    since: str | None = None
 
 
 @dataclass(frozen=True)
@@ -129,7 +134,9 @@ class Suite:
     @property
     def models(self) -> set[str]:
         """The check models this suite reads."""
-        named = {self.rows_model} | {m for b in self.batches.values() for m in (b.model, b.sample)}
+        named = {self.rows_model} | {
+            m for b in self.batches.values() for m in (b.model, b.sample, b.since)
+        }
         return {m for m in named if m}
 
     @property
@@ -269,8 +276,14 @@ def load_suite(path: Path) -> Suite:
             continue
         if not b.get("model"):
             raise SuiteError(f"{table}: batch {name} names no check model")
+        if b.get("since") and not extra.get("rows_since"):
+            raise SuiteError(f"{table}: batch {name} has a since model but no rows_since")
         batches[name] = CheckBatch(
-            name=name, model=b["model"], sample=b.get("sample"), key=tuple(b.get("key") or ())
+            name=name,
+            model=b["model"],
+            sample=b.get("sample"),
+            key=tuple(b.get("key") or ()),
+            since=b.get("since"),
         )
     suite = Suite(
         table=table,

@@ -144,7 +144,8 @@ def test_rerun_on_unchanged_files_lands_nothing_and_publishes_the_same(second_ru
     assert wh.working(f"SELECT count(*) FROM ops.file_ledger WHERE run_id = '{run_id}'")[0][0] == 0
     assert_marts_equal_truth(wh, second_run.truth)
     # nothing was rewritten: the fact tables' row checks read only rows stamped after what the
-    # published run validated (none), the aggregate checks still read everything
+    # published run validated (none), their reconciliation only the numbers changed since (the
+    # rejected ones), the other aggregate checks still read everything
     reports = wh.settings().reports_dir
     first = json.loads((reports / second_run.first_run_id / "watermarks.json").read_text())
     assert set(first) == {table for _, table in FACTS}
@@ -153,7 +154,8 @@ def test_rerun_on_unchanged_files_lands_nothing_and_publishes_the_same(second_ru
     for _, table in FACTS:
         since = first[table]["value"]
         assert scopes[(table, "counts_non_negative")] == f"rows with _resolved_at > {since}"
-        assert scopes[(table, "reconciliation")] == "aggregate"
+        assert scopes[(table, "reconciliation")] == f"aggregate of what changed since {since}"
+        assert scopes[(table, "completeness")] == "aggregate"
     assert scopes[("mart_station_daily", "counts_non_negative")] == "all rows"
 
 

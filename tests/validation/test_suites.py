@@ -496,7 +496,6 @@ def test_row_checks_read_only_rows_stamped_after_the_validated_watermark(db, com
     checks and a run without it still read everything."""
     break_db(
         db,
-        "ALTER TABLE marts.fct_inspections ADD COLUMN _resolved_at TIMESTAMP",
         "UPDATE marts.fct_inspections SET _resolved_at = TIMESTAMP '2026-01-01'",
         # an old row broken in place (the models never do this: it proves it is not read)
         "UPDATE marts.fct_inspections SET hazards_rectified = hazards_found + 1 "
@@ -539,9 +538,78 @@ def test_row_checks_read_only_rows_stamped_after_the_validated_watermark(db, com
         check = next(o for o in outcomes if o.name == "of_which_le_total")
         assert check.observed[label] == {"unexpected": 2, "of": 60}
         assert check.rows_scope == "all rows"
-    # aggregate checks are never narrowed
-    dup = next(o for o in partial if o.name == "reconciliation")
-    assert dup.rows_scope == "aggregate"
+    # the reconciliation reads its since model (test below); other aggregate checks read all
+    scopes = {o.name: o.rows_scope for o in partial}
+    assert scopes["reconciliation"] == "aggregate of what changed since 2026-01-01 00:00:00"
+    assert scopes["completeness"] == scopes["volume_vs_trailing_median"] == "aggregate"
+    assert {o.name: o.rows_scope for o in full}["reconciliation"] == "aggregate"
+
+
+def test_a_nights_reconciliation_reads_the_numbers_changed_since_the_validated_run(db, compiled):
+    """Given the validated stamp, the facts' reconciliation counts only the record numbers
+    restaged (_staged_at) or resolved again (_resolved_at) since, and every rejected number: a
+    record lost among them fails it as the whole-table check does. Records outside them are
+    what the validated run reconciled; the models rewrite no record without restaging or
+    re-resolving its number, so only a planted break can change one (the whole check sees
+    it)."""
+    validated = "2026-01-01 00:00:00"
+    break_db(
+        db,
+        f"UPDATE marts.fct_traffic_violations SET _resolved_at = TIMESTAMP '{validated}'",
+        # tonight: T0005 restaged (a new export) and lost by the models; T0006 resolved again
+        "UPDATE staging.stg_traffic SET _staged_at = TIMESTAMP '2026-01-02' "
+        "WHERE ticket_id = 'T0005'",
+        "DELETE FROM marts.fct_traffic_violations WHERE ticket_id = 'T0005'",
+        "UPDATE marts.fct_traffic_violations SET _resolved_at = TIMESTAMP '2026-01-02' "
+        "WHERE ticket_id = 'T0006'",
+    )
+    since = {
+        "fct_traffic_violations": {
+            "column": "_resolved_at",
+            "value": validated,
+            "type": "TIMESTAMP",
+        }
+    }
+
+    def reconciliation(validated_through=None):
+        with duckdb.connect(str(db), read_only=True) as conn:
+            outcomes = run_checks(
+                conn,
+                SUITES,
+                compiled,
+                thresholds=QUIET,
+                tables=["fct_traffic_violations"],
+                validated_through=validated_through,
+            )
+        return next(o for o in outcomes if o.name == "reconciliation")
+
+    label = "fact rows = landed records - rejected records"
+    night = reconciliation(since)
+    assert not night.passed and night.blocking
+    assert night.observed[label]["batch"] == {
+        "landed_rows": 61,  # whole-table row counts
+        "staged_rows": 61,
+        "landed_records": 3,  # T0005, T0006 and the rejected record
+        "rejected_records": 1,
+        "expected_fact_rows": 2,
+        "fact_rows": 1,
+        "numbers_checked": 3,
+    }
+    assert night.rows_scope == f"aggregate of what changed since {validated}"
+    assert night.failing_sample[0]["problem"].startswith("landed, not rejected, missing")
+    whole = reconciliation()
+    assert not whole.passed and whole.observed[label]["batch"]["fact_rows"] == 29
+
+    # a record lost outside tonight's numbers: not the models' doing, seen by the whole check
+    break_db(
+        db,
+        "INSERT INTO marts.fct_traffic_violations SELECT * REPLACE ("
+        "replace(ticket_key, 'T0006', 'T0005') AS ticket_key, 'T0005' AS ticket_id) "
+        "FROM marts.fct_traffic_violations WHERE ticket_id = 'T0006'",
+        "DELETE FROM marts.fct_traffic_violations WHERE ticket_id = 'T0007'",
+    )
+    assert reconciliation(since).passed
+    assert not reconciliation().passed
 
 
 def test_batches_are_not_fingerprinted_by_great_expectations(db, compiled, monkeypatch):

@@ -91,6 +91,8 @@ LANDING = {
     "disputes": ("dispute_id", "reported_on", "station"),
     "traffic": ("ticket_id", "occurred_at", "unit"),
 }
+# the batch stamp (_staged_at, _resolved_at) of the one build that wrote this warehouse
+STAMP = "TIMESTAMP '2022-07-11 09:00:00'"
 FACTS = {
     "inspections": ("fct_inspections", "inspection_key", "station_id"),
     "disputes": ("fct_disputes", "dispute_key", "station_id"),
@@ -322,7 +324,8 @@ def _staging_table(conn: duckdb.DuckDBPyConnection, record_type: str) -> None:
     match = "unit_match" if station_col == "unit" else "station_match"
     conn.execute(
         f"CREATE TABLE staging.stg_{record_type} AS SELECT l.{key}, "
-        f"lower(l.{station_col}) AS {match}, v.status = 'loaded' AS _is_current "
+        f"lower(l.{station_col}) AS {match}, v.status = 'loaded' AS _is_current, "
+        f"{STAMP} AS _staged_at "
         f"FROM landing.{record_type} AS l JOIN ops.file_ledger AS v "
         f"ON v.path = l._source_path AND v.sha256 = l._file_sha256"
     )
@@ -504,6 +507,9 @@ def build(path: Path) -> Path:
             )
         for statement in filter(str.strip, (MARTS + COVERAGE + QUALITY).split(";\n")):
             conn.execute(statement)
+        for table, _, _ in FACTS.values():  # the batch stamp of the build that wrote them
+            conn.execute(f"ALTER TABLE marts.{table} ADD COLUMN _resolved_at TIMESTAMP")
+            conn.execute(f"UPDATE marts.{table} SET _resolved_at = {STAMP}")
     finally:
         conn.close()
     return path

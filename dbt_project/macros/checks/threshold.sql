@@ -7,3 +7,10 @@
 {% macro check_threshold(name) -%}
     ${{ name }}
 {%- endmacro %}
+
+{#- The stamp up to which the suite's rows were validated by the run behind the published
+    snapshot (expectations/*.batches.yml `since` models), bound by the runner like a
+    threshold. -#}
+{% macro validated_through() -%}
+    $validated_through
+{%- endmacro %}
