@@ -9,7 +9,9 @@ The SQL of the aggregate checks is dbt's: the check models (dbt_project/models/c
 
 Row-level expectations of the fact tables read only the rows written since the run behind the
 published snapshot (its watermarks.json: that run's checks all passed, or it would not have
-published); aggregate checks read whole tables. WAREHOUSE_VALIDATION_FULL=1 reads every row.
+published); so does their reconciliation, over the record numbers changed since (a batch's
+`since` model); other aggregate checks read whole tables. WAREHOUSE_VALIDATION_FULL=1 reads
+every row and every record.
 """
 
 # No `from __future__ import annotations`: Dagster checks the `context` annotation as a class,

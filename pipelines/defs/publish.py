@@ -12,7 +12,7 @@ from pipelines.defs.checks import outcomes_path
 from pipelines.defs.resources import WarehouseResource
 from pipelines.publish import publish
 from pipelines.settings import REPO_ROOT
-from pipelines.validation import check_specs
+from pipelines.validation import check_specs, load_suites
 
 PUBLISHED_KEY = dg.AssetKey(["published", "catalog"])
 
@@ -28,6 +28,12 @@ def published_tables(suites_dir: Path) -> list[str]:
     )
 
 
+def row_stamps(suites_dir: Path) -> dict[str, str]:
+    """Tables whose rows carry a batch stamp (a suite's `rows_since`): publish hashes only
+    their months whose row count or largest stamp changed (pipelines/publish/stamps.py)."""
+    return {s.table: s.rows_since for s in load_suites(suites_dir) if s.rows_since}
+
+
 def _git_commit() -> str | None:
     try:
         out = subprocess.run(
@@ -40,6 +46,7 @@ def _git_commit() -> str | None:
 
 def build_publish_asset(suites_dir: Path, dbt_target_dir: Path) -> dg.AssetsDefinition:
     tables = published_tables(suites_dir)
+    stamped = row_stamps(suites_dir)
 
     @dg.asset(
         key=PUBLISHED_KEY,
@@ -69,6 +76,8 @@ def build_publish_asset(suites_dir: Path, dbt_target_dir: Path) -> dg.AssetsDefi
                 keep=warehouse.keep_snapshots,
                 git_commit=_git_commit(),
                 dbt_manifest=manifest if manifest.exists() else None,
+                # WAREHOUSE_VALIDATION_FULL: every row checked, every month hashed
+                row_stamps=None if warehouse.validation_full else stamped,
             )
         return dg.MaterializeResult(
             metadata={

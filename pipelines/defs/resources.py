@@ -38,7 +38,8 @@ class WarehouseResource(dg.ConfigurableResource, WarehouseLayout):
     keep_snapshots: int = 14
     memory_limit: str = "2GB"  # DuckDB buffer pool of this process's connections
     landing_threads: int = 2  # shards of raw files landing at once
-    validation_full: bool = False  # fact row checks read every row (WAREHOUSE_VALIDATION_FULL)
+    # checks read every row and record, publish hashes every month (WAREHOUSE_VALIDATION_FULL)
+    validation_full: bool = False
     # what one raw file may cost (pipelines/landing/limits.py); defaults from Limits
     max_file_bytes: int = Limits.max_file_bytes
     max_xlsx_bytes: int = Limits.max_uncompressed_bytes

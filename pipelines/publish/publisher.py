@@ -34,6 +34,7 @@ from typing import Any
 import duckdb
 
 from pipelines.hashing import sha256_file
+from pipelines.publish import stamps
 from pipelines.publish.catalog import build_catalog, catalog_info, schema_of
 from pipelines.publish.fsutil import (
     clear_tmp,
@@ -73,7 +74,6 @@ from pipelines.publish.snapshot import (
     digest,
     file_rows,
     hash_parts,
-    month_sql,
     new_version,
     parquet_columns,
     parquet_relation,
@@ -429,8 +429,10 @@ def _write_table(
     staging: Path,
     current: dict[str, Any] | None,
     current_dir: Path | None,
+    source: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One table into staging/<table>/; returns its manifest entry."""
+    """One table into staging/<table>/; returns its manifest entry. `source`: the row stamps
+    behind its partials (stamps.table_parts), recorded for the next publish."""
     whole = combine(parts.values())
     rows = whole[0]
     layout = _layout(plan, rows)
@@ -444,6 +446,9 @@ def _write_table(
     parquet_types = _parquet_types(conn, plan, files)
     got = _check_written(conn, plan, written, parquet_types, layout, to_write, expected)
     entries = _file_entries(conn, plan, files, table_dir, layout, reused, got, rows)
+    for entry in entries:
+        key = entry.get("partition", "")
+        entry.update(stamps.file_fields(source, key, expected[key]))
     log.info(
         "publish %s: %d file(s) written, %d reused from the current snapshot",
         plan.table,
@@ -458,6 +463,7 @@ def _write_table(
         "partitioned_by": layout,
         "columns": _table_columns(plan, dict(parquet_types), described),
         "files": entries,
+        **stamps.table_fields(source),
     }
 
 
@@ -470,6 +476,7 @@ def _write_snapshot(
     header: dict[str, Any],
     current: dict[str, Any] | None,
     current_dir: Path | None,
+    sources: Mapping[str, dict[str, Any] | None] | None = None,
 ) -> dict[str, Any]:
     """Every table into `staging`. A month (or a one-file table) whose source rows hash the same
     as in the current snapshot is hard-linked from it after checking the file's sha256; the
@@ -477,7 +484,14 @@ def _write_snapshot(
     month. Either way every file of the new snapshot is verified."""
     tables = {
         plan.table: _write_table(
-            conn, plan, parts[plan.table], docs.get(plan.table, {}), staging, current, current_dir
+            conn,
+            plan,
+            parts[plan.table],
+            docs.get(plan.table, {}),
+            staging,
+            current,
+            current_dir,
+            (sources or {}).get(plan.table),
         )
         for plan in plans
     }
@@ -523,21 +537,27 @@ def _unchanged(
 
 
 def _source_hashes(
-    conn: duckdb.DuckDBPyConnection, plans: list[TablePlan]
-) -> tuple[dict[str, dict[str, Partial]], dict[str, tuple[int, str]]]:
-    """One pass per table: the source hash of every month (one part for other tables), and
-    each table's rows and content hash."""
-    parts = {
-        p.table: hash_parts(
-            conn, p.relation, p.columns, key_sql=month_sql(p) if p.partition_source else "''"
+    conn: duckdb.DuckDBPyConnection,
+    plans: list[TablePlan],
+    current: dict[str, Any] | None = None,
+    row_stamps: Mapping[str, str] | None = None,
+) -> tuple[
+    dict[str, dict[str, Partial]], dict[str, tuple[int, str]], dict[str, dict[str, Any] | None]
+]:
+    """The source hash of every month (one part for other tables), each table's rows and
+    content hash, and the row stamps behind them. One pass per table; a table named in
+    `row_stamps` hashes only the months whose row count or largest stamp differ from the
+    current snapshot's (stamps.py)."""
+    parts, sources = {}, {}
+    for p in plans:
+        parts[p.table], sources[p.table] = stamps.table_parts(
+            conn, p, current, (row_stamps or {}).get(p.table)
         )
-        for p in plans
-    }
     hashes = {}
     for p in plans:
         whole = combine(parts[p.table].values())
         hashes[p.table] = (whole[0], digest(p.columns, whole))
-    return parts, hashes
+    return parts, hashes, sources
 
 
 def _current(
@@ -615,10 +635,13 @@ def publish(
     dbt_manifest: Path | str | None = None,
     source_schema: str = "marts",
     partition_by: Mapping[str, str | None] | None = None,
+    row_stamps: Mapping[str, str] | None = None,
 ) -> PublishResult:
     """Publish `source_schema.<table>` for every table as a new immutable snapshot and point
     the BI catalog and latest.json at it. Idempotent: a run that already published, or
-    content identical to the current snapshot, publishes nothing (changed=False)."""
+    content identical to the current snapshot, publishes nothing (changed=False).
+    `row_stamps` (table -> a column every write of a row raises): those tables' months whose
+    row count and largest stamp are unchanged keep the current snapshot's hash (stamps.py)."""
     names = _table_names(tables, keep)
     published_dir = Path(published_dir).resolve()
     with publish_lock(published_dir):
@@ -633,11 +656,11 @@ def publish(
                 return _unchanged(published_dir, latest, "run already published")
 
             plans = [plan_table(conn, t, source_schema, partition_by) for t in names]
-            parts, hashes = _source_hashes(conn, plans)
+            current, current_dir = _current(published_dir, latest)
+            parts, hashes, sources = _source_hashes(conn, plans, current, row_stamps)
             docs = dbt_descriptions(
                 Path(dbt_manifest) if dbt_manifest else None, [p.table for p in plans]
             )
-            current, current_dir = _current(published_dir, latest)
             if current is not None and _same_content(current, plans, hashes, docs):
                 return _unchanged(published_dir, latest, "content unchanged")
 
@@ -645,7 +668,7 @@ def publish(
             header = _header(version, run_id, git_commit, source_schema, check_results)
             staging = tmp_area(published_dir) / f"snap-{version}"
             manifest = _write_snapshot(
-                conn, plans, parts, docs, staging, header, current, current_dir
+                conn, plans, parts, docs, staging, header, current, current_dir, sources
             )
             final, new_latest = _commit(published_dir, staging, manifest, latest)
             return PublishResult(

@@ -146,10 +146,12 @@ def hash_parts(
     columns: list[tuple[str, str]],
     casts: Mapping[str, str] | None = None,
     key_sql: str = "''",
+    where: str = "",
 ) -> dict[str, Partial]:
-    """One pass over `relation_sql`: for every value of `key_sql` (a month, a file name) the
-    row count and the raw sum/xor of the rows' hashes (see content_hash). Sums and xors add up,
-    so the partials of the parts combine into exactly the hash of the whole."""
+    """One pass over `relation_sql` (its rows matching `where`, if given): for every value of
+    `key_sql` (a month, a file name) the row count and the raw sum/xor of the rows' hashes (see
+    content_hash). Sums and xors add up, so the partials of the parts combine into exactly the
+    hash of the whole."""
     casts = casts or {}
     fields = ", ".join(
         f"{q(n)} := CAST({q(n)} AS {casts[n]})" if n in casts else f"{q(n)} := {q(n)}"
@@ -160,7 +162,7 @@ def hash_parts(
         "bit_xor(__publish_hash__) "
         f"FROM (SELECT {key_sql} AS __publish_key__, "
         f"hash(struct_pack({fields})) AS __publish_hash__ "
-        f"FROM {relation_sql}) GROUP BY __publish_key__"
+        f"FROM {relation_sql}{f' WHERE {where}' if where else ''}) GROUP BY __publish_key__"
     )
     return {
         str(key): (int(n), int(total), int(xor))
@@ -255,6 +257,36 @@ def _month_filter(plan: TablePlan, month: str) -> str:
         return exact
     start = f"DATE {lit(month + '-01')}"
     return f"{source} >= {start} AND {source} < {start} + INTERVAL 1 MONTH AND {exact}"
+
+
+def months_filter(plan: TablePlan, months: Iterable[str]) -> str:
+    """The rows of any of `months` (each by its range, see _month_filter)."""
+    return " OR ".join(f"({_month_filter(plan, m)})" for m in sorted(months)) or "false"
+
+
+def view_sha256(conn: duckdb.DuckDBPyConnection, plan: TablePlan) -> str | None:
+    """The sha256 of the SQL of the view `plan` reads (None: a table, not a view)."""
+    row = conn.execute(
+        "SELECT sql FROM duckdb_views() WHERE database_name = current_database() "
+        "AND schema_name = ? AND view_name = ?",
+        [plan.schema, plan.table],
+    ).fetchone()
+    return hashlib.sha256(row[0].encode()).hexdigest() if row else None
+
+
+def month_stamps(
+    conn: duckdb.DuckDBPyConnection, plan: TablePlan, stamp: str
+) -> dict[str, tuple[int, str | None]]:
+    """Per month: the row count and the largest value of the row stamp `stamp` (as text). Two
+    columns, not every column as the content hash reads."""
+    month = month_sql(plan)
+    return {
+        str(m): (int(n), s)
+        for m, n, s in conn.execute(
+            f"SELECT {month} AS m, count(*), CAST(max({q(stamp)}) AS VARCHAR) "
+            f"FROM {plan.relation} GROUP BY m"
+        ).fetchall()
+    }
 
 
 def write_table(

@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -157,6 +158,14 @@ def test_rerun_on_unchanged_files_lands_nothing_and_publishes_the_same(second_ru
         assert scopes[(table, "reconciliation")] == f"aggregate of what changed since {since}"
         assert scopes[(table, "completeness")] == "aggregate"
     assert scopes[("mart_station_daily", "counts_non_negative")] == "all rows"
+    # the fact months carry their row stamp, so the next publish hashes only changed months
+    latest = json.loads((wh.home / "published" / "latest.json").read_text())
+    manifest = json.loads(Path(latest["manifest"]).read_text())
+    for _, table in FACTS:
+        info = manifest["tables"][table]
+        assert info["source"]["row_stamp"] == "_resolved_at", table
+        assert all(f["source_stamp"] and len(f["source_partial"]) == 3 for f in info["files"])
+    assert "source" not in manifest["tables"]["mart_station_daily"]
 
 
 def test_unknown_station_published_after_alias_added_to_seed(second_run):
