@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.publish import publish, stamps
+from pipelines.publish import publish, snapshot, stamps
 
 pytestmark = pytest.mark.unit
 
@@ -153,3 +153,27 @@ def test_a_table_that_is_not_a_view_hashes_every_month(source, tmp_path, monkeyp
     run(source, published, "run-2")
     assert calls == ["", ""]
     assert "source" not in json.loads(first.manifest_path.read_text())["tables"][TABLE]
+
+
+@pytest.mark.parametrize("kind", ["DATE", "TIMESTAMP", "TIMESTAMPTZ"])
+def test_month_stamps_group_rows_as_the_month_partitions_do(tmp_path, kind):
+    with duckdb.connect() as conn:
+        conn.execute("SET TimeZone = 'Asia/Shanghai'")
+        conn.execute(
+            f"CREATE TABLE t AS SELECT CAST(d AS {kind}) AS d, s AS _stamp FROM (VALUES "
+            "('2024-01-31', 1), ('2024-02-01', 2), ('2024-02-29', 5), (NULL, 3), "
+            "('2024-12-31 23:59:59', 4)) AS v(d, s)"
+            if kind != "DATE"
+            else "CREATE TABLE t AS SELECT CAST(d AS DATE) AS d, s AS _stamp FROM (VALUES "
+            "('2024-01-31', 1), ('2024-02-01', 2), ('2024-02-29', 5), (NULL, 3), "
+            "('2024-12-31', 4)) AS v(d, s)"
+        )
+        plan = snapshot.plan_table(conn, "t", "main", {"t": "d"})
+        got = snapshot.month_stamps(conn, plan, "_stamp")
+        expected = dict(
+            conn.execute(
+                f"SELECT {snapshot.month_sql(plan)} AS m, count(*) FROM t GROUP BY m"
+            ).fetchall()
+        )
+    assert {m: n for m, (n, _) in got.items()} == expected
+    assert got["2024-02"] == (2, "5") and got["unknown"] == (1, "3")
