@@ -437,7 +437,7 @@ def test_every_published_model_has_an_enforced_contract(built):
         ] == declared, name
     # `dbt build` compiled every check model the suites read (ephemeral: nothing was built)
     compiled = read_manifest(manifest)
-    assert compiled.complete and len(compiled.checks) == 53
+    assert compiled.complete and len(compiled.checks) == 56
     assert not built.query(
         "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'check\\_%' ESCAPE '\\'"
     )
