@@ -453,6 +453,21 @@ def test_a_batches_file_with_sql_is_refused(tmp_path):
         load_suite(tmp_path / "fct_inspections.json")
 
 
+def test_a_since_model_needs_the_rows_stamp(tmp_path):
+    for name in ("fct_inspections.json", "fct_inspections.batches.yml"):
+        shutil.copy(SUITES / name, tmp_path / name)
+    path = tmp_path / "fct_inspections.batches.yml"
+    suite = load_suite(tmp_path / "fct_inspections.json")
+    assert suite.batches["fact_rows"].since == "check_fct_inspections__fact_rows__since"
+    assert "check_fct_inspections__fact_rows__since" in suite.models
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("rows_since: _resolved_at\n", ""),
+        encoding="utf-8",
+    )
+    with pytest.raises(SuiteError, match="since model but no rows_since"):
+        load_suite(tmp_path / "fct_inspections.json")
+
+
 def test_rows_are_streamed_in_bounded_record_batches(db, compiled):
     """Row-level results add up over batches: the same counts with 7-row batches."""
     break_db(
