@@ -72,12 +72,14 @@ from pipelines.publish.snapshot import (
     TablePlan,
     combine,
     digest,
+    file_layout,
     file_rows,
     hash_parts,
     new_version,
     parquet_columns,
     parquet_relation,
     plan_table,
+    reusable_files,
     write_table,
 )
 from pipelines.sqltext import ident as q
@@ -210,45 +212,6 @@ def _same_content(
     return True
 
 
-def _layout(plan: TablePlan, rows: int) -> dict[str, str] | None:
-    """How the table is split into files: by month (facts with rows) or one file (None)."""
-    if plan.partition_source is None or rows == 0:
-        return None
-    return {"column": plan.partition_column, "from": plan.partition_source, "granularity": "month"}
-
-
-def _reusable(
-    current: dict[str, Any] | None, plan: TablePlan, layout: dict[str, str] | None
-) -> dict[str, dict[str, Any]]:
-    """Files of the current snapshot the new one may hard-link instead of writing, by partition
-    ('' for a one-file table). Only from a snapshot written by the same DuckDB version with the
-    same layout, columns and write casts, so a linked file has exactly the Parquet schema a new
-    one would; and only files that carry their own content hash (manifests written before
-    per-file hashes have none: then everything is rewritten)."""
-    if current is None or current.get("duckdb_version") != duckdb.__version__:
-        return {}
-    info = current["tables"].get(plan.table)
-    if info is None or info.get("partitioned_by") != layout:
-        return {}
-    columns = info.get("columns", [])
-    if [(c["name"], c["type"]) for c in columns] != list(plan.columns):
-        return {}
-    if any(
-        c.get("parquet_type") != plan.write_casts[c["name"]]
-        for c in columns
-        if c["name"] in plan.write_casts
-    ):
-        return {}
-    by_partition: dict[str, list[dict[str, Any]]] = {}
-    for entry in info["files"]:
-        by_partition.setdefault(entry.get("partition", ""), []).append(entry)
-    return {
-        key: entries[0]
-        for key, entries in by_partition.items()
-        if len(entries) == 1 and "content_sha256" in entries[0]
-    }
-
-
 def _intact(path: Path, entry: dict[str, Any]) -> bool:
     """The file is byte for byte what its manifest recorded. Re-reading it for the sha256 (not
     only comparing sizes) proves the bytes, not just the name (what the publish stage costs in
@@ -292,7 +255,7 @@ def _reuse(
     """The files of the current snapshot whose source rows hash the same as now and whose bytes
     are still what its manifest recorded, by partition: they are linked, not written."""
     reused: dict[str, dict[str, Any]] = {}
-    for key, old in _reusable(current, plan, layout).items():
+    for key, old in reusable_files(current, plan, layout).items():
         if (
             key in expected
             and old["rows"] == expected[key][0]
@@ -435,7 +398,7 @@ def _write_table(
     behind its partials (stamps.table_parts), recorded for the next publish."""
     whole = combine(parts.values())
     rows = whole[0]
-    layout = _layout(plan, rows)
+    layout = file_layout(plan, rows)
     # what each partition (or the one file, '') must hold
     expected = parts if layout else {"": whole}
     table_dir = staging / plan.table

@@ -29,10 +29,12 @@ from pipelines.publish.snapshot import (
     Partial,
     TablePlan,
     describe,
+    file_layout,
     hash_parts,
     month_sql,
     month_stamps,
     months_filter,
+    reusable_files,
     view_sha256,
 )
 
@@ -52,7 +54,8 @@ def table_parts(
     if source is None:
         return hash_parts(conn, plan.relation, plan.columns, key_sql=key_sql), None
     stats = month_stamps(conn, plan, source["row_stamp"])
-    known = _known(current, plan, source)
+    rows = sum(n for n, _ in stats.values())
+    known = _known(current, plan, source, file_layout(plan, rows))
     parts = {
         month: known[month][2]
         for month, (rows, stamp) in stats.items()
@@ -106,29 +109,23 @@ def _source(
 
 
 def _known(
-    current: dict[str, Any] | None, plan: TablePlan, source: dict[str, Any]
+    current: dict[str, Any] | None,
+    plan: TablePlan,
+    source: dict[str, Any],
+    layout: dict[str, str] | None,
 ) -> dict[str, tuple[int, str, Partial]]:
-    """Per month of the current snapshot: rows, largest stamp and source partial, when it was
-    written by this DuckDB version (hash() is stable only within one) from the same view SQL,
-    stamp column and columns; one file per month."""
-    if current is None or current.get("duckdb_version") != duckdb.__version__:
-        return {}
-    info = current.get("tables", {}).get(plan.table)
-    if info is None or info.get("source") != {
+    """Per month of the current snapshot: rows, largest stamp and source partial, for the files
+    the new snapshot may reuse (snapshot.reusable_files: same DuckDB version, whose hash() is
+    stable only within one, same layout and columns, one file per month) written from the
+    same view SQL and stamp column."""
+    info = (current or {}).get("tables", {}).get(plan.table) or {}
+    if info.get("source") != {
         "row_stamp": source["row_stamp"],
         "view_sha256": source["view_sha256"],
     }:
         return {}
-    if [(c["name"], c["type"]) for c in info.get("columns", [])] != list(plan.columns):
-        return {}
     known: dict[str, tuple[int, str, Partial]] = {}
-    seen: set[str] = set()
-    for entry in info.get("files", []):
-        key = entry.get("partition", "")
-        if key in seen:  # more than one file for a month: hash it
-            known.pop(key, None)
-            continue
-        seen.add(key)
+    for key, entry in reusable_files(current, plan, layout).items():
         stamp, partial = entry.get("source_stamp"), entry.get("source_partial")
         if stamp is not None and partial is not None and len(partial) == 3:
             rows, total, xor = (int(x) for x in partial)
