@@ -436,10 +436,15 @@ def test_the_runner_runs_the_sql_dbt_compiled(db, check_manifest, tmp_path):
     assert outcomes[("fct_inspections", "counts_non_negative")].passed
 
 
+def copy_suite(into: Path, table: str = "fct_inspections") -> Path:
+    """The suite of `table` copied into `into`; returns its batches file."""
+    for name in (f"{table}.json", f"{table}.batches.yml"):
+        shutil.copy(SUITES / name, into / name)
+    return into / f"{table}.batches.yml"
+
+
 def test_a_batches_file_with_sql_is_refused(tmp_path):
-    for name in ("fct_inspections.json", "fct_inspections.batches.yml"):
-        shutil.copy(SUITES / name, tmp_path / name)
-    path = tmp_path / "fct_inspections.batches.yml"
+    path = copy_suite(tmp_path)
     text = path.read_text(encoding="utf-8")
     assert load_suite(tmp_path / "fct_inspections.json").batches["freshness"].model
     path.write_text(
@@ -454,9 +459,7 @@ def test_a_batches_file_with_sql_is_refused(tmp_path):
 
 
 def test_a_since_model_needs_the_rows_stamp(tmp_path):
-    for name in ("fct_inspections.json", "fct_inspections.batches.yml"):
-        shutil.copy(SUITES / name, tmp_path / name)
-    path = tmp_path / "fct_inspections.batches.yml"
+    path = copy_suite(tmp_path)
     suite = load_suite(tmp_path / "fct_inspections.json")
     assert suite.batches["fact_rows"].since == "check_fct_inspections__fact_rows__since"
     assert "check_fct_inspections__fact_rows__since" in suite.models
