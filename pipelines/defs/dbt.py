@@ -39,6 +39,7 @@ from pipelines.defs.resources import WarehouseDbtResource, WarehouseResource, db
 from pipelines.runlog import dbt_tests_message
 from pipelines.settings import Settings
 from pipelines.validation.report import dbt_test_results, dbt_tests_text
+from pipelines.validation.runner import preload_great_expectations
 
 # What dbt reads when it parses: a change to any of them makes the manifest out of date.
 PROJECT_FILES = ("dbt_project.yml", "profiles.yml")
@@ -258,6 +259,7 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
     ):
         """`dbt build`: seeds, models and tests; an error-severity test stops the children.
         A backlog larger than one staging batch is worked off first (catch_up)."""
+        preload_great_expectations()  # for the checks step, while dbt works
         catch_up(context, dbt, warehouse, project, int(dbt.warehouse_vars["staging_batch_rows"]))
         # One target folder per warehouse, the same every run (runs are serialised by the
         # writer lock): dbt's partial parse then saves a full parse on every run.

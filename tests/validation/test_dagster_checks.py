@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -13,7 +15,7 @@ import pytest
 from pipelines.defs.checks import QUARANTINE_KEY, build_checks, outcomes_path
 from pipelines.defs.resources import WarehouseResource
 from pipelines.validation import check_specs
-from tests.validation.conftest import SUITES, install_manifest
+from tests.validation.conftest import REPO_ROOT, SUITES, install_manifest
 
 TABLES = ("dim_station", "fct_disputes")
 
@@ -151,3 +153,25 @@ def test_the_ui_declares_warn_only_checks_as_warnings_and_counts_like_the_report
     warned = evaluations(result)[("fct_disputes", "dates_ordered")]
     assert warned.metadata["severity"].value == "warning"
     assert "resolved_on" in warned.metadata["summary"].value
+
+
+def test_great_expectations_is_imported_in_the_background_for_the_checks_step():
+    """The dbt step starts the import of great-expectations (about 1.6 s) in one background
+    thread; the checks step waits for it instead of importing it a second time."""
+    code = (
+        "import sys, threading\n"
+        "from pipelines.validation import runner\n"
+        "assert 'great_expectations' not in sys.modules\n"
+        "runner.preload_great_expectations(); runner.preload_great_expectations()\n"
+        "names = [t.name for t in threading.enumerate()]\n"
+        "assert names.count('preload-ge') in (0, 1), names\n"
+        "assert runner._preload is not None\n"
+        "runner._GreatExpectations(10)\n"
+        "assert not runner._preload.is_alive()\n"
+        "assert 'great_expectations' in sys.modules\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=120
+    )
+    assert done.stdout.strip() == "ok", done.stderr
