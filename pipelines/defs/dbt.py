@@ -19,6 +19,7 @@ read as a whole (a full disk can cut dbt's files short).
 import json
 import signal
 import subprocess
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 from dagster_dbt.dbt_project import DagsterDbtProjectPreparer
 from dagster_dbt.errors import DagsterDbtManifestNotFoundError
 
+from pipelines.defs import unit_tests
 from pipelines.defs.resources import WarehouseDbtResource, WarehouseResource, dbt_resource
 from pipelines.runlog import dbt_tests_message
 from pipelines.settings import Settings
@@ -46,11 +48,16 @@ PROJECT_FILES = ("dbt_project.yml", "profiles.yml")
 PROJECT_FOLDERS = ("models", "seeds", "macros", "tests", "snapshots", "plugins")
 
 
-def _newest_source_mtime(project_dir: Path) -> float:
+def project_files(project_dir: Path) -> list[Path]:
+    """Every file dbt reads when it parses the project."""
     paths = [project_dir / name for name in PROJECT_FILES]
     for folder in PROJECT_FOLDERS:
         paths.extend((project_dir / folder).rglob("*"))
-    return max((p.stat().st_mtime for p in paths if p.is_file()), default=0.0)
+    return [p for p in paths if p.is_file()]
+
+
+def _newest_source_mtime(project_dir: Path) -> float:
+    return max((p.stat().st_mtime for p in project_files(project_dir)), default=0.0)
 
 
 def _readable(manifest: Path) -> bool:
@@ -261,9 +268,21 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         A backlog larger than one staging batch is worked off first (catch_up)."""
         preload_great_expectations()  # for the checks step, while dbt works
         catch_up(context, dbt, warehouse, project, int(dbt.warehouse_vars["staging_batch_rows"]))
+        target = Path(project.target_path)
+        code = unit_tests.code_fingerprint(
+            project_files(Path(project.project_dir)), Path(project.project_dir)
+        )
+        skip = unit_tests.skip_args(target, code)
+        if skip:
+            passed = unit_tests.passed_on(target) or {}
+            context.log.info(
+                f"dbt unit tests not run: all {passed.get('unit_tests')} passed on this code "
+                f"(run {passed.get('run_id')}, {passed.get('passed_at')})"
+            )
         # One target folder per warehouse, the same every run (runs are serialised by the
         # writer lock): dbt's partial parse then saves a full parse on every run.
-        invocation = dbt.cli(["build"], context=context, target_path=project.target_path)
+        started = time.time()
+        invocation = dbt.cli(["build", *skip], context=context, target_path=project.target_path)
         _RUNNING[invocation.process.pid] = invocation
         try:
             for event in invocation.stream():
@@ -276,6 +295,8 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
             raise
         finally:  # also when a test failed the build: the progress line says which counts
             _RUNNING.pop(invocation.process.pid, None)
+            if not skip:
+                unit_tests.record_if_all_passed(target, code, context.run.run_id, started)
             results = dbt_test_results(Path(project.target_path) / "run_results.json")
             context.log.info(dbt_tests_message(dbt_tests_text(results)))
 

@@ -108,6 +108,11 @@ def test_generated_corpus_publishes_exactly_its_truth(first_run):
     assert "FAILED FILE" in first_run.summary
 
 
+def run_results(target: Path) -> dict[str, str]:
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    return {r["unique_id"]: r["status"] for r in results}
+
+
 ID_NUMBER = re.compile(r"\b\d{17}[\dXx]\b")
 PHONE = re.compile(r"\b1\d{10}\b")
 PLATE = re.compile(r"[\u4e00-\u9fa5][A-Z][A-Z0-9]{5,6}")
@@ -166,6 +171,12 @@ def test_rerun_on_unchanged_files_lands_nothing_and_publishes_the_same(second_ru
         assert info["source"]["row_stamp"] == "_resolved_at", table
         assert all(f["source_stamp"] and len(f["source_partial"]) == 3 for f in info["files"])
     assert "source" not in manifest["tables"]["mart_station_daily"]
+    # dbt's unit tests passed in the first run on the same code: the rerun leaves them out
+    target = wh.settings().dbt_target_dir
+    assert json.loads((target / "unit_tests_passed.json").read_text())["run_id"] == (
+        second_run.first_run_id
+    )
+    assert not [uid for uid in run_results(target) if uid.startswith("unit_test.")]
 
 
 def test_unknown_station_published_after_alias_added_to_seed(second_run):
@@ -186,6 +197,9 @@ def test_unknown_station_published_after_alias_added_to_seed(second_run):
             writer.writerow([name, "YC_YH_SANLULI"])
     result, summary, ok = wh.run()
     assert result.success and ok, summary
+    # the seed is part of the dbt project: changed code runs dbt's unit tests again
+    units = [u for u in run_results(wh.settings().dbt_target_dir) if u.startswith("unit_test.")]
+    assert len(units) == 3
     assert (
         wh.working("SELECT count(*) FROM ops.quarantine WHERE reason_code = 'unknown_station'")[0][
             0
