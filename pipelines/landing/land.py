@@ -14,7 +14,7 @@ import itertools
 import json
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.faults import checkpoint
-from pipelines.landing.decode import FileFailed, fingerprint
+from pipelines.landing.decode import FileFailed
 from pipelines.landing.drop_zone import name_note
 from pipelines.landing.fastcsv import Fallback
 from pipelines.landing.ledger import (
@@ -39,7 +39,8 @@ from pipelines.landing.limits import Limits
 from pipelines.landing.mapping import HeaderMapping, load_mapping
 from pipelines.landing.normalise import create_macros
 from pipelines.landing.plan import Step, make_plan
-from pipelines.landing.read import read_file, station_from_path
+from pipelines.landing.prefetch import PassingFailure, Prefetcher, read_step, workers_min_bytes
+from pipelines.landing.read import station_from_path
 from pipelines.landing.stage import Stager, insert_rejects, type_and_land
 
 # Rows per shared transaction. A commit larger than a few of DuckDB's row groups (122,880 rows)
@@ -54,10 +55,6 @@ UNSORTED = "unsorted"  # results key for files outside the record-type folders
 
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
-
-
-class PassingFailure(FileFailed):
-    """The file could not be read this time (unreadable, changed while read): retried."""
 
 
 @dataclass
@@ -151,9 +148,10 @@ class _Lander:
         result: LandingResult,
         limits: Limits,
         run_id: str,
+        prefetch: Prefetcher | None = None,
     ):
         self.conn, self.mapping, self.result, self.limits = conn, mapping, result, limits
-        self.record_type, self.run_id = record_type, run_id
+        self.record_type, self.run_id, self.prefetch = record_type, run_id, prefetch
         self.done = Stager(record_type)
         self.done_rows: list[LedgerRow] = []
 
@@ -233,34 +231,18 @@ class _Lander:
         checkpoint("landing.commit")
         self.result.failed(row.path, message, retry)
 
-    def _bytes(self, step: Step, row: LedgerRow) -> bytes:
-        """The file's bytes, read once; the ledger's sha256 is theirs. A file that changed
-        since the plan looked at it is tried again next run."""
-        try:
-            with open(step.entry.fs_path, "rb") as f:
-                data = f.read(self.limits.max_file_bytes + 1)
-        except OSError as exc:
-            raise PassingFailure(f"cannot read: {exc.strerror}") from exc
-        again = step.entry.restat()
-        if (again.size, again.mtime_ns) != (step.entry.size, step.entry.mtime_ns) or len(
-            data
-        ) != step.entry.size:
-            raise PassingFailure(
-                "changed while being read (still being written?); tried again next run"
-            )
-        return data
-
     def land(self, step: Step, fast: bool = True, row: LedgerRow | None = None) -> None:
-        row = row or _new_row(step, self.run_id, utcnow())
+        ahead = self.prefetch.take(step) if self.prefetch and fast and row is None else None
+        if ahead is not None:  # read by a worker process (prefetch.py)
+            row, chunks, failure = ahead
+            source = _replay(chunks, failure)
+        else:
+            row = row or _new_row(step, self.run_id, utcnow())
+            source = read_step(step, row, self.mapping, self.limits, fast)
         current = Stager(self.record_type)
         own_transaction = False
         try:
-            data = self._bytes(step, row)
-            fp = fingerprint(data)
-            if step.sha256 is not None and fp.sha256 != step.sha256:
-                raise PassingFailure("changed while being read; tried again next run")
-            row.sha256 = fp.sha256
-            for chunk, ctx in read_file(data, row, self.mapping, fp, self.limits, fast):
+            for chunk, ctx in source:
                 current.add(chunk, ctx, row)
                 if self.done.rows + current.rows < FLUSH_ROWS:
                     continue
@@ -291,6 +273,12 @@ class _Lander:
                 str(exc) if isinstance(exc, FileFailed) else f"{type(exc).__name__}: {exc}",
                 retry,
             )
+
+
+def _replay(chunks: list | None, failure: Exception | None) -> Iterator:
+    if failure is not None:
+        raise failure
+    yield from chunks or ()
 
 
 def _rollback(conn: duckdb.DuckDBPyConnection) -> None:
@@ -326,7 +314,10 @@ def land_record_types(
     _shards), `threads` at a time, each on its own cursor (its own transactions; they append to
     the landing tables and touch distinct ledger rows, which never conflicts in DuckDB): one
     shard's Python reading overlaps another's DuckDB typing and commits, and the biggest type
-    uses every thread. Files whose bytes are also at another path land last (_candidates).
+    uses every thread. A landing of more than prefetch.WORKERS_MIN_BYTES (a rebuild) is
+    landed by one thread instead, the files read ahead by `threads` worker processes
+    (prefetch.py): reading is Python work that two threads share badly under the GIL. Files
+    whose bytes are also at another path land last (_candidates).
     `progress(files done, files to do)` is called once planned and after each file (from the
     landing threads: it must be thread-safe)."""
     from pipelines.landing.reexamine import reexamine
@@ -351,18 +342,30 @@ def land_record_types(
     _record_unread(conn, plan.steps, results, run_id, tick)
     plans = {rt: [s for s in plan.of("land") if s.record_type == rt] for rt in record_types}
 
+    prefetch: Prefetcher | None = None
+
     def land_steps(cursor, record_type: str, steps: list[Step], result: LandingResult):
-        lander = _Lander(cursor, record_type, mapping, result, limits, run_id)
+        lander = _Lander(cursor, record_type, mapping, result, limits, run_id, prefetch)
         for step in steps:
             lander.land(step)
             tick()
         lander.flush_done()
 
-    if threads <= 1 or sum(len(p) for p in plans.values()) < 2:
-        for record_type in record_types:
-            started = time.monotonic()
-            land_steps(conn, record_type, plans[record_type], results[record_type])
-            results[record_type].seconds += time.monotonic() - started
+    ahead = [s for rt in record_types for s in plans[rt]]
+    if threads > 1 and ahead and _land_bytes(ahead) >= workers_min_bytes():
+        # a rebuild: `threads` worker processes read the files ahead, one thread lands them
+        prefetch = Prefetcher(
+            ahead, lambda step: _new_row(step, run_id, utcnow()), mapping, limits, threads
+        )
+    if prefetch is not None or threads <= 1 or len(ahead) < 2:
+        try:
+            for record_type in record_types:
+                started = time.monotonic()
+                land_steps(conn, record_type, plans[record_type], results[record_type])
+                results[record_type].seconds += time.monotonic() - started
+        finally:
+            if prefetch is not None:
+                prefetch.close()
     else:
         _land_threaded(conn, plans, mapping, results, threads, land_steps)
     _candidates(conn, plan.of("candidate"), results, run_id, land_steps, tick)

@@ -5,12 +5,15 @@ files present; the rerun must end exactly where an uninterrupted run ends."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 
 from pipelines.generate import generate_corpus
+from pipelines.landing import land as land_module
 from tests.faults.conftest import land_forked, landed_state
 
 HEADER = "检查编号,检查日期,派出所,场所名称,场所类型,发现隐患,督促整改,下发通知书,停业整改\n"
@@ -57,18 +60,18 @@ def scenario(tmp_path_factory):
     return tmp, before, base, night
 
 
-def sweep(tmp: Path, raw: Path, start: Path | None, reference: dict) -> int:
+def sweep(tmp: Path, raw: Path, start: Path | None, reference: dict, threads: int = 1) -> int:
     """Kill after commit 1, 2, ...; rerun; compare. Returns the number of commits swept."""
     for n in range(1, 80):
         db = tmp / f"sweep-{n}.duckdb"
         if start is not None:
             shutil.copyfile(start, db)
-        crashed = land_forked(db, raw, fault=f"landing.commit:{n}")
+        crashed = land_forked(db, raw, threads=threads, fault=f"landing.commit:{n}")
         if crashed == 0:  # fewer than n commits: every point was swept
             assert landed_state(db) == reference
             return n - 1
         assert crashed == -9, f"the child ended with {crashed}, not killed after commit {n}"
-        assert land_forked(db, raw) == 0
+        assert land_forked(db, raw, threads=threads) == 0
         assert landed_state(db) == reference, f"after a crash at commit {n}"
         db.unlink()
     raise AssertionError("landing never finished within 80 commits")
@@ -81,20 +84,53 @@ def test_a_crash_at_any_commit_of_a_first_landing_reruns_to_the_uninterrupted_st
     assert sweep(tmp, before, None, landed_state(clean)) >= 10
 
 
-def test_a_crash_at_any_commit_of_a_night_reruns_to_the_uninterrupted_state(scenario):
-    tmp, _, base, night = scenario
-    clean = tmp / "clean-night.duckdb"
-    shutil.copyfile(base, clean)
-    assert land_forked(clean, night) == 0
-    reference = landed_state(clean)
-    # the night did what it should: the revert counts again, the correction replaced its
-    # path, the second-folder copy is a duplicate of a version that counts
-    ledger = {(row[0], row[2]) for row in reference["ledger"]}
-    assert ("inspections/手工/x_20220716.csv", "loaded") in ledger
-    assert ("inspections/手工/x_20220716.csv", "superseded") in ledger
-    assert ("traffic/手工/t_20220625.csv", "superseded") in ledger
-    assert any(
-        row[0].startswith("traffic/二次上传/") and row[2] == "duplicate"
-        for row in reference["ledger"]
-    )
-    assert sweep(tmp, night, base, reference) >= 6
+def test_a_crash_at_any_commit_while_workers_read_ahead_reruns_to_the_same_state(
+    scenario, monkeypatch
+):
+    """The same sweep with the files read by worker processes (prefetch.py, as a rebuild
+    lands): the landing process is killed with its workers still reading."""
+    tmp, before, _, _ = scenario
+    clean = tmp / "clean-first.duckdb"
+    if not clean.exists():
+        assert land_forked(clean, before) == 0
+    monkeypatch.setenv("WAREHOUSE_LANDING_WORKERS_MIN_BYTES", "0")
+    monkeypatch.setattr(land_module, "FLUSH_ROWS", 200)  # more commits to kill at
+    reference = tmp / "clean-ahead.duckdb"
+    assert land_forked(reference, before, threads=2) == 0
+    assert landed_state(reference) == landed_state(clean)
+    assert sweep(tmp, before, None, landed_state(clean), threads=2) >= 10
+    # the killed landings' workers saw their parent go and ended
+    deadline = time.monotonic() + 10
+    while stray_processes() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert stray_processes() == []
+
+
+def _stat(pid: int) -> tuple[str, int, int] | None:
+    """(state, parent pid, process group) of a process, None when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return fields[0], int(fields[1]), int(fields[2])
+
+
+def stray_processes() -> list[int]:
+    """Live processes of this test's process group whose parent is outside it, other than
+    this process's ancestors: orphans that a killed landing left (re-parented to init).
+    pytest-xdist's other workers and what they start have their parents in the group."""
+    group, ancestors, pid = os.getpgid(0), set(), os.getpid()
+    while pid > 1 and pid not in ancestors:
+        ancestors.add(pid)
+        pid = (_stat(pid) or ("", 0, 0))[1]
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) in ancestors:
+            continue
+        stat = _stat(int(entry.name))
+        if stat is None or stat[2] != group or stat[0] == "Z":
+            continue
+        parent = _stat(stat[1])
+        if parent is None or parent[2] != group:
+            found.append(int(entry.name))
+    return found

@@ -3,6 +3,7 @@ gives: the same rows, ledger and quarantine, and the same duplicate decisions ac
 
 from __future__ import annotations
 
+import os
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -42,7 +43,10 @@ def test_concurrent_landing_equals_landing_in_turn(tmp_path, monkeypatch):
     write(raw, "inspections/zz_blank.csv", "检查编号\n")
     shutil.copyfile(raw / "inspections/zz_blank.csv", raw / "traffic/zz_blank.csv")
     landed = {}
-    for threads in (1, 3):
+    for threads, read_ahead in ((1, False), (3, False), (2, True)):
+        # read_ahead: worker processes read the files, one thread lands them (prefetch.py)
+        limit = "0" if read_ahead else str(1 << 60)
+        monkeypatch.setenv("WAREHOUSE_LANDING_WORKERS_MIN_BYTES", limit)
         conn = duckdb.connect(str(tmp_path / f"w{threads}.duckdb"))
         ensure_schema(conn)
         results = land_record_types(conn, raw, TYPES, "run-1", threads=threads, limits=NO_SETTLE)
@@ -82,7 +86,37 @@ def test_concurrent_landing_equals_landing_in_turn(tmp_path, monkeypatch):
         again = land_record_types(conn, raw, TYPES, "run-2", threads=threads, limits=NO_SETTLE)
         assert all(r.files_loaded + r.files_failed + r.files_duplicate == 0 for r in again.values())
         conn.close()
-    assert landed[1] == landed[3]
+    assert landed[1] == landed[3] == landed[2]
+
+
+def test_a_reader_process_that_dies_leaves_its_files_to_the_landing_thread(tmp_path, monkeypatch):
+    """A worker killed while reading (here: exiting on one file) breaks the pool; the files not
+    yet taken are read in process, and the landing equals one without workers."""
+    from pipelines.landing import prefetch
+
+    monkeypatch.setattr(land_module, "utcnow", lambda: datetime(2024, 1, 2, 3, 4, 5))
+    raw = tmp_path / "raw"
+    generate_corpus(raw, stations=3, days=4, seed=7)
+    victim = sorted((raw / "disputes").rglob("*.csv"))[2].relative_to(raw).as_posix()
+    landing_pid = os.getpid()
+    real = prefetch.read_step
+
+    def dies_in_a_worker(step, row, mapping, limits, fast=True):
+        if step.rel == victim and os.getpid() != landing_pid:
+            os._exit(3)
+        return real(step, row, mapping, limits, fast)
+
+    monkeypatch.setattr(prefetch, "read_step", dies_in_a_worker)
+    landed = {}
+    for name, threads, limit in (("alone", 1, str(1 << 60)), ("workers", 2, "0")):
+        monkeypatch.setenv("WAREHOUSE_LANDING_WORKERS_MIN_BYTES", limit)
+        conn = duckdb.connect(str(tmp_path / f"{name}.duckdb"))
+        ensure_schema(conn)
+        results = land_record_types(conn, raw, TYPES, "run-1", threads=threads, limits=NO_SETTLE)
+        assert sum(r.files_loaded for r in results.values()) > 20
+        landed[name] = snapshot(conn)
+        conn.close()
+    assert landed["workers"] == landed["alone"]
 
 
 def _step(kind: str, rel: str, size: int) -> Step:
