@@ -140,6 +140,8 @@ class Settings(WarehouseLayout, BaseSettings):
     staging_batch_rows: int = _env("WAREHOUSE_STAGING_BATCH_ROWS", 10_000_000, ge=1)
     # landing threads (one DuckDB cursor each) sharing shards of files; 1 lands them in turn
     landing_threads: int = _env("WAREHOUSE_LANDING_THREADS", 2)
+    # from this many bytes to land, worker processes read the files ahead (a rebuild)
+    landing_workers_min_bytes: int = _env("WAREHOUSE_LANDING_WORKERS_MIN_BYTES", 64 << 20, ge=0)
     # the validation suites (pipelines/validation): fact row checks read every row, not only
     # the rows written since the published run; rows per streamed record batch; failing rows
     # kept per check

@@ -107,6 +107,7 @@ def land_raw_exports(context: dg.AssetExecutionContext, warehouse: WarehouseReso
             warehouse.landing_threads,
             limits=warehouse.landing_limits,
             progress=LandingProgress(context.log),
+            workers_min_bytes=warehouse.landing_workers_min_bytes,
         )
         for record_type, result in results.items():
             for path, message in result.failures:

@@ -38,6 +38,8 @@ class WarehouseResource(dg.ConfigurableResource, WarehouseLayout):
     keep_snapshots: int = 14
     memory_limit: str = "2GB"  # DuckDB buffer pool of this process's connections
     landing_threads: int = 2  # shards of raw files landing at once
+    # from this many bytes to land, worker processes read the files ahead (landing/prefetch.py)
+    landing_workers_min_bytes: int = 64 << 20
     # checks read every row and record, publish hashes every month (WAREHOUSE_VALIDATION_FULL)
     validation_full: bool = False
     # what one raw file may cost (pipelines/landing/limits.py); defaults from Limits
@@ -58,6 +60,7 @@ class WarehouseResource(dg.ConfigurableResource, WarehouseLayout):
             keep_snapshots=settings.keep_snapshots,
             memory_limit=settings.duckdb_memory_limit,
             landing_threads=settings.landing_threads,
+            landing_workers_min_bytes=settings.landing_workers_min_bytes,
             validation_full=settings.validation_full,
             max_file_bytes=limits.max_file_bytes,
             max_xlsx_bytes=limits.max_uncompressed_bytes,

@@ -39,7 +39,7 @@ from pipelines.landing.limits import Limits
 from pipelines.landing.mapping import HeaderMapping, load_mapping
 from pipelines.landing.normalise import create_macros
 from pipelines.landing.plan import Step, make_plan
-from pipelines.landing.prefetch import PassingFailure, Prefetcher, read_step, workers_min_bytes
+from pipelines.landing.prefetch import WORKERS_MIN_BYTES, PassingFailure, Prefetcher, read_step
 from pipelines.landing.read import station_from_path
 from pipelines.landing.stage import Stager, insert_rejects, type_and_land
 
@@ -72,6 +72,7 @@ class LandingResult:
     rows_quarantined: int = 0
     lines_skipped: int = 0
     rows_released: int = 0
+    files_read_ahead: int = 0  # of the files read: by a worker process (prefetch.py)
     seconds: float = 0.0
     mapping_version: str = ""
     failures: list[tuple[str, str]] = field(default_factory=list)
@@ -94,7 +95,7 @@ class LandingResult:
 
     def add(self, other: LandingResult) -> None:
         """Add the counts and failures of a shard of the same record type."""
-        for name in self.COUNTS:
+        for name in (*self.COUNTS, "files_read_ahead"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.failures.extend(other.failures)
 
@@ -105,6 +106,7 @@ class LandingResult:
 
     def as_metadata(self) -> dict:
         meta: dict = {k: int(getattr(self, k)) for k in self.COUNTS}
+        meta["files_read_ahead"] = self.files_read_ahead
         meta["mapping_version"] = self.mapping_version
         meta["seconds"] = round(self.seconds, 3)
         meta["failed_files"] = json.dumps(dict(self.failures), ensure_ascii=False)
@@ -235,6 +237,7 @@ class _Lander:
         ahead = self.prefetch.take(step) if self.prefetch and fast and row is None else None
         if ahead is not None:  # read by a worker process (prefetch.py)
             row, chunks, failure = ahead
+            self.result.files_read_ahead += 1
             source = _replay(chunks, failure)
         else:
             row = row or _new_row(step, self.run_id, utcnow())
@@ -305,6 +308,7 @@ def land_record_types(
     threads: int = 1,
     limits: Limits | None = None,
     progress: Callable[[int, int], None] | None = None,
+    workers_min_bytes: int = WORKERS_MIN_BYTES,
 ) -> dict[str, LandingResult]:
     """Land every record type; never raises for a bad file.
 
@@ -314,7 +318,7 @@ def land_record_types(
     _shards), `threads` at a time, each on its own cursor (its own transactions; they append to
     the landing tables and touch distinct ledger rows, which never conflicts in DuckDB): one
     shard's Python reading overlaps another's DuckDB typing and commits, and the biggest type
-    uses every thread. A landing of more than prefetch.WORKERS_MIN_BYTES (a rebuild) is
+    uses every thread. A landing of at least `workers_min_bytes` (a rebuild) is
     landed by one thread instead, the files read ahead by `threads` worker processes
     (prefetch.py): reading is Python work that two threads share badly under the GIL. Files
     whose bytes are also at another path land last (_candidates).
@@ -352,7 +356,7 @@ def land_record_types(
         lander.flush_done()
 
     ahead = [s for rt in record_types for s in plans[rt]]
-    if threads > 1 and ahead and _land_bytes(ahead) >= workers_min_bytes():
+    if threads > 1 and ahead and _land_bytes(ahead) >= workers_min_bytes:
         # a rebuild: `threads` worker processes read the files ahead, one thread lands them
         prefetch = Prefetcher(
             ahead, lambda step: _new_row(step, run_id, utcnow()), mapping, limits, threads

@@ -34,13 +34,9 @@ from pipelines.landing.mapping import HeaderMapping
 from pipelines.landing.plan import Step
 from pipelines.landing.read import read_file
 
-# a landing smaller than this reads in process (a city night is a few MB; a rebuild 1.4 GB)
+# a landing smaller than this reads in process (a city night is a few MB; a rebuild 1.4 GB);
+# WAREHOUSE_LANDING_WORKERS_MIN_BYTES (Settings) overrides it
 WORKERS_MIN_BYTES = 64 << 20
-
-
-def workers_min_bytes() -> int:
-    """WORKERS_MIN_BYTES, or WAREHOUSE_LANDING_WORKERS_MIN_BYTES (0: always read ahead)."""
-    return int(os.environ.get("WAREHOUSE_LANDING_WORKERS_MIN_BYTES", WORKERS_MIN_BYTES))
 
 
 # bytes of files read ahead and not yet landed (at least one file, whatever its size)

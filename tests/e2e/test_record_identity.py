@@ -189,6 +189,28 @@ def test_any_nights_in_any_order_publish_what_one_run_publishes(
         assert got[table] == reference[table], table
 
 
+def test_a_run_whose_files_are_read_by_worker_processes_publishes_what_one_run_publishes(
+    one_corpus, tmp_path
+):
+    """The real job with the rebuild's landing (pipelines/landing/prefetch.py: worker
+    processes read the files, one thread lands them) forced on a small corpus."""
+    corpus, reference, reference_wh = one_corpus
+    wh = make_warehouse(
+        tmp_path, corpus, WAREHOUSE_LANDING_WORKERS_MIN_BYTES="0", WAREHOUSE_LANDING_THREADS="2"
+    )
+    result, summary, ok = wh.run()
+    assert result.success and ok, summary
+    read_ahead = [
+        event.materialization.metadata["files_read_ahead"].value
+        for event in result.get_asset_materialization_events()
+        if "files_read_ahead" in event.materialization.metadata
+    ]
+    assert read_ahead and min(read_ahead) > 0, read_ahead  # per record type (and in all)
+    assert published_content(wh) == reference
+    ledger = "SELECT path, status, rows_read, rows_landed, rows_quarantined FROM ops.file_ledger"
+    assert sorted(wh.working(ledger)) == sorted(reference_wh.working(ledger))
+
+
 LANDED_ROWS = """
     SELECT record_type, sum(rows_landed) FROM ops.file_ledger
     WHERE record_type IN ('inspections', 'disputes', 'traffic')

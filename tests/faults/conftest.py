@@ -22,13 +22,19 @@ import pytest
 from pipelines.generate import generate_corpus
 from pipelines.landing import ensure_schema, land_record_types
 from pipelines.landing.limits import Limits
+from pipelines.landing.prefetch import WORKERS_MIN_BYTES
 
 REPO = Path(__file__).resolve().parents[2]
 RECORD_TYPES = ("inspections", "disputes", "traffic")
 
 
 def land_forked(
-    db: Path, raw: Path, threads: int = 1, fault: str | None = None, limits: Limits | None = None
+    db: Path,
+    raw: Path,
+    threads: int = 1,
+    fault: str | None = None,
+    limits: Limits | None = None,
+    workers_min_bytes: int = WORKERS_MIN_BYTES,
 ) -> int:
     """Land in a forked child (no interpreter start-up: a sweep forks dozens of them); returns
     its exit code, or minus the signal that killed it (-9: the fault's SIGKILL)."""
@@ -48,6 +54,7 @@ def land_forked(
                     "run",
                     threads=threads,
                     limits=limits or Limits(settle_seconds=0),
+                    workers_min_bytes=workers_min_bytes,
                 )
             code = 0
         finally:

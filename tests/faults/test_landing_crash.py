@@ -60,18 +60,19 @@ def scenario(tmp_path_factory):
     return tmp, before, base, night
 
 
-def sweep(tmp: Path, raw: Path, start: Path | None, reference: dict, threads: int = 1) -> int:
-    """Kill after commit 1, 2, ...; rerun; compare. Returns the number of commits swept."""
+def sweep(tmp: Path, raw: Path, start: Path | None, reference: dict, **landing) -> int:
+    """Kill after commit 1, 2, ...; rerun; compare. Returns the number of commits swept.
+    `landing`: more arguments of land_forked (threads, workers_min_bytes)."""
     for n in range(1, 80):
         db = tmp / f"sweep-{n}.duckdb"
         if start is not None:
             shutil.copyfile(start, db)
-        crashed = land_forked(db, raw, threads=threads, fault=f"landing.commit:{n}")
+        crashed = land_forked(db, raw, fault=f"landing.commit:{n}", **landing)
         if crashed == 0:  # fewer than n commits: every point was swept
             assert landed_state(db) == reference
             return n - 1
         assert crashed == -9, f"the child ended with {crashed}, not killed after commit {n}"
-        assert land_forked(db, raw, threads=threads) == 0
+        assert land_forked(db, raw, **landing) == 0
         assert landed_state(db) == reference, f"after a crash at commit {n}"
         db.unlink()
     raise AssertionError("landing never finished within 80 commits")
@@ -93,12 +94,12 @@ def test_a_crash_at_any_commit_while_workers_read_ahead_reruns_to_the_same_state
     clean = tmp / "clean-first.duckdb"
     if not clean.exists():
         assert land_forked(clean, before) == 0
-    monkeypatch.setenv("WAREHOUSE_LANDING_WORKERS_MIN_BYTES", "0")
     monkeypatch.setattr(land_module, "FLUSH_ROWS", 200)  # more commits to kill at
+    ahead = {"threads": 2, "workers_min_bytes": 0}
     reference = tmp / "clean-ahead.duckdb"
-    assert land_forked(reference, before, threads=2) == 0
+    assert land_forked(reference, before, **ahead) == 0
     assert landed_state(reference) == landed_state(clean)
-    assert sweep(tmp, before, None, landed_state(clean), threads=2) >= 10
+    assert sweep(tmp, before, None, landed_state(clean), **ahead) >= 10
     # the killed landings' workers saw their parent go and ended
     deadline = time.monotonic() + 10
     while stray_processes() and time.monotonic() < deadline:

@@ -45,11 +45,13 @@ def test_concurrent_landing_equals_landing_in_turn(tmp_path, monkeypatch):
     landed = {}
     for threads, read_ahead in ((1, False), (3, False), (2, True)):
         # read_ahead: worker processes read the files, one thread lands them (prefetch.py)
-        limit = "0" if read_ahead else str(1 << 60)
-        monkeypatch.setenv("WAREHOUSE_LANDING_WORKERS_MIN_BYTES", limit)
+        limit = 0 if read_ahead else 1 << 60
         conn = duckdb.connect(str(tmp_path / f"w{threads}.duckdb"))
         ensure_schema(conn)
-        results = land_record_types(conn, raw, TYPES, "run-1", threads=threads, limits=NO_SETTLE)
+        results = land_record_types(
+            conn, raw, TYPES, "run-1", threads=threads, limits=NO_SETTLE, workers_min_bytes=limit
+        )
+        assert bool(sum(r.files_read_ahead for r in results.values())) == read_ahead
         for r in results.values():
             assert r.rows_read == r.rows_landed + r.rows_quarantined
         assert sum(r.files_loaded for r in results.values()) > 20
@@ -83,7 +85,9 @@ def test_concurrent_landing_equals_landing_in_turn(tmp_path, monkeypatch):
                 for t, r in results.items()
             },
         )
-        again = land_record_types(conn, raw, TYPES, "run-2", threads=threads, limits=NO_SETTLE)
+        again = land_record_types(
+            conn, raw, TYPES, "run-2", threads=threads, limits=NO_SETTLE, workers_min_bytes=limit
+        )
         assert all(r.files_loaded + r.files_failed + r.files_duplicate == 0 for r in again.values())
         conn.close()
     assert landed[1] == landed[3] == landed[2]
@@ -108,11 +112,12 @@ def test_a_reader_process_that_dies_leaves_its_files_to_the_landing_thread(tmp_p
 
     monkeypatch.setattr(prefetch, "read_step", dies_in_a_worker)
     landed = {}
-    for name, threads, limit in (("alone", 1, str(1 << 60)), ("workers", 2, "0")):
-        monkeypatch.setenv("WAREHOUSE_LANDING_WORKERS_MIN_BYTES", limit)
+    for name, threads, limit in (("alone", 1, 1 << 60), ("workers", 2, 0)):
         conn = duckdb.connect(str(tmp_path / f"{name}.duckdb"))
         ensure_schema(conn)
-        results = land_record_types(conn, raw, TYPES, "run-1", threads=threads, limits=NO_SETTLE)
+        results = land_record_types(
+            conn, raw, TYPES, "run-1", threads=threads, limits=NO_SETTLE, workers_min_bytes=limit
+        )
         assert sum(r.files_loaded for r in results.values()) > 20
         landed[name] = snapshot(conn)
         conn.close()
