@@ -3,12 +3,13 @@
 A rebuild lands some 16,000 files. Reading one (decoding, CSV or xlsx parsing, header
 mapping, sorting out totals, footers and malformed lines) is Python and Arrow work on the
 file's bytes alone, and under the GIL two landing threads got about 1.2 times what one gets
-(bench/RESULTS.md). Worker processes read the files ahead, in plan order, and hand back each
-file's row batches and ledger fields; the landing thread (land.py) takes them when it comes
-to the file. Everything that touches DuckDB (typing, rules, the ledger, transactions, failure
-isolation, the commit points the crash tests kill at) stays in the landing process, in the
-same order: a file read ahead lands exactly as one read in process would, and a file's
-failure is raised where the in-process read raises it.
+(docs/scaling.md; two processes read 2.0 times as fast as one). Worker processes read the
+files ahead, in plan order, and hand back each file's row batches and ledger fields; the
+landing thread (land.py) takes them when it comes to the file. Everything that touches
+DuckDB (typing, rules, the ledger, transactions, failure isolation, the commit points the
+crash tests kill at) stays in the landing process, in the same order: a file read ahead
+lands exactly as one read in process would, and a file's failure is raised where the
+in-process read raises it.
 
 Only for a landing worth the workers' start (WORKERS_MIN_BYTES): a night's few megabytes
 are read in process. Workers are forked (no second import of the job; they never touch
@@ -37,8 +38,6 @@ from pipelines.landing.read import read_file
 # a landing smaller than this reads in process (a city night is a few MB; a rebuild 1.4 GB);
 # WAREHOUSE_LANDING_WORKERS_MIN_BYTES (Settings) overrides it
 WORKERS_MIN_BYTES = 64 << 20
-
-
 # bytes of files read ahead and not yet landed (at least one file, whatever its size)
 AHEAD_BYTES = 256 << 20
 # files sent to a worker at once: up to TASK_FILES, until TASK_BYTES
