@@ -297,7 +297,7 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
             _RUNNING.pop(invocation.process.pid, None)
             if not skip:
                 unit_tests.record_if_all_passed(target, code, context.run.run_id, started)
-            results = dbt_test_results(Path(project.target_path) / "run_results.json")
+            results = dbt_test_results(target / "run_results.json")
             context.log.info(dbt_tests_message(dbt_tests_text(results)))
 
     return dbt_warehouse

@@ -91,11 +91,12 @@ class LandingResult:
         "rows_quarantined",
         "lines_skipped",
         "rows_released",
+        "files_read_ahead",
     )
 
     def add(self, other: LandingResult) -> None:
         """Add the counts and failures of a shard of the same record type."""
-        for name in (*self.COUNTS, "files_read_ahead"):
+        for name in self.COUNTS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.failures.extend(other.failures)
 
@@ -106,7 +107,6 @@ class LandingResult:
 
     def as_metadata(self) -> dict:
         meta: dict = {k: int(getattr(self, k)) for k in self.COUNTS}
-        meta["files_read_ahead"] = self.files_read_ahead
         meta["mapping_version"] = self.mapping_version
         meta["seconds"] = round(self.seconds, 3)
         meta["failed_files"] = json.dumps(dict(self.failures), ensure_ascii=False)
