@@ -141,3 +141,86 @@ changed_campaigns as (
     where campaign_id not in (
         select campaign_id from {{ ref(fact_model) }} where campaign_id is not null)
 {%- endmacro %}
+
+{#- The month fingerprints of mart_station_daily's facts (macro changed_months): per month,
+    each fact table's row count and the largest _resolved_at of the three. Read by the model
+    and by its reconciliation check. -#}
+{% macro station_daily_fingerprints() -%}
+select
+    _month,
+    string_agg(record_type || ':' || n, ' ' order by record_type)
+        || ' @' || coalesce(cast(max(stamp) as varchar), '') as _fingerprint
+from (
+    {%- for record_type, model, day in [
+        ('disputes', 'fct_disputes', 'reported_on'),
+        ('inspections', 'fct_inspections', 'inspected_on'),
+        ('traffic', 'fct_traffic_violations', 'occurred_on')] %}
+    select
+        {{ month_of(day) }} as _month,
+        '{{ record_type }}' as record_type,
+        count(*) as n,
+        max(_resolved_at) as stamp
+    from {{ ref(model) }}
+    group by 1
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+)
+group by _month
+{%- endmacro %}
+
+{#- The month fingerprints of int_station_days's sources (macro changed_months): per month,
+    the rows and largest batch stamp of each int_ model (records) and stg_ model (landed rows:
+    a version superseded or counting again is restaged), the landing-quarantined rows and empty
+    exports of the versions that count with the latest time one of them began to count, and
+    the reference data's hash (a station alias added moves rows between stations). A day
+    without a date counts as month 0001-01. -#}
+{% macro station_days_fingerprints() -%}
+select
+    _month,
+    string_agg(part || ':' || n || '@' || coalesce(cast(stamp as varchar), ''), ' '
+               order by part)
+        || ' ' || (select reference_hash from {{ ref('int_reference_version') }}) as _fingerprint
+from (
+    {%- for model, day, stamp in [
+        ('int_inspections', 'inspected_on', '_resolved_at'),
+        ('int_disputes', 'reported_on', '_resolved_at'),
+        ('int_traffic', 'occurred_on', '_resolved_at'),
+        ('stg_inspections', 'inspected_on', '_staged_at'),
+        ('stg_disputes', 'reported_on', '_staged_at'),
+        ('stg_traffic', 'occurred_on', '_staged_at')] %}
+    select
+        {{ station_days_month(day) }} as _month,
+        '{{ model }}' as part,
+        count(*) as n,
+        max({{ stamp }}) as stamp
+    from {{ ref(model) }}
+    group by 1
+    union all
+    {%- endfor %}
+    select
+        {{ station_days_month('coalesce(q.record_date, cast(v.exported_at as date))') }},
+        'quarantine',
+        count(*),
+        max(coalesce(v.current_since, v.first_seen_at))
+    from {{ source('ops', 'quarantine') }} as q
+    inner join {{ source('ops', 'file_ledger') }} as v
+        on v.path = q.source_path and v.sha256 = q.file_sha256 and v.status = 'loaded'
+    where q.stage = 'landing' and q.reason_code <> 'file_failed'
+    group by 1
+    union all
+    select
+        {{ station_days_month('cast(exported_at as date)') }},
+        'empty_exports',
+        count(*),
+        max(coalesce(current_since, first_seen_at))
+    from {{ source('ops', 'file_ledger') }}
+    where status = 'loaded' and rows_read = 0
+    group by 1
+)
+group by _month
+{%- endmacro %}
+
+{#- int_station_days's month of a day: a day without a date belongs to month 0001-01. -#}
+{% macro station_days_month(day) -%}
+    coalesce({{ month_of(day) }}, date '0001-01-01')
+{%- endmacro %}

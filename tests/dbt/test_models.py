@@ -386,6 +386,7 @@ def test_published_columns_and_types(built):
         if (
             table.startswith("mart_")
             and column not in ("day",)
+            and not column.startswith("_")  # bookkeeping, never published
             and data_type not in ("VARCHAR", "DECIMAL(9,6)")
             and not column.startswith("is_")
             and not column.endswith("_at")
@@ -437,7 +438,7 @@ def test_every_published_model_has_an_enforced_contract(built):
         ] == declared, name
     # `dbt build` compiled every check model the suites read (ephemeral: nothing was built)
     compiled = read_manifest(manifest)
-    assert compiled.complete and len(compiled.checks) == 56
+    assert compiled.complete and len(compiled.checks) == 57
     assert not built.query(
         "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'check\\_%' ESCAPE '\\'"
     )
@@ -543,7 +544,15 @@ def test_a_record_key_repeated_in_the_latest_batch_fails_its_test(built, tmp_pat
 
 def snapshot(wh: Warehouse) -> dict[str, list]:
     """Every model table, without the batch stamps (which record when, not what)."""
-    stamps = ("_staged_at", "_resolved_at", "computed_at", "_fact_fingerprint", "staged_through")
+    stamps = (
+        "_staged_at",
+        "_resolved_at",
+        "computed_at",
+        "_fact_fingerprint",
+        "staged_through",
+        "_built_at",
+        "_fingerprint",  # holds the largest _resolved_at of its month
+    )
     result = {}
     for schema, table in wh.query(
         "SELECT table_schema, table_name FROM information_schema.tables "
@@ -563,11 +572,36 @@ def snapshot(wh: Warehouse) -> dict[str, list]:
     return result
 
 
+FACT_DAYS = {
+    "fct_inspections": ("inspection_key", "inspected_on"),
+    "fct_disputes": ("dispute_key", "reported_on"),
+    "fct_traffic_violations": ("ticket_key", "occurred_on"),
+}
+
+
+def fact_months(wh: Warehouse) -> set[tuple]:
+    """(fact table, record key, month of its day, _resolved_at) of every fact row."""
+    return {
+        (table, key, month, stamp)
+        for table, (key_column, day) in FACT_DAYS.items()
+        for key, month, stamp in wh.query(
+            f"SELECT {key_column}, date_trunc('month', {day})::DATE, _resolved_at "
+            f"FROM marts.{table}"
+        )
+    }
+
+
+def changed_fact_months(wh: Warehouse, before: set[tuple]) -> set[date]:
+    """The months a fact row entered, left or was rewritten in since `before`."""
+    return {month for _, _, month, _ in fact_months(wh) ^ before}
+
+
 # old_marks: a warehouse whose int_watermarks predates its reference_hash column resolves
 # only the new numbers too (the int_ models compare the reference with their rows once)
 @pytest.mark.parametrize("old_marks", [False, True])
 def test_incremental_run_equals_full_refresh(built, tmp_path, old_marks):
     wh = built.copy_to(tmp_path / "home")
+    before = fact_months(wh)
     with duckdb.connect(str(wh.path)) as conn:
         if old_marks:
             conn.execute("ALTER TABLE intermediate.int_watermarks DROP COLUMN reference_hash")
@@ -615,12 +649,50 @@ def test_incremental_run_equals_full_refresh(built, tmp_path, old_marks):
         ("ALL_NINE_SMALL", 4, 5, 7, 4, 1, 1),
         ("SMALL_NETCAFE", 1, 1, 3, 1, 0, 1),
     ]
+    # mart_station_daily recomputed the months whose facts changed, and only those
+    rebuilt = wh.query(
+        "SELECT DISTINCT _month FROM marts.mart_station_daily WHERE _built_at = "
+        "(SELECT max(_built_at) FROM marts.mart_station_daily) ORDER BY 1"
+    )
+    months = {m for (m,) in wh.query("SELECT DISTINCT _month FROM marts.mart_station_daily")}
+    changed = changed_fact_months(wh, before)
+    assert {m for (m,) in rebuilt} == changed & months
+    assert changed - months  # a month left without facts (I9's) lost its rows: see below
+    assert months - changed  # months whose facts did not change were not rewritten
     incremental = snapshot(wh)
 
     # the reference: everything rebuilt from the landing tables (models only; the dbt tests
     # already ran on the incremental state above)
     wh.dbt("run", "--full-refresh")
     assert snapshot(wh) == incremental
+
+
+@pytest.mark.parametrize(
+    ("relation", "columns"),
+    [
+        ("marts.mart_station_daily", ("_month", "_fingerprint", "_built_at", "_tombstone")),
+        ("intermediate.int_station_days", ("_month", "_fingerprint", "_tombstone")),
+    ],
+)
+def test_a_table_written_before_it_was_month_incremental_is_rebuilt(
+    built, tmp_path, relation, columns
+):
+    """A warehouse whose table predates its month bookkeeping (macros/months.sql): the next
+    build recomputes every month, the rows without a month are deleted, and the table equals
+    a full refresh."""
+    wh = built.copy_to(tmp_path / "home")
+    with duckdb.connect(str(wh.path)) as conn:
+        for column in columns:
+            conn.execute(f"ALTER TABLE {relation} DROP COLUMN {column}")
+        rows = conn.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
+    model = relation.split(".")[1]
+    wh.dbt("build", "--select", model)
+    assert wh.query(
+        f"SELECT count(*), count(_month), count(*) FILTER (WHERE _tombstone) FROM {relation}"
+    ) == [(rows, rows, 0)]
+    upgraded = snapshot(wh)[relation]
+    wh.dbt("run", "--full-refresh", "--select", model)
+    assert snapshot(wh)[relation] == upgraded
 
 
 def test_alias_added_to_seed_reaccepts_held_back_rows(built, tmp_path):

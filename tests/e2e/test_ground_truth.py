@@ -151,10 +151,11 @@ def test_rerun_on_unchanged_files_lands_nothing_and_publishes_the_same(second_ru
     assert_marts_equal_truth(wh, second_run.truth)
     # nothing was rewritten: the fact tables' row checks read only rows stamped after what the
     # published run validated (none), their reconciliation only the numbers changed since (the
-    # rejected ones), the other aggregate checks still read everything
+    # rejected ones), mart_station_daily's only the months written since (none: no fact month
+    # changed), the other aggregate checks still read everything
     reports = wh.settings().reports_dir
     first = json.loads((reports / second_run.first_run_id / "watermarks.json").read_text())
-    assert set(first) == {table for _, table in FACTS}
+    assert set(first) == {table for _, table in FACTS} | {"mart_station_daily"}
     checks = json.loads((reports / run_id / "checks.json").read_text())
     scopes = {(c["table"], c["name"]): c["rows_scope"] for c in checks}
     for _, table in FACTS:
@@ -162,7 +163,30 @@ def test_rerun_on_unchanged_files_lands_nothing_and_publishes_the_same(second_ru
         assert scopes[(table, "counts_non_negative")] == f"rows with _resolved_at > {since}"
         assert scopes[(table, "reconciliation")] == f"aggregate of what changed since {since}"
         assert scopes[(table, "completeness")] == "aggregate"
-    assert scopes[("mart_station_daily", "counts_non_negative")] == "all rows"
+    since = first["mart_station_daily"]["value"]
+    assert scopes[("mart_station_daily", "counts_non_negative")] == f"rows with _built_at > {since}"
+    assert scopes[("mart_station_daily", "reconciliation")] == (
+        f"aggregate of what changed since {since}"
+    )
+    assert scopes[("mart_station_daily", "rates_match_counts")] == "aggregate"
+    # the months it wrote again are those whose facts were stamped again (the records sharing
+    # a number with a rejected one: every rejected number is resolved again each night)
+    written = wh.working(
+        "SELECT DISTINCT _month FROM marts.mart_station_daily WHERE _built_at > ?::TIMESTAMP",
+        [since],
+    )
+    restamped = wh.working(
+        " UNION ".join(
+            f"SELECT DISTINCT date_trunc('month', {day})::DATE FROM marts.{table} "
+            f"WHERE _resolved_at > '{first[table]['value']}'::TIMESTAMP"
+            for table, day in (
+                ("fct_inspections", "inspected_on"),
+                ("fct_disputes", "reported_on"),
+                ("fct_traffic_violations", "occurred_on"),
+            )
+        )
+    )
+    assert set(written) == set(restamped)
     # the fact months carry their row stamp, so the next publish hashes only changed months
     latest = json.loads((wh.home / "published" / "latest.json").read_text())
     manifest = json.loads(Path(latest["manifest"]).read_text())

@@ -630,6 +630,65 @@ def test_a_nights_reconciliation_reads_the_numbers_changed_since_the_validated_r
     assert not reconciliation().passed
 
 
+def test_a_nights_station_daily_reconciliation_reads_the_months_written_since(db, compiled):
+    """Given the validated stamp, mart_station_daily's reconciliation compares the months the
+    model wrote since (_built_at) with their facts, and every month's fingerprint with the
+    one its rows recorded: a month written tonight that disagrees with its facts fails, and so
+    do facts that changed in a month the model left alone. A figure changed by hand in a month
+    nobody wrote since is what the validated run reconciled: only the whole check sees it."""
+    validated = "2026-01-01 00:00:00"
+    since = {"mart_station_daily": {"column": "_built_at", "value": validated, "type": "TIMESTAMP"}}
+
+    def reconciliation(validated_through=None):
+        with duckdb.connect(str(db), read_only=True) as conn:
+            outcomes = run_checks(
+                conn,
+                SUITES,
+                compiled,
+                thresholds=QUIET,
+                tables=["mart_station_daily"],
+                validated_through=validated_through,
+            )
+        return next(o for o in outcomes if o.name == "reconciliation")
+
+    night = reconciliation(since)
+    assert night.passed and night.rows_scope == f"aggregate of what changed since {validated}"
+    assert reconciliation().passed
+
+    # a figure changed in a month nobody wrote since: not the model's doing
+    day = "(SELECT min(day) FROM marts.mart_station_daily WHERE traffic_violations > 0)"
+    break_db(
+        db,
+        "UPDATE marts.mart_station_daily SET traffic_violations = traffic_violations + 1 "
+        f"WHERE day = {day}",
+    )
+    assert reconciliation(since).passed
+    assert not reconciliation().passed
+    # the same month written tonight: reconciled, and the break is seen
+    break_db(
+        db,
+        f"UPDATE marts.mart_station_daily SET _built_at = TIMESTAMP '2026-01-02' "
+        f"WHERE _month = (SELECT date_trunc('month', {day})::DATE)",
+    )
+    night = reconciliation(since)
+    assert not night.passed and night.blocking
+    assert {r["metric"] for r in night.failing_sample} == {"traffic_violations"}
+
+    # facts that changed in a month the model did not write again: its fingerprint is stale
+    break_db(
+        db,
+        "UPDATE marts.mart_station_daily SET traffic_violations = traffic_violations - 1 "
+        f"WHERE day = {day}",
+        f"UPDATE marts.mart_station_daily SET _built_at = TIMESTAMP '{validated}'",
+        "DELETE FROM marts.fct_inspections WHERE inspection_key = "
+        "(SELECT max(inspection_key) FROM marts.fct_inspections)",
+    )
+    night = reconciliation(since)
+    assert not night.passed
+    stale = night.observed["every station-day matches"]["rows"]
+    assert {"metric": "month_fingerprints", "mismatched_rows": 1} in stale
+
+
 def test_batches_are_not_fingerprinted_by_great_expectations(db, compiled, monkeypatch):
     """GE hashes every DataFrame it is handed for a batch marker nobody reads (most of the row
     checks' time at city scale); the runner turns that off. Fails if a GE upgrade moves it."""

@@ -99,6 +99,36 @@ FACTS = {
     "traffic": ("fct_traffic_violations", "ticket_key", "unit_id"),
 }
 
+# mart_station_daily's month bookkeeping (macros/months.sql): each row's month, the month's
+# fingerprint (macro station_daily_fingerprints: fact rows per table, largest _resolved_at)
+# and the batch stamp of the build that wrote it
+STATION_DAILY_MONTHS = f"""
+ALTER TABLE marts.fct_traffic_violations ADD COLUMN occurred_on DATE;
+UPDATE marts.fct_traffic_violations SET occurred_on = occurred_at::DATE;
+ALTER TABLE marts.mart_station_daily ADD COLUMN _month DATE;
+ALTER TABLE marts.mart_station_daily ADD COLUMN _fingerprint VARCHAR;
+ALTER TABLE marts.mart_station_daily ADD COLUMN _built_at TIMESTAMP;
+ALTER TABLE marts.mart_station_daily ADD COLUMN _tombstone BOOLEAN;
+UPDATE marts.mart_station_daily
+SET _month = date_trunc('month', day)::DATE, _built_at = {STAMP}, _tombstone = false;
+UPDATE marts.mart_station_daily AS m SET _fingerprint = f.fingerprint
+FROM (
+    SELECT _month, string_agg(record_type || ':' || n, ' ' ORDER BY record_type)
+        || ' @' || coalesce(max(stamp)::VARCHAR, '') AS fingerprint
+    FROM (
+        SELECT date_trunc('month', inspected_on)::DATE AS _month, 'inspections' AS record_type,
+               count(*) AS n, max(_resolved_at) AS stamp
+        FROM marts.fct_inspections GROUP BY 1
+        UNION ALL
+        SELECT date_trunc('month', reported_on)::DATE, 'disputes', count(*), max(_resolved_at)
+        FROM marts.fct_disputes GROUP BY 1
+        UNION ALL
+        SELECT date_trunc('month', occurred_on)::DATE, 'traffic', count(*), max(_resolved_at)
+        FROM marts.fct_traffic_violations GROUP BY 1)
+    GROUP BY _month) AS f
+WHERE f._month = m._month
+"""
+
 MARTS = """
 CREATE TABLE marts.mart_station_daily AS
 WITH i AS (
@@ -510,6 +540,8 @@ def build(path: Path) -> Path:
         for table, _, _ in FACTS.values():  # the batch stamp of the build that wrote them
             conn.execute(f"ALTER TABLE marts.{table} ADD COLUMN _resolved_at TIMESTAMP")
             conn.execute(f"UPDATE marts.{table} SET _resolved_at = {STAMP}")
+        for statement in filter(str.strip, STATION_DAILY_MONTHS.split(";\n")):
+            conn.execute(statement)
     finally:
         conn.close()
     return path

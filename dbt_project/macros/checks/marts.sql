@@ -182,13 +182,37 @@ mart_long AS (
 {%- endmacro %}
 
 {#- reconciliation of mart_station_daily: every figure of every station-day equals what the
-    fact rows of that station and day add up to. -#}
+    fact rows of that station and day add up to. part='since' reconciles the months the model
+    wrote since the validated run (its rows' _built_at above the stamp the runner binds) and
+    checks that every other month's fingerprint (macro station_daily_fingerprints) is still the
+    one its rows recorded: facts that changed in a month the model did not recompute fail the
+    row `month_fingerprints`. The model's other months are the rows the validated run
+    reconciled. -#}
 {% macro check_station_daily_reconciliation(part='summary') -%}
+{%- set since = part == 'since' -%}
 {%- set metrics = ['inspection_visits', 'venues_inspected', 'closures_ordered', 'hazards_found',
                    'hazards_rectified', 'notices_issued', 'rental_households', 'rental_rooms',
                    'disputes_found', 'disputes_resolved', 'mediations', 'mediation_successes',
                    'escalations', 'follow_up_visits', 'traffic_violations', 'fines_yuan'] -%}
-WITH fact_long AS (
+{%- set in_scope = ' WHERE ' ~ month_of('{day}') ~ ' IN (SELECT _month FROM scope)'
+    if since else '' -%}
+WITH
+{%- if since %}
+fingerprints AS (  -- a month on one side only has a NULL fingerprint on the other
+  SELECT coalesce(n._month, r._month) AS _month, n._fingerprint AS now,
+         r._fingerprint AS recorded
+  FROM ({{ station_daily_fingerprints() }}) AS n
+  FULL JOIN (SELECT DISTINCT _month, _fingerprint FROM {{ ref('mart_station_daily') }}) AS r
+    ON r._month = n._month
+),
+scope AS MATERIALIZED (  -- months written since the validated run, and stale ones
+  SELECT _month FROM fingerprints WHERE now IS DISTINCT FROM recorded
+  UNION
+  SELECT _month FROM {{ ref('mart_station_daily') }}
+  WHERE _built_at > CAST({{ validated_through() }} AS TIMESTAMP)
+),
+{%- endif %}
+fact_long AS (
   SELECT station_id, day, metric, value FROM (
     SELECT station_id, inspected_on AS day, count(*)::DECIMAL(38,4) AS inspection_visits,
       count(DISTINCT coalesce(venue_name, inspection_id))::DECIMAL(38,4) AS venues_inspected,
@@ -199,7 +223,7 @@ WITH fact_long AS (
       sum(notices_issued)::DECIMAL(38,4) AS notices_issued,
       sum(rental_households)::DECIMAL(38,4) AS rental_households,
       sum(rental_rooms)::DECIMAL(38,4) AS rental_rooms
-    FROM {{ ref('fct_inspections') }} GROUP BY ALL
+    FROM {{ ref('fct_inspections') }}{{ in_scope.format(day='inspected_on') }} GROUP BY ALL
   ) UNPIVOT (value FOR metric IN (inspection_visits, venues_inspected, closures_ordered,
              hazards_found, hazards_rectified,
              notices_issued, rental_households, rental_rooms))
@@ -212,7 +236,7 @@ WITH fact_long AS (
           AS mediation_successes,
       count(*) FILTER (WHERE escalated_to_criminal)::DECIMAL(38,4) AS escalations,
       sum(follow_up_visits)::DECIMAL(38,4) AS follow_up_visits
-    FROM {{ ref('fct_disputes') }} GROUP BY ALL
+    FROM {{ ref('fct_disputes') }}{{ in_scope.format(day='reported_on') }} GROUP BY ALL
   ) UNPIVOT (value FOR metric IN (disputes_found, disputes_resolved, mediations,
              mediation_successes, escalations, follow_up_visits))
   UNION ALL
@@ -220,7 +244,8 @@ WITH fact_long AS (
     SELECT unit_id AS station_id, occurred_at::DATE AS day,
       count(*)::DECIMAL(38,4) AS traffic_violations,
       sum(fine_yuan)::DECIMAL(38,4) AS fines_yuan
-    FROM {{ ref('fct_traffic_violations') }} GROUP BY ALL
+    FROM {{ ref('fct_traffic_violations') }}{{ in_scope.format(day='occurred_on') }}
+    GROUP BY ALL
   ) UNPIVOT (value FOR metric IN (traffic_violations, fines_yuan))
 ),
 mart_long AS (
@@ -230,6 +255,7 @@ mart_long AS (
       {{ m }}::DECIMAL(38,4) AS {{ m }}{{ ',' if not loop.last }}
       {%- endfor %}
     FROM {{ ref('mart_station_daily') }}
+    {%- if since %} WHERE _month IN (SELECT _month FROM scope){% endif %}
   ) UNPIVOT INCLUDE NULLS (value FOR metric IN ({{ metrics | join(', ') }}))
 ),
 detail AS (  -- a station-day missing on one side counts as zero there
@@ -245,7 +271,14 @@ SELECT * FROM detail WHERE mart_value <> fact_value ORDER BY ALL
 SELECT metric, sum(mart_value) AS mart_total, sum(fact_value) AS fact_total,
        count(*) FILTER (WHERE mart_value <> fact_value) AS mismatched_rows,
        count(*) AS compared_rows
-FROM detail GROUP BY metric ORDER BY metric
+FROM detail GROUP BY metric
+{%- if since %}
+UNION ALL  -- months (with facts, with rows) on each side; a stale month is a mismatch
+SELECT 'month_fingerprints', count(recorded)::DECIMAL(38,4), count(now)::DECIMAL(38,4),
+       count(*) FILTER (WHERE now IS DISTINCT FROM recorded), count(*)
+FROM fingerprints
+{%- endif %}
+ORDER BY metric
 {%- endif %}
 {%- endmacro %}
 

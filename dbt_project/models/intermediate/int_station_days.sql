@@ -2,8 +2,24 @@
     models, landed and landing-quarantined rows of the current file versions, exports that
     arrived empty, the file versions behind them and when they first arrived. A station-day
     nobody exported anything for has no row here (mart_reporting_coverage: MISSING). Rows of
-    an unknown station belong to no station-day (they are in quality.unknown_values). -#}
-with lookup as (
+    an unknown station belong to no station-day (they are in quality.unknown_values).
+    Incremental per month (macros/months.sql): a month is recomputed when the rows of its
+    sources (macro station_days_fingerprints) changed, a month no source has any more loses
+    its rows. -#}
+{{ config(materialized='incremental', unique_key='_month',
+          incremental_strategy='delete+insert', on_schema_change='append_new_columns',
+          post_hook="delete from {{ this }} where _tombstone or _month is null") }}
+
+{%- set fingerprints = station_days_fingerprints() %}
+{%- set changed = changed_months(fingerprints) %}
+-- noqa: disable=AM07
+-- (the tombstone at the end is a union by name: sqlfluff counts it as a plain union's)
+
+with months as (
+    {{ months_relation(changed, fingerprints) }}
+),
+
+lookup as (
     select
         station_match,
         station_id
@@ -37,7 +53,7 @@ records as (
         count(*) filter (where not is_rejected) as records,
         count(*) filter (where is_rejected) as rows_held_back
     from {{ ref(model) }}
-    where {{ station }} is not null
+    where {{ station }} is not null and {{ in_months(day, changed) }}
     group by all
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
@@ -56,7 +72,7 @@ landed as (
         count(*) as rows_landed
     from {{ ref(model) }} as s
     inner join lookup as lk on lk.station_match = s.{{ match }}
-    where s._is_current
+    where s._is_current and {{ in_months('s.' ~ day, changed) }}
     group by all
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
@@ -72,7 +88,9 @@ quarantined as (
     from {{ source('ops', 'quarantine') }} as q
     inner join versions as v on v.path = q.source_path and v.sha256 = q.file_sha256
     inner join lookup as lk on lk.station_match = {{ normalise_text('q.station_text') }}
-    where q.stage = 'landing' and q.reason_code <> 'file_failed'
+    where
+        q.stage = 'landing' and q.reason_code <> 'file_failed'
+        and {{ in_months('coalesce(q.record_date, cast(v.exported_at as date))', changed) }}
     group by all
 ),
 
@@ -86,7 +104,7 @@ empty_exports as (
     inner join lookup as lk on lk.station_match = {{ normalise_text(
         "coalesce(json_extract_string(v.detail, '$.sheets[0].segments[0].station'), "
         "json_extract_string(v.detail, '$.path_station'))") }}
-    where v.rows_read = 0
+    where v.rows_read = 0 and {{ in_months('cast(v.exported_at as date)', changed) }}
 ),
 
 files as (
@@ -171,9 +189,21 @@ select
     cast(coalesce(l.rows_landed, 0) as bigint) as rows_landed,
     cast(coalesce(q.rows_quarantined, 0) as bigint) as rows_quarantined,
     a.first_arrival_at,
-    a.last_arrival_at
+    a.last_arrival_at,
+    m._month,
+    m._fingerprint,
+    false as _tombstone
 from keys as k
+inner join months as m on m._month = {{ station_days_month('k.day') }}
 left join arrivals as a using (station_id, record_type, day)
 left join records as r using (station_id, record_type, day)
 left join landed_days as l using (station_id, record_type, day)
 left join quarantined_days as q using (station_id, record_type, day)
+{%- if is_incremental() %}
+union all by name
+select
+    _month,
+    _fingerprint,
+    true as _tombstone
+from months
+{%- endif %}

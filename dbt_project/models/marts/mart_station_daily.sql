@@ -1,8 +1,26 @@
 {#- Every metric of the domain spec (../shared/spec/domain.md, beside the repo, not in it) per
     station (or traffic unit) and day, whether or not the records fall in a campaign. One row per
-    (station_id, day) with at least one fact row. Recomputed on every build (a table): one columnar
-    aggregation of the facts, which can never drift from them. -#}
-with inspections as (
+    (station_id, day) with at least one fact row. Incremental per month (macros/months.sql): a
+    month is recomputed from its fact rows when their row counts or largest _resolved_at
+    changed; a month left without fact rows loses its rows (on a night a tombstone row per
+    recomputed month makes delete+insert remove the month's old rows; the post-hook deletes
+    it). Rows
+    written before the model was incremental have no _month: the first build recomputes every
+    month and the post-hook deletes them. -#}
+{{ config(materialized='incremental', unique_key='_month',
+          incremental_strategy='delete+insert', on_schema_change='append_new_columns',
+          post_hook="delete from {{ this }} where _tombstone or _month is null") }}
+
+{%- set fingerprints = station_daily_fingerprints() %}
+{%- set changed = changed_months(fingerprints) %}
+-- noqa: disable=AM07
+-- (the tombstone at the end is a union by name: sqlfluff counts it as a plain union's)
+
+with months as (
+    {{ months_relation(changed, fingerprints) }}
+),
+
+inspections as (
     select
         station_id,
         inspected_on as day,
@@ -18,6 +36,7 @@ with inspections as (
         cast(sum(rental_households) as bigint) as rental_households,
         cast(sum(rental_rooms) as bigint) as rental_rooms
     from {{ ref('fct_inspections') }}
+    where {{ in_months('inspected_on', changed) }}
     group by all
 ),
 
@@ -41,6 +60,7 @@ disputes as (
             as disputes_medium_risk,
         cast(count(*) filter (where risk_level_code = 'HIGH') as bigint) as disputes_high_risk
     from {{ ref('fct_disputes') }}
+    where {{ in_months('reported_on', changed) }}
     group by all
 ),
 
@@ -54,6 +74,7 @@ traffic as (
         cast(count(*) filter (where action_code = 'FINE') as bigint) as traffic_fines,
         cast(sum(fine_yuan) as bigint) as fines_yuan
     from {{ ref('fct_traffic_violations') }}
+    where {{ in_months('occurred_on', changed) }}
     group by all
 ),
 
@@ -112,9 +133,23 @@ select
     coalesce(t.traffic_warnings, 0) as traffic_warnings,
     coalesce(t.traffic_educations, 0) as traffic_educations,
     coalesce(t.traffic_fines, 0) as traffic_fines,
-    coalesce(t.fines_yuan, 0) as fines_yuan
+    coalesce(t.fines_yuan, 0) as fines_yuan,
+    m._month,
+    m._fingerprint,
+    {{ month_stamp('_built_at') }} as _built_at,
+    false as _tombstone
 from grain as g
+inner join months as m on m._month = {{ month_of('g.day') }}
 inner join {{ ref('dim_station') }} as s on s.station_id = g.station_id
 left join inspections as i on i.station_id = g.station_id and i.day is not distinct from g.day
 left join disputes as d on d.station_id = g.station_id and d.day is not distinct from g.day
 left join traffic as t on t.station_id = g.station_id and t.day is not distinct from g.day
+{%- if is_incremental() %}
+union all by name
+select
+    _month,
+    _fingerprint,
+    {{ month_stamp('_built_at') }} as _built_at,
+    true as _tombstone
+from months
+{%- endif %}

@@ -1,0 +1,94 @@
+{#- Month-incremental models (mart_station_daily, int_station_days): rebuilt as tables every
+    night they read all history, yet a night changes a few months. Each row keeps the month it belongs to (`_month`,
+    the first day) and the fingerprint of its sources in that month (`_fingerprint`: row counts
+    and largest batch stamps). A night recomputes only the months whose fingerprint differs
+    from the one recorded, deletes the rows of months no source has any more, and leaves the
+    rest. Why a count and a largest stamp are enough: the int_ models change a row only by
+    deleting it or by writing it anew with a batch stamp above every earlier one, so a month
+    that lost rows has fewer and a month that gained or rewrote rows has a larger stamp
+    (docs/scaling.md; the publish's stamps rely on the same). A reference-data change
+    re-resolves every record, so every month changes. -#}
+
+{#- The month of a DATE expression, as a DATE (its first day). -#}
+{% macro month_of(day) -%}
+    cast(date_trunc('month', {{ day }}) as date)
+{%- endmacro %}
+
+{#- The months to recompute: rows of (_month, _fingerprint) for months whose fingerprint in
+    `fingerprints` (SQL with those two columns) differs from the one recorded in the model's
+    rows, _fingerprint none for a month only the model still has. none on a full build (and
+    when parsing): every month. -#}
+{% macro changed_months(fingerprints) -%}
+    {%- if not (execute and is_incremental() and month_columns_present()) -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set sql -%}
+        with now as ({{ fingerprints }}),
+        recorded as (select distinct _month, _fingerprint from {{ this }})
+        select cast(coalesce(n._month, r._month) as varchar), n._fingerprint
+        from now n
+        full join recorded r on r._month = n._month
+        where n._fingerprint is distinct from r._fingerprint
+            and coalesce(n._month, r._month) is not null
+        order by 1
+    {%- endset -%}
+    {{ return(run_query(sql).rows) }}
+{%- endmacro %}
+
+{#- The model's rows carry _month and _fingerprint (false for a table written before the
+    model was month-incremental: its first build recomputes every month). -#}
+{% macro month_columns_present() -%}
+    {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+    {{ return('_month' in columns and '_fingerprint' in columns) }}
+{%- endmacro %}
+
+{#- The batch stamp of a month-incremental model's rows (macro batch_stamp), also on the first
+    build after its rows gained the column. -#}
+{% macro month_stamp(column) -%}
+    {%- if execute and is_incremental() and not month_columns_present() -%}
+    timestamp '{{ run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f') }}'
+    {%- else -%}
+    {{ batch_stamp(column) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The changed months as a relation (_month, _fingerprint): literal rows on a night, the
+    fingerprints themselves on a full build. -#}
+{% macro months_relation(changed, fingerprints) -%}
+    {%- if changed is none -%}
+    select _month, _fingerprint from ({{ fingerprints }})
+    {%- elif changed | length == 0 -%}
+    select cast(null as date) as _month, cast(null as varchar) as _fingerprint where false
+    {%- else -%}
+    select cast(m as date) as _month, cast(f as varchar) as _fingerprint
+    from (values
+        {%- for month, fingerprint in changed %}
+        ('{{ month }}', {{ "'" ~ fingerprint ~ "'" if fingerprint is not none else 'null' }})
+        {{- ',' if not loop.last }}
+        {%- endfor %}) as t(m, f)
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A predicate on a DATE column: the day falls in one of the changed months (true on a full
+    build). The overall range is literal, so DuckDB's zone maps skip the row groups before the
+    first changed month and after the last. Month 0001-01 (int_station_days's month of a day
+    without a date) matches the NULL days. -#}
+{% macro in_months(day, changed) -%}
+    {%- if changed is none -%}
+    true
+    {%- else -%}
+    {%- set months = changed | map(attribute=0) | map('string') | reject('eq', '0001-01-01')
+        | list -%}
+    ({%- if months | length > 0 -%}
+        ({{ day }} >= date '{{ months[0] }}'
+        and {{ day }} < date '{{ months[-1] }}' + interval 1 month
+        and {{ month_of(day) }} in (
+        {%- for month in months %}date '{{ month }}'{{ ', ' if not loop.last }}{% endfor -%}
+        ))
+    {%- else -%}
+        false
+    {%- endif -%}
+    {%- if months | length < changed | length %} or {{ day }} is null{% endif -%}
+    )
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,1 @@
+{{ check_station_daily_reconciliation(part='since') }}
