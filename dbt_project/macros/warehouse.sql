@@ -169,30 +169,49 @@ group by _month
 {%- endmacro %}
 
 {#- The month fingerprints of int_station_days's sources (macro changed_months): per month,
-    the rows and largest batch stamp of each int_ model (records) and stg_ model (landed rows:
-    a version superseded or counting again is restaged), the landing-quarantined rows and empty
-    exports of the versions that count with the latest time one of them began to count, and
-    the reference data's hash (a station alias added moves rows between stations). A day
-    without a date counts as month 0001-01. -#}
+    the int_ models' accepted records (count, largest _resolved_at) and held-back records
+    (count, and a sum of hashes of record key, station and day: every rejected number is
+    resolved again each night with a new stamp, mostly to the same outcome, which must not
+    make its month change), the stg_ models' rows and largest _staged_at (a version
+    superseded or counting again is restaged), the landing-quarantined rows and empty exports
+    of the versions that count with the latest time one of them began to count, and the
+    reference data's hash (an alias added moves rows between stations). A day without a date
+    counts as month 0001-01. -#}
 {% macro station_days_fingerprints() -%}
 select
     _month,
-    string_agg(part || ':' || n || '@' || coalesce(cast(stamp as varchar), ''), ' '
-               order by part)
+    string_agg(part || ':' || coalesce(detail, ''), ' ' order by part)
         || ' ' || (select reference_hash from {{ ref('int_reference_version') }}) as _fingerprint
 from (
-    {%- for model, day, stamp in [
-        ('int_inspections', 'inspected_on', '_resolved_at'),
-        ('int_disputes', 'reported_on', '_resolved_at'),
-        ('int_traffic', 'occurred_on', '_resolved_at'),
-        ('stg_inspections', 'inspected_on', '_staged_at'),
-        ('stg_disputes', 'reported_on', '_staged_at'),
-        ('stg_traffic', 'occurred_on', '_staged_at')] %}
+    {%- for model, key, station, day in [
+        ('int_inspections', 'inspection_key', 'station_id', 'inspected_on'),
+        ('int_disputes', 'dispute_key', 'station_id', 'reported_on'),
+        ('int_traffic', 'ticket_key', 'unit_id', 'occurred_on')] %}
     select
         {{ station_days_month(day) }} as _month,
         '{{ model }}' as part,
-        count(*) as n,
-        max({{ stamp }}) as stamp
+        count(*) || '@' || cast(max(_resolved_at) as varchar) as detail
+    from {{ ref(model) }}
+    where not is_rejected
+    group by 1
+    union all
+    select
+        {{ station_days_month(day) }},
+        '{{ model }} held back',
+        count(*) || '#' || cast(sum(hash({{ key }}, {{ station }}, {{ day }})) as varchar)
+    from {{ ref(model) }}
+    where is_rejected
+    group by 1
+    union all
+    {%- endfor %}
+    {%- for model, day in [
+        ('stg_inspections', 'inspected_on'),
+        ('stg_disputes', 'reported_on'),
+        ('stg_traffic', 'occurred_on')] %}
+    select
+        {{ station_days_month(day) }},
+        '{{ model }}',
+        count(*) || '@' || coalesce(cast(max(_staged_at) as varchar), '')
     from {{ ref(model) }}
     group by 1
     union all
@@ -200,8 +219,8 @@ from (
     select
         {{ station_days_month('coalesce(q.record_date, cast(v.exported_at as date))') }},
         'quarantine',
-        count(*),
-        max(coalesce(v.current_since, v.first_seen_at))
+        count(*) || '@' || coalesce(cast(max(coalesce(v.current_since, v.first_seen_at))
+            as varchar), '')
     from {{ source('ops', 'quarantine') }} as q
     inner join {{ source('ops', 'file_ledger') }} as v
         on v.path = q.source_path and v.sha256 = q.file_sha256 and v.status = 'loaded'
@@ -211,8 +230,8 @@ from (
     select
         {{ station_days_month('cast(exported_at as date)') }},
         'empty_exports',
-        count(*),
-        max(coalesce(current_since, first_seen_at))
+        count(*) || '@' || coalesce(cast(max(coalesce(current_since, first_seen_at))
+            as varchar), '')
     from {{ source('ops', 'file_ledger') }}
     where status = 'loaded' and rows_read = 0
     group by 1
