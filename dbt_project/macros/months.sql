@@ -70,24 +70,20 @@
 {%- endmacro %}
 
 {#- A predicate on a DATE column: the day falls in one of the changed months (true on a full
-    build). The overall range is literal, so DuckDB's zone maps skip the row groups before the
-    first changed month and after the last. Month 0001-01 (int_station_days's month of a day
-    without a date) matches the NULL days. -#}
+    build). One literal range per month, or'ed: DuckDB pushes them into the scan, whose zone
+    maps then skip the row groups of other months (one range from the first changed month to
+    the last read everything in between: a stray date in 1999 cost 0.7 s a table at 10x).
+    Month 0001-01 (int_station_days's month of a day without a date) matches the NULL days. -#}
 {% macro in_months(day, changed) -%}
     {%- if changed is none -%}
     true
     {%- else -%}
     {%- set months = changed | map(attribute=0) | map('string') | reject('eq', '0001-01-01')
         | list -%}
-    ({%- if months | length > 0 -%}
-        ({{ day }} >= date '{{ months[0] }}'
-        and {{ day }} < date '{{ months[-1] }}' + interval 1 month
-        and {{ month_of(day) }} in (
-        {%- for month in months %}date '{{ month }}'{{ ', ' if not loop.last }}{% endfor -%}
-        ))
-    {%- else -%}
-        false
-    {%- endif -%}
+    (false
+    {%- for month in months %}
+        or ({{ day }} >= date '{{ month }}' and {{ day }} < date '{{ month }}' + interval 1 month)
+    {%- endfor %}
     {%- if months | length < changed | length %} or {{ day }} is null{% endif -%}
     )
     {%- endif -%}
