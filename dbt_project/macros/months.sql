@@ -1,13 +1,14 @@
-{#- Month-incremental models (mart_station_daily, int_station_days): rebuilt as tables every
-    night they read all history, yet a night changes a few months. Each row keeps the month it belongs to (`_month`,
-    the first day) and the fingerprint of its sources in that month (`_fingerprint`: row counts
-    and largest batch stamps). A night recomputes only the months whose fingerprint differs
-    from the one recorded, deletes the rows of months no source has any more, and leaves the
-    rest. Why a count and a largest stamp are enough: the int_ models change a row only by
-    deleting it or by writing it anew with a batch stamp above every earlier one, so a month
-    that lost rows has fewer and a month that gained or rewrote rows has a larger stamp
-    (docs/scaling.md; the publish's stamps rely on the same). A reference-data change
-    re-resolves every record, so every month changes. -#}
+{#- Month-incremental models (mart_station_daily, int_station_days): as tables rebuilt every
+    night they read all history, yet a night changes a few months. Each row keeps the month it
+    belongs to (`_month`, the first day) and the fingerprint of its sources in that month
+    (`_fingerprint`: row counts and largest batch stamps, macros station_daily_fingerprints and
+    station_days_fingerprints in warehouse.sql). A night recomputes only the months whose
+    fingerprint differs from the one recorded, deletes the rows of months no source has any
+    more, and leaves the rest. Why a count and a largest stamp are enough: the models change a
+    row only by deleting it or by writing it anew with a batch stamp above every earlier one,
+    so a month that lost rows has fewer and a month that gained or rewrote rows has a larger
+    stamp (the publish's stamps rely on the same). A reference-data change re-resolves every
+    record, so every month changes. -#}
 
 {#- The month of a DATE expression, as a DATE (its first day). -#}
 {% macro month_of(day) -%}

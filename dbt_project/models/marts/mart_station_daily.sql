@@ -4,9 +4,8 @@
     month is recomputed from its fact rows when their row counts or largest _resolved_at
     changed; a month left without fact rows loses its rows (on a night a tombstone row per
     recomputed month makes delete+insert remove the month's old rows; the post-hook deletes
-    it). Rows
-    written before the model was incremental have no _month: the first build recomputes every
-    month and the post-hook deletes them. -#}
+    it). Rows written before the model was incremental have no _month: the first build
+    recomputes every month and the post-hook deletes them. -#}
 {{ config(materialized='incremental', unique_key='_month',
           incremental_strategy='delete+insert', on_schema_change='append_new_columns',
           post_hook="delete from {{ this }} where _tombstone or _month is null") }}
