@@ -667,32 +667,34 @@ def test_incremental_run_equals_full_refresh(built, tmp_path, old_marks):
     assert snapshot(wh) == incremental
 
 
-@pytest.mark.parametrize(
-    ("relation", "columns"),
-    [
-        ("marts.mart_station_daily", ("_month", "_fingerprint", "_built_at", "_tombstone")),
-        ("intermediate.int_station_days", ("_month", "_fingerprint", "_tombstone")),
-    ],
-)
-def test_a_table_written_before_it_was_month_incremental_is_rebuilt(
-    built, tmp_path, relation, columns
-):
-    """A warehouse whose table predates its month bookkeeping (macros/months.sql): the next
-    build recomputes every month, the rows without a month are deleted, and the table equals
+MONTH_COLUMNS = {
+    "marts.mart_station_daily": ("_month", "_fingerprint", "_built_at", "_tombstone"),
+    "intermediate.int_station_days": ("_month", "_fingerprint", "_tombstone"),
+}
+
+
+def test_tables_written_before_they_were_month_incremental_are_rebuilt(built, tmp_path):
+    """A warehouse whose tables predate their month bookkeeping (macros/months.sql): the next
+    build recomputes every month, the rows without a month are deleted, and each table equals
     a full refresh."""
     wh = built.copy_to(tmp_path / "home")
+    rows = {}
     with duckdb.connect(str(wh.path)) as conn:
-        for column in columns:
-            conn.execute(f"ALTER TABLE {relation} DROP COLUMN {column}")
-        rows = conn.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
-    model = relation.split(".")[1]
-    wh.dbt("build", "--select", model)
-    assert wh.query(
-        f"SELECT count(*), count(_month), count(*) FILTER (WHERE _tombstone) FROM {relation}"
-    ) == [(rows, rows, 0)]
-    upgraded = snapshot(wh)[relation]
-    wh.dbt("run", "--full-refresh", "--select", model)
-    assert snapshot(wh)[relation] == upgraded
+        for relation, columns in MONTH_COLUMNS.items():
+            for column in columns:
+                conn.execute(f"ALTER TABLE {relation} DROP COLUMN {column}")
+            rows[relation] = conn.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
+    models = [relation.split(".")[1] for relation in MONTH_COLUMNS]
+    wh.dbt("build", "--select", *models)
+    for relation, n in rows.items():
+        assert wh.query(
+            f"SELECT count(*), count(_month), count(*) FILTER (WHERE _tombstone) FROM {relation}"
+        ) == [(n, n, 0)], relation
+    upgraded = snapshot(wh)
+    wh.dbt("run", "--full-refresh", "--select", *models)
+    refreshed = snapshot(wh)
+    for relation in MONTH_COLUMNS:
+        assert refreshed[relation] == upgraded[relation], relation
 
 
 def test_alias_added_to_seed_reaccepts_held_back_rows(built, tmp_path):
