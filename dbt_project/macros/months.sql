@@ -24,16 +24,23 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set sql -%}
-        with now as ({{ fingerprints }}),
-        recorded as (select distinct _month, _fingerprint from {{ this }})
-        select cast(coalesce(n._month, r._month) as varchar), n._fingerprint
-        from now n
-        full join recorded r on r._month = n._month
-        where n._fingerprint is distinct from r._fingerprint
-            and coalesce(n._month, r._month) is not null
+        select cast(_month as varchar), now
+        from ({{ compare_fingerprints(fingerprints, this) }})
+        where now is distinct from recorded and _month is not null
         order by 1
     {%- endset -%}
     {{ return(run_query(sql).rows) }}
+{%- endmacro %}
+
+{#- Per month, the fingerprint of the sources now (`now`) beside the one the rows of
+    `relation` recorded (`recorded`); a month on one side only has NULL on the other. Read by
+    changed_months and by mart_station_daily's reconciliation check. -#}
+{% macro compare_fingerprints(fingerprints, relation) -%}
+    select coalesce(n._month, r._month) as _month, n._fingerprint as now,
+        r._fingerprint as recorded
+    from ({{ fingerprints }}) as n
+    full join (select distinct _month, _fingerprint from {{ relation }}) as r
+        on r._month = n._month
 {%- endmacro %}
 
 {#- The model's rows carry _month and _fingerprint (false for a table written before the

@@ -3,6 +3,7 @@ through the SQL dbt compiled from the check models (dbt_project/models/checks)."
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -563,6 +564,20 @@ def test_row_checks_read_only_rows_stamped_after_the_validated_watermark(db, com
     assert {o.name: o.rows_scope for o in full}["reconciliation"] == "aggregate"
 
 
+def reconciliation_check(db: Path, compiled, table: str, validated_through=None):
+    """The outcome of `table`'s reconciliation check, validated through a stamp or whole."""
+    with duckdb.connect(str(db), read_only=True) as conn:
+        outcomes = run_checks(
+            conn,
+            SUITES,
+            compiled,
+            thresholds=QUIET,
+            tables=[table],
+            validated_through=validated_through,
+        )
+    return next(o for o in outcomes if o.name == "reconciliation")
+
+
 def test_a_nights_reconciliation_reads_the_numbers_changed_since_the_validated_run(db, compiled):
     """Given the validated stamp, the facts' reconciliation counts only the record numbers
     restaged (_staged_at) or resolved again (_resolved_at) since, and every rejected number: a
@@ -588,18 +603,7 @@ def test_a_nights_reconciliation_reads_the_numbers_changed_since_the_validated_r
             "type": "TIMESTAMP",
         }
     }
-
-    def reconciliation(validated_through=None):
-        with duckdb.connect(str(db), read_only=True) as conn:
-            outcomes = run_checks(
-                conn,
-                SUITES,
-                compiled,
-                thresholds=QUIET,
-                tables=["fct_traffic_violations"],
-                validated_through=validated_through,
-            )
-        return next(o for o in outcomes if o.name == "reconciliation")
+    reconciliation = functools.partial(reconciliation_check, db, compiled, "fct_traffic_violations")
 
     label = "fact rows = landed records - rejected records"
     night = reconciliation(since)
@@ -638,18 +642,7 @@ def test_a_nights_station_daily_reconciliation_reads_the_months_written_since(db
     nobody wrote since is what the validated run reconciled: only the whole check sees it."""
     validated = "2026-01-01 00:00:00"
     since = {"mart_station_daily": {"column": "_built_at", "value": validated, "type": "TIMESTAMP"}}
-
-    def reconciliation(validated_through=None):
-        with duckdb.connect(str(db), read_only=True) as conn:
-            outcomes = run_checks(
-                conn,
-                SUITES,
-                compiled,
-                thresholds=QUIET,
-                tables=["mart_station_daily"],
-                validated_through=validated_through,
-            )
-        return next(o for o in outcomes if o.name == "reconciliation")
+    reconciliation = functools.partial(reconciliation_check, db, compiled, "mart_station_daily")
 
     night = reconciliation(since)
     assert night.passed and night.rows_scope == f"aggregate of what changed since {validated}"

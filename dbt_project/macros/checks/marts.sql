@@ -198,12 +198,8 @@ mart_long AS (
     if since else '' -%}
 WITH
 {%- if since %}
-fingerprints AS (  -- a month on one side only has a NULL fingerprint on the other
-  SELECT coalesce(n._month, r._month) AS _month, n._fingerprint AS now,
-         r._fingerprint AS recorded
-  FROM ({{ station_daily_fingerprints() }}) AS n
-  FULL JOIN (SELECT DISTINCT _month, _fingerprint FROM {{ ref('mart_station_daily') }}) AS r
-    ON r._month = n._month
+fingerprints AS (
+  {{ compare_fingerprints(station_daily_fingerprints(), ref('mart_station_daily')) }}
 ),
 scope AS MATERIALIZED (  -- months written since the validated run, and stale ones
   SELECT _month FROM fingerprints WHERE now IS DISTINCT FROM recorded

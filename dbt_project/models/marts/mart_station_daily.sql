@@ -12,6 +12,7 @@
 
 {%- set fingerprints = station_daily_fingerprints() %}
 {%- set changed = changed_months(fingerprints) %}
+{%- set built_at = month_stamp('_built_at') %}
 -- noqa: disable=AM07
 -- (the tombstone at the end is a union by name: sqlfluff counts it as a plain union's)
 
@@ -135,7 +136,7 @@ select
     coalesce(t.fines_yuan, 0) as fines_yuan,
     m._month,
     m._fingerprint,
-    {{ month_stamp('_built_at') }} as _built_at,
+    {{ built_at }} as _built_at,
     false as _tombstone
 from grain as g
 inner join months as m on m._month = {{ month_of('g.day') }}
@@ -148,7 +149,7 @@ union all by name
 select
     _month,
     _fingerprint,
-    {{ month_stamp('_built_at') }} as _built_at,
+    {{ built_at }} as _built_at,
     true as _tombstone
 from months
 {%- endif %}
