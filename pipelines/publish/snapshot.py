@@ -235,13 +235,17 @@ def _months(
 ) -> list[tuple[str, bool]]:
     """The months to write (every month when None), each with whether the first column is
     unique within it."""
-    month = month_sql(plan)
-    where = "" if months is None else f" WHERE {month} IN ({', '.join(lit(m) for m in months)})"
-    first = q(plan.columns[0][0])
-    return conn.execute(
-        f"SELECT {month} AS m, count(*) = count(DISTINCT {first}) "
-        f"FROM {plan.relation}{where} GROUP BY m ORDER BY m"
-    ).fetchall()
+    month, first = month_sql(plan), q(plan.columns[0][0])
+    select = f"SELECT {month} AS m, count(*) = count(DISTINCT {first}) FROM {plan.relation}"
+    if months is None:
+        return conn.execute(f"{select} GROUP BY m ORDER BY m").fetchall()
+    # month by month, each by its date range: DuckDB then skips the other row groups, which
+    # it does not for the months' ranges OR'ed (10x city: 4 s -> 0.2 s a night)
+    return sorted(
+        row
+        for m in months
+        for row in conn.execute(f"{select} WHERE {_month_filter(plan, m)} GROUP BY m").fetchall()
+    )
 
 
 def _month_filter(plan: TablePlan, month: str) -> str:

@@ -62,9 +62,14 @@ def table_parts(
         if stamp is not None and month in known and known[month][:2] == (rows, stamp)
     }
     todo = sorted(set(stats) - set(parts))
-    if todo:
-        where = months_filter(plan, todo) if parts else ""
-        parts.update(hash_parts(conn, plan.relation, plan.columns, key_sql=key_sql, where=where))
+    if todo and not parts:  # every month: one pass
+        parts.update(hash_parts(conn, plan.relation, plan.columns, key_sql=key_sql))
+    else:  # a month a query: DuckDB prunes row groups by one range, not by ranges OR'ed
+        for month in todo:
+            where = months_filter(plan, [month])
+            parts.update(
+                hash_parts(conn, plan.relation, plan.columns, key_sql=key_sql, where=where)
+            )
     if set(parts) != set(stats):  # the table changed between the two reads
         raise RuntimeError(f"{plan.table}: months {sorted(set(parts) ^ set(stats))} moved")
     log.info(
