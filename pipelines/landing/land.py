@@ -430,13 +430,14 @@ def _candidates(
     """Files whose bytes are loaded at another path, or were shared with an earlier file of
     this run, decided now that this run's landing is committed: a duplicate of a version
     that counts, or else landed themselves (the original failed, or was replaced)."""
-    state = ledger_state(conn) if steps else None
+    paths, shas = [s.rel for s in steps], [s.sha256 for s in steps]
+    state = ledger_state(conn, paths, shas) if steps else None
     for step in steps:
         result = results[step.record_type]
         original = state.loaded_sha.get(step.sha256)
         if original is None or original.path == step.rel:
             land_steps(conn, step.record_type, [step], result)  # ticks
-            state = ledger_state(conn)
+            state = ledger_state(conn, paths, shas)
             continue
         tick()
         known = state.latest.get(step.rel)
