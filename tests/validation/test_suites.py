@@ -396,6 +396,48 @@ def test_volume_flags_a_station_day_far_from_its_trailing_median(db, compiled):
     assert outcome.failing_sample[0]["ratio"] == 4.0
 
 
+def test_volume_of_timestamped_facts_counts_the_window_by_day(db, compiled):
+    """Traffic facts carry a TIMESTAMP: the check counts only the window's days (a range on the
+    timestamp), each row on its own day. The last day's rows of one unit, four times over,
+    are flagged at exactly 4x; a far older day tripled changes nothing."""
+    with duckdb.connect(str(db), read_only=True) as conn:
+        unit, day, n = conn.execute(
+            "SELECT unit_id, occurred_at::DATE, count(*) FROM marts.fct_traffic_violations "
+            "WHERE occurred_at::DATE = (SELECT max(occurred_at)::DATE "
+            "FROM marts.fct_traffic_violations) GROUP BY ALL ORDER BY 3 DESC, 1 LIMIT 1"
+        ).fetchone()
+        first = conn.execute("SELECT min(occurred_at) FROM marts.fct_traffic_violations").fetchone()
+    copies = "SELECT * REPLACE ('X' || i || ticket_key AS ticket_key) FROM "
+    before = run(db, compiled, tables=["fct_traffic_violations"])[
+        ("fct_traffic_violations", "volume_vs_trailing_median")
+    ]
+    with duckdb.connect(str(db)) as conn:
+        conn.execute(
+            f"INSERT INTO marts.fct_traffic_violations SELECT * EXCLUDE (i) FROM ({copies}"
+            "marts.fct_traffic_violations, range(3) r(i) WHERE occurred_at = ?)",
+            [first[0]],
+        )
+    assert (
+        run(db, compiled, tables=["fct_traffic_violations"])[
+            ("fct_traffic_violations", "volume_vs_trailing_median")
+        ].observed
+        == before.observed
+    )  # outside the window: not read
+    with duckdb.connect(str(db)) as conn:
+        conn.execute(
+            f"INSERT INTO marts.fct_traffic_violations SELECT * EXCLUDE (i) FROM ({copies}"
+            "marts.fct_traffic_violations, range(3) r(i) "
+            "WHERE unit_id = ? AND occurred_at::DATE = ?)",
+            [unit, day],
+        )
+    outcome = run(db, compiled, tables=["fct_traffic_violations"])[
+        ("fct_traffic_violations", "volume_vs_trailing_median")
+    ]
+    assert not outcome.passed
+    flagged = {(r["station_id"], r["day"]): r for r in outcome.failing_sample}
+    assert flagged[(unit, str(day))]["rows_that_day"] == 4 * n
+
+
 def test_a_missing_table_fails_with_the_error_not_an_exception(db, compiled):
     break_db(db, "DROP TABLE marts.mart_campaign_traffic")
     outcomes = run(db, compiled, tables=["mart_campaign_traffic"])

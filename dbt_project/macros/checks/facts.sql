@@ -126,16 +126,21 @@ SELECT (SELECT first_day FROM bounds) AS window_start,
 {%- endmacro %}
 
 {#- volume_vs_trailing_median (warning): station-days of the refresh window whose row count is
-    outside [volume_min_ratio, volume_max_ratio] x the station's trailing 7-day median. -#}
-{% macro check_volume(fact_model, station_column, day_expression, part='summary') -%}
-WITH daily AS (
-  SELECT {{ station_column }} AS station_id, {{ day_expression }} AS day, count(*) AS n
-  FROM {{ ref(fact_model) }} GROUP BY ALL
+    outside [volume_min_ratio, volume_max_ratio] x the station's trailing 7-day median.
+    `day_column` is a DATE or TIMESTAMP column: only the window's rows are counted, read
+    through a range on it (10x city traffic: 0.25 s, against 2.2 s for every day's count). -#}
+{% macro check_volume(fact_model, station_column, day_column, part='summary') -%}
+WITH bounds AS (
+  SELECT max({{ day_column }})::DATE AS last_day,
+         max({{ day_column }})::DATE - ({{ check_threshold('completeness_window_days') }} - 1)
+             AS first_day
+  FROM {{ ref(fact_model) }}
 ),
-bounds AS (
-  SELECT max(day) AS last_day,
-         max(day) - ({{ check_threshold('completeness_window_days') }} - 1) AS first_day
-  FROM daily
+daily AS (  -- the window and the 7 days before it
+  SELECT {{ station_column }} AS station_id, {{ day_column }}::DATE AS day, count(*) AS n
+  FROM {{ ref(fact_model) }}
+  WHERE {{ day_column }} >= (SELECT first_day - 7 FROM bounds)
+  GROUP BY ALL
 ),
 stations AS (
   SELECT DISTINCT d.station_id FROM daily AS d, bounds AS b

@@ -1,1 +1,1 @@
-{{ check_volume('fct_traffic_violations', 'unit_id', 'occurred_at::DATE') }}
+{{ check_volume('fct_traffic_violations', 'unit_id', 'occurred_at') }}

@@ -1,1 +1,1 @@
-{{ check_volume('fct_traffic_violations', 'unit_id', 'occurred_at::DATE', part='sample') }}
+{{ check_volume('fct_traffic_violations', 'unit_id', 'occurred_at', part='sample') }}
