@@ -5,7 +5,9 @@
     record. Incremental per record number, see macro resolve_versions. -#}
 {{ config(materialized='incremental', unique_key='dispute_id',
           incremental_strategy='delete+insert', on_schema_change='fail',
-          post_hook="delete from {{ this }} where _tombstone") }}
+          pre_hook="{{ rowid_fetch_threshold() }}",
+          post_hook=["delete from {{ this }} where _tombstone",
+                     "{{ rowid_fetch_threshold(reset=true) }}"]) }}
 
 with {{ resolve_versions('stg_disputes', 'dispute_id') }},
 

@@ -4,7 +4,9 @@
     number, see macro resolve_versions. -#}
 {{ config(materialized='incremental', unique_key='ticket_id',
           incremental_strategy='delete+insert', on_schema_change='fail',
-          post_hook="delete from {{ this }} where _tombstone") }}
+          pre_hook="{{ rowid_fetch_threshold() }}",
+          post_hook=["delete from {{ this }} where _tombstone",
+                     "{{ rowid_fetch_threshold(reset=true) }}"]) }}
 
 with {{ resolve_versions('stg_traffic', 'ticket_id', 'unit_match') }},
 
