@@ -218,6 +218,7 @@ LANDED_ROWS = """
     GROUP BY ALL"""
 
 
+@pytest.mark.slow  # four dbt builds of batches (75 s): `make test-slow`, which CI runs too
 def test_a_backlog_larger_than_one_staging_batch_is_staged_in_batches(one_corpus, tmp_path):
     """A night that brings more rows than WAREHOUSE_STAGING_BATCH_ROWS (a catch-up) is staged
     and resolved in batches of at most that many rows per record type, and publishes exactly
