@@ -64,9 +64,16 @@ DBT_KINDS = {
 }
 
 
-def run(path: Path, compiled, tables=None, **env: str):
+def run(path: Path, compiled, tables=None, validated_through=None, **env: str):
     with duckdb.connect(str(path), read_only=True) as conn:
-        outcomes = run_checks(conn, SUITES, compiled, thresholds={**QUIET, **env}, tables=tables)
+        outcomes = run_checks(
+            conn,
+            SUITES,
+            compiled,
+            thresholds={**QUIET, **env},
+            tables=tables,
+            validated_through=validated_through,
+        )
     return {(o.table, o.name): o for o in outcomes}
 
 
@@ -608,16 +615,7 @@ def test_row_checks_read_only_rows_stamped_after_the_validated_watermark(db, com
 
 def reconciliation_check(db: Path, compiled, table: str, validated_through=None):
     """The outcome of `table`'s reconciliation check, validated through a stamp or whole."""
-    with duckdb.connect(str(db), read_only=True) as conn:
-        outcomes = run_checks(
-            conn,
-            SUITES,
-            compiled,
-            thresholds=QUIET,
-            tables=[table],
-            validated_through=validated_through,
-        )
-    return next(o for o in outcomes if o.name == "reconciliation")
+    return run(db, compiled, [table], validated_through)[(table, "reconciliation")]
 
 
 def test_a_nights_reconciliation_reads_the_numbers_changed_since_the_validated_run(db, compiled):
