@@ -270,6 +270,21 @@ BREAKS = [
         id="mart row without facts",
     ),
     pytest.param(
+        # the calendar's last day, where the facts' range ends (a timestamp column)
+        [
+            "DELETE FROM marts.fct_traffic_violations WHERE ticket_key = (SELECT arg_max("
+            "ticket_key, occurred_at) FROM marts.fct_traffic_violations WHERE occurred_at::DATE "
+            "<= (SELECT max(day) FROM marts.mart_reporting_coverage))"
+        ],
+        "mart_reporting_coverage",
+        "reconciliation",
+        "records = fact rows",
+        1,
+        {"record_type": "traffic", "day": "2022-07-10"},
+        set(),
+        id="coverage day without its fact",
+    ),
+    pytest.param(
         ["DELETE FROM marts.fct_traffic_violations WHERE ticket_id = 'T0005'"],
         "fct_traffic_violations",
         "reconciliation",

@@ -279,17 +279,26 @@ ORDER BY metric
 {%- endmacro %}
 
 {#- reconciliation of mart_reporting_coverage: every expected station-day's records equal the
-    fact rows of that station, day and record type. -#}
+    fact rows of that station, day and record type. Only the facts inside the calendar's span
+    are counted (ranges on the day columns skip the other row groups: 10x city, 1.4 s -> 0.3 s);
+    a fact outside it has no calendar row to compare with. -#}
 {% macro check_coverage_records_match_facts(part='summary') -%}
-WITH facts AS (
+{%- set first_day = '(SELECT first_day FROM span)' -%}
+{%- set last_day = '(SELECT last_day FROM span)' -%}
+WITH span AS (
+  SELECT min(day) AS first_day, max(day) AS last_day FROM {{ ref('mart_reporting_coverage') }}
+),
+facts AS (
   SELECT station_id, inspected_on AS day, 'inspections' AS record_type, count(*) AS n
-  FROM {{ ref('fct_inspections') }} GROUP BY ALL
+  FROM {{ ref('fct_inspections') }}
+  WHERE inspected_on BETWEEN {{ first_day }} AND {{ last_day }} GROUP BY ALL
   UNION ALL
   SELECT station_id, reported_on, 'disputes', count(*) FROM {{ ref('fct_disputes') }}
-  GROUP BY ALL
+  WHERE reported_on BETWEEN {{ first_day }} AND {{ last_day }} GROUP BY ALL
   UNION ALL
   SELECT unit_id, occurred_at::DATE, 'traffic', count(*)
-  FROM {{ ref('fct_traffic_violations') }} GROUP BY ALL
+  FROM {{ ref('fct_traffic_violations') }}
+  WHERE occurred_at >= {{ first_day }} AND occurred_at < {{ last_day }} + 1 GROUP BY ALL
 ),
 compared AS (
   SELECT c.station_id, c.day, c.record_type, c.records, coalesce(f.n, 0) AS fact_rows
