@@ -250,11 +250,26 @@ def _arrow_redact_values(key: str):
     return redact
 
 
-def _arrow_mask_pii(values: Any) -> Any:
+def mask_pii_array(values: Any, rules: tuple[PiiRule, ...] | None = None) -> Any:
+    """mask_pii over an Arrow string array. Only the values the rules' RE2 prefilter keeps (it
+    keeps every value a rule finds: test_screening) go through Python; the prefilter runs in
+    Arrow's C++ (166,000 file names: 0.36 s instead of 0.97 s)."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
-    rules = pii_rules()
-    return pa.array([mask_pii(v, rules) for v in values.to_pylist()], type=pa.string())
+    rules = rules or pii_rules()
+    if isinstance(values, pa.ChunkedArray):  # what DuckDB hands an Arrow UDF
+        values = values.combine_chunks()
+    values = values.cast(pa.string())
+    kept = pc.fill_null(pc.match_substring_regex(values, prefilter(rules)), False)
+    if not pc.any(kept).as_py():
+        return values
+    masked = [mask_pii(v, rules) for v in pc.filter(values, kept).to_pylist()]
+    return pc.replace_with_mask(values, kept, pa.array(masked, type=pa.string()))
+
+
+def _arrow_mask_pii(values: Any) -> Any:
+    return mask_pii_array(values)
 
 
 def register_functions(conn: Any, key: str) -> None:

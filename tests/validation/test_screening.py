@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.pii import find_pii, mask_pii, prefilter
+from pipelines.pii import find_pii, mask_pii, mask_pii_array, prefilter
 from pipelines.validation.screening import screen
 
 pytestmark = pytest.mark.unit
@@ -56,6 +56,23 @@ def test_the_prefilter_keeps_every_value_the_rules_find(before, planted, after):
     with duckdb.connect() as conn:
         kept = conn.execute("SELECT regexp_matches(?, ?)", [text, prefilter()]).fetchall()[0][0]
     assert kept or not find_pii(text), text
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    texts=st.lists(
+        st.one_of(
+            st.none(), st.builds(lambda a, b, c: a + b + c, NOISE, st.one_of(PLANTED, NOISE), NOISE)
+        ),
+        max_size=8,
+    )
+)
+def test_masking_an_arrow_array_masks_each_value_as_mask_pii_does(texts):
+    """The Arrow path (the dbt UDF) sends only the prefilter's values through Python."""
+    import pyarrow as pa
+
+    chunked = pa.chunked_array([texts[:3], texts[3:]], type=pa.string())
+    assert mask_pii_array(chunked).to_pylist() == [mask_pii(t) for t in texts]
 
 
 def test_screen_reads_every_text_column_and_shows_hits_masked():
