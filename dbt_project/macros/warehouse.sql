@@ -156,11 +156,11 @@ from (
         ('inspections', 'fct_inspections', 'inspected_on'),
         ('traffic', 'fct_traffic_violations', 'occurred_on')] %}
     select
-        {{ month_of(day) }} as _month,
+        {{ month_of('day') }} as _month,
         '{{ record_type }}' as record_type,
-        count(*) as n,
-        max(_resolved_at) as stamp
-    from {{ ref(model) }}
+        cast(sum(n) as bigint) as n,
+        max(stamp) as stamp
+    from ({{ per_day(ref(model), day, 'count(*) as n, max(_resolved_at) as stamp') }})
     group by 1
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
@@ -188,11 +188,11 @@ from (
         ('int_disputes', 'dispute_key', 'station_id', 'reported_on'),
         ('int_traffic', 'ticket_key', 'unit_id', 'occurred_on')] %}
     select
-        {{ station_days_month(day) }} as _month,
+        {{ station_days_month('day') }} as _month,
         '{{ model }}' as part,
-        count(*) || '@' || cast(max(_resolved_at) as varchar) as detail
-    from {{ ref(model) }}
-    where not is_rejected
+        cast(sum(n) as bigint) || '@' || cast(max(stamp) as varchar) as detail
+    from ({{ per_day(ref(model), day, 'count(*) as n, max(_resolved_at) as stamp',
+                     'not is_rejected') }})
     group by 1
     union all
     select
@@ -209,10 +209,10 @@ from (
         ('stg_disputes', 'reported_on'),
         ('stg_traffic', 'occurred_on')] %}
     select
-        {{ station_days_month(day) }},
+        {{ station_days_month('day') }},
         '{{ model }}',
-        count(*) || '@' || coalesce(cast(max(_staged_at) as varchar), '')
-    from {{ ref(model) }}
+        cast(sum(n) as bigint) || '@' || coalesce(cast(max(stamp) as varchar), '')
+    from ({{ per_day(ref(model), day, 'count(*) as n, max(_staged_at) as stamp') }})
     group by 1
     union all
     {%- endfor %}
@@ -237,6 +237,14 @@ from (
     group by 1
 )
 group by _month
+{%- endmacro %}
+
+{#- Per day (column `day`) of a relation, the aggregates given: the fingerprints add the days up
+    to months. A DATE column groups directly (a perfect hash over its few thousand values), the
+    month expression per row did not (10x city traffic, count and largest stamp per month:
+    0.9 s -> 0.3 s). -#}
+{% macro per_day(relation, day, aggregates, where='true') -%}
+    select {{ day }} as day, {{ aggregates }} from {{ relation }} where {{ where }} group by 1
 {%- endmacro %}
 
 {#- int_station_days's month of a day: a day without a date belongs to month 0001-01. -#}

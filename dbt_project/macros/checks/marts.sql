@@ -194,8 +194,10 @@ mart_long AS (
                    'hazards_rectified', 'notices_issued', 'rental_households', 'rental_rooms',
                    'disputes_found', 'disputes_resolved', 'mediations', 'mediation_successes',
                    'escalations', 'follow_up_visits', 'traffic_violations', 'fines_yuan'] -%}
-{%- set in_scope = ' WHERE ' ~ month_of('{day}') ~ ' IN (SELECT _month FROM scope)'
-    if since else '' -%}
+{#- the range first: DuckDB pushes it into the scan, whose zone maps skip the other months -#}
+{%- set in_scope = ' WHERE {day} >= (SELECT min(_month) FROM scope)'
+    ~ ' AND {day} < (SELECT max(_month) FROM scope) + INTERVAL 1 MONTH'
+    ~ ' AND ' ~ month_of('{day}') ~ ' IN (SELECT _month FROM scope)' if since else '' -%}
 WITH
 {%- if since %}
 fingerprints AS (
