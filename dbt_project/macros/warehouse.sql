@@ -31,6 +31,24 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- The incremental model's table has these columns (false for a table written before they
+    were added: see built_stamp, campaign_fingerprints). True when parsing (and under sqlfluff,
+    whose jinja templater has no adapter): nothing is run then. -#}
+{% macro has_columns(names) -%}
+    {%- if not execute -%}{{ return(true) }}{%- endif -%}
+    {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+    {{ return(names | reject('in', columns) | list | length == 0) }}
+{%- endmacro %}
+
+{#- batch_stamp, also on the first build after the model's rows gained the column. -#}
+{% macro built_stamp(column) -%}
+    {%- if execute and is_incremental() and not has_columns([column]) -%}
+    timestamp '{{ run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f') }}'
+    {%- else -%}
+    {{ batch_stamp(column) }}
+    {%- endif -%}
+{%- endmacro %}
+
 {#- Largest value of a stamp column in this model's current table ('-infinity' when empty). -#}
 {% macro watermark(column) -%}
     (select coalesce(max({{ column }}), '-infinity'::timestamp) from {{ this }})
@@ -126,7 +144,8 @@ fingerprints as (
 changed_campaigns as (
     select f.campaign_id
     from fingerprints f
-    {%- if is_incremental() %}
+    {#- rows written before the marts stamped _built_at: every campaign is recomputed once #}
+    {%- if is_incremental() and has_columns(['_built_at']) %}
     left join (select distinct campaign_id, _fact_rows, _fact_fingerprint from {{ this }}) m
         on m.campaign_id = f.campaign_id
     where m._fact_rows is distinct from f.fact_rows

@@ -438,7 +438,7 @@ def test_every_published_model_has_an_enforced_contract(built):
         ] == declared, name
     # `dbt build` compiled every check model the suites read (ephemeral: nothing was built)
     compiled = read_manifest(manifest)
-    assert compiled.complete and len(compiled.checks) == 57
+    assert compiled.complete and len(compiled.checks) == 60
     assert not built.query(
         "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'check\\_%' ESCAPE '\\'"
     )
@@ -695,6 +695,29 @@ def test_tables_written_before_they_were_month_incremental_are_rebuilt(built, tm
     refreshed = snapshot(wh)
     for relation in MONTH_COLUMNS:
         assert refreshed[relation] == upgraded[relation], relation
+
+
+CAMPAIGN_MARTS = ["mart_campaign_inspections", "mart_campaign_disputes", "mart_campaign_traffic"]
+
+
+def test_campaign_marts_written_before_they_stamped_built_at_are_recomputed(built, tmp_path):
+    """A warehouse whose campaign marts predate their `_built_at` column (the reconciliation's
+    rows_since): the next build adds the column and recomputes every campaign, so no row is
+    left without a stamp, and each mart equals a full refresh."""
+    wh = built.copy_to(tmp_path / "home")
+    rows = {}
+    with duckdb.connect(str(wh.path)) as conn:
+        for mart in CAMPAIGN_MARTS:
+            conn.execute(f"ALTER TABLE marts.{mart} DROP COLUMN _built_at")
+            rows[mart] = conn.execute(f"SELECT count(*) FROM marts.{mart}").fetchone()[0]
+    wh.dbt("build", "--select", *CAMPAIGN_MARTS)
+    for mart, n in rows.items():
+        assert n and wh.query(f"SELECT count(*), count(_built_at) FROM marts.{mart}") == [(n, n)]
+    upgraded = snapshot(wh)
+    wh.dbt("run", "--full-refresh", "--select", *CAMPAIGN_MARTS)
+    refreshed = snapshot(wh)
+    for mart in CAMPAIGN_MARTS:
+        assert refreshed[f"marts.{mart}"] == upgraded[f"marts.{mart}"], mart
 
 
 def test_alias_added_to_seed_reaccepts_held_back_rows(built, tmp_path):

@@ -737,6 +737,45 @@ def test_a_nights_station_daily_reconciliation_reads_the_months_written_since(db
     assert {"metric": "month_fingerprints", "mismatched_rows": 1} in stale
 
 
+def test_a_nights_campaign_reconciliation_reads_the_campaigns_written_since(db, compiled):
+    """Given the validated stamp, a campaign mart's reconciliation compares the campaigns the
+    model wrote since (_built_at) with their facts, and every campaign's fact fingerprint with
+    the one its rows recorded (macro campaign_fingerprints)."""
+    validated = "2026-01-01 00:00:00"
+    since = {
+        "mart_campaign_traffic": {"column": "_built_at", "value": validated, "type": "TIMESTAMP"}
+    }
+    reconciliation = functools.partial(reconciliation_check, db, compiled, "mart_campaign_traffic")
+
+    night = reconciliation(since)
+    assert night.passed and night.rows_scope == f"aggregate of what changed since {validated}"
+    assert reconciliation().passed
+
+    # a figure changed in a campaign nobody wrote since: not the model's doing
+    city_total = "WHERE level = 'city' AND violation_code = 'ALL'"
+    break_db(db, f"UPDATE marts.mart_campaign_traffic SET violations = violations + 1 {city_total}")
+    assert reconciliation(since).passed
+    assert not reconciliation().passed
+    # the campaign written tonight: reconciled, and the break is seen
+    break_db(db, "UPDATE marts.mart_campaign_traffic SET _built_at = TIMESTAMP '2026-01-02'")
+    night = reconciliation(since)
+    assert not night.passed and night.blocking
+    assert {(r["level"], r["metric"]) for r in night.failing_sample} == {("city", "violations")}
+
+    # facts that changed in a campaign the model did not write again: its fingerprint is stale
+    break_db(
+        db,
+        f"UPDATE marts.mart_campaign_traffic SET violations = violations - 1 {city_total}",
+        f"UPDATE marts.mart_campaign_traffic SET _built_at = TIMESTAMP '{validated}'",
+        "DELETE FROM marts.fct_traffic_violations WHERE ticket_key = (SELECT max(ticket_key) "
+        "FROM marts.fct_traffic_violations WHERE campaign_id IS NOT NULL)",
+    )
+    night = reconciliation(since)
+    assert not night.passed
+    rows = night.observed["every row matches"]["rows"]
+    assert {"level": "campaign", "metric": "campaign_fingerprints", "mismatched_rows": 1} in rows
+
+
 def test_batches_are_not_fingerprinted_by_great_expectations(db, compiled, monkeypatch):
     """GE hashes every DataFrame it is handed for a batch marker nobody reads (most of the row
     checks' time at city scale); the runner turns that off. Fails if a GE upgrade moves it."""

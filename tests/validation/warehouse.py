@@ -129,6 +129,28 @@ FROM (
 WHERE f._month = m._month
 """
 
+# the campaign marts' bookkeeping (macro campaign_fingerprints): each campaign's fact rows and
+# the sum of hashes of their keys and stamps, and the batch stamp of the build that wrote them
+CAMPAIGN_MARTS = {
+    "mart_campaign_inspections": ("fct_inspections", "inspection_key"),
+    "mart_campaign_disputes": ("fct_disputes", "dispute_key"),
+    "mart_campaign_traffic": ("fct_traffic_violations", "ticket_key"),
+}
+CAMPAIGN_BOOKKEEPING = "".join(
+    f"""
+ALTER TABLE marts.{mart} ADD COLUMN _fact_rows BIGINT;
+ALTER TABLE marts.{mart} ADD COLUMN _fact_fingerprint VARCHAR;
+ALTER TABLE marts.{mart} ADD COLUMN _built_at TIMESTAMP;
+UPDATE marts.{mart} AS m
+SET _fact_rows = f.n, _fact_fingerprint = f.fingerprint, _built_at = {STAMP}
+FROM (
+    SELECT campaign_id, count(*) AS n, lower(hex(sum(hash({key}, _resolved_at)))) AS fingerprint
+    FROM marts.{fact} WHERE campaign_id IS NOT NULL GROUP BY 1) AS f
+WHERE f.campaign_id = m.campaign_id;
+"""
+    for mart, (fact, key) in CAMPAIGN_MARTS.items()
+)
+
 MARTS = """
 CREATE TABLE marts.mart_station_daily AS
 WITH i AS (
@@ -540,7 +562,9 @@ def build(path: Path) -> Path:
         for table, _, _ in FACTS.values():  # the batch stamp of the build that wrote them
             conn.execute(f"ALTER TABLE marts.{table} ADD COLUMN _resolved_at TIMESTAMP")
             conn.execute(f"UPDATE marts.{table} SET _resolved_at = {STAMP}")
-        for statement in filter(str.strip, STATION_DAILY_MONTHS.split(";\n")):
+        for statement in filter(
+            str.strip, (STATION_DAILY_MONTHS + ";\n" + CAMPAIGN_BOOKKEEPING).split(";\n")
+        ):
             conn.execute(statement)
     finally:
         conn.close()

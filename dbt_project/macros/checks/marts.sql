@@ -65,21 +65,60 @@ SELECT * FROM detail WHERE mart_value <> fact_value ORDER BY ALL
 SELECT level, metric, sum(mart_value) AS mart_total, sum(fact_value) AS fact_total,
        count(*) FILTER (WHERE mart_value <> fact_value) AS mismatched_rows,
        count(*) AS compared_rows
-FROM detail GROUP BY level, metric ORDER BY level, metric
+FROM detail GROUP BY level, metric
+{%- if part == 'since' %}
+UNION ALL  -- campaigns (with facts, with rows) on each side; a stale campaign is a mismatch
+SELECT 'campaign', 'campaign_fingerprints', count(recorded)::DECIMAL(38,4),
+       count(now)::DECIMAL(38,4), count(*) FILTER (WHERE now IS DISTINCT FROM recorded), count(*)
+FROM campaign_fingerprints
 {%- endif %}
+ORDER BY level, metric
+{%- endif %}
+{%- endmacro %}
+
+{#- part='since' of a campaign mart's reconciliation: the campaigns the model wrote since the
+    validated run (its rows' _built_at above the stamp the runner binds) and those whose facts'
+    fingerprint (macro campaign_fingerprints) is not the one their rows recorded. Facts that
+    changed in a campaign the model did not recompute fail the row `campaign_fingerprints`;
+    the model's other campaigns are the rows the validated run reconciled. -#}
+{% macro campaign_scope(fact_model, key_column, mart_model) -%}
+{{ campaign_fingerprints(fact_model, key_column) }},
+campaign_fingerprints AS (
+  SELECT coalesce(n.campaign_id, r.campaign_id) AS campaign_id,
+         n.fact_rows || ':' || n.fact_fingerprint AS now,
+         r._fact_rows || ':' || r._fact_fingerprint AS recorded
+  FROM fingerprints AS n
+  FULL JOIN (SELECT DISTINCT campaign_id, _fact_rows, _fact_fingerprint
+             FROM {{ ref(mart_model) }}) AS r ON r.campaign_id = n.campaign_id
+),
+scope AS MATERIALIZED (
+  SELECT campaign_id FROM campaign_fingerprints WHERE now IS DISTINCT FROM recorded
+  UNION
+  SELECT campaign_id FROM {{ ref(mart_model) }}
+  WHERE _built_at > CAST({{ validated_through() }} AS TIMESTAMP)
+),
+{%- endmacro %}
+
+{#- The campaigns a reconciliation reads: every one, or on part='since' those in `scope`. -#}
+{% macro in_campaign_scope(column, part) -%}
+{%- if part == 'since' %} AND {{ column }} IN (SELECT campaign_id FROM scope){% endif -%}
 {%- endmacro %}
 
 {% macro check_campaign_inspections_reconciliation(part='summary') -%}
 {%- set metrics = ['venues_inspected', 'inspection_visits', 'hazards_found', 'hazards_rectified',
                    'notices_issued', 'closures_ordered', 'rental_households',
                    'rental_rooms'] -%}
-WITH {{ check_units() }},
+WITH {%- if part == 'since' %}
+{{ campaign_scope('fct_inspections', 'inspection_key', 'mart_campaign_inspections') }}
+{%- endif %}
+{{ check_units() }},
 expanded AS (  -- every fact row under its own code and under the rollups
   SELECT f.*, unnest([f.venue_type_code, CASE WHEN f.venue_type_code IN ('SMALL_SHOP',
       'SMALL_RESTAURANT', 'SMALL_HOTEL', 'SMALL_KTV', 'SMALL_NETCAFE', 'SMALL_BEAUTY_BATH',
       'SMALL_SCHOOL', 'SMALL_CLINIC', 'SMALL_WORKSHOP')
       THEN 'ALL_NINE_SMALL' END, 'ALL']) AS breakdown
-  FROM {{ ref('fct_inspections') }} AS f WHERE f.campaign_id IS NOT NULL
+  FROM {{ ref('fct_inspections') }} AS f
+  WHERE f.campaign_id IS NOT NULL{{ in_campaign_scope('f.campaign_id', part) }}
 ),
 fact_long AS (
   SELECT campaign_id, level, unit_name, venue_type_code, metric, value FROM (
@@ -109,6 +148,7 @@ mart_long AS (
       {{ m }}::DECIMAL(38,4) AS {{ m }}{{ ',' if not loop.last }}
       {%- endfor %}
     FROM {{ ref('mart_campaign_inspections') }}
+    WHERE true{{ in_campaign_scope('campaign_id', part) }}
   ) UNPIVOT INCLUDE NULLS (value FOR metric IN (row_present, {{ metrics | join(', ') }}))
 ),
 {{ check_campaign_detail('venue_type_code', part) }}
@@ -117,10 +157,14 @@ mart_long AS (
 {% macro check_campaign_disputes_reconciliation(part='summary') -%}
 {%- set metrics = ['disputes_found', 'disputes_resolved', 'mediations', 'mediation_successes',
                    'escalations'] -%}
-WITH {{ check_units() }},
+WITH {%- if part == 'since' %}
+{{ campaign_scope('fct_disputes', 'dispute_key', 'mart_campaign_disputes') }}
+{%- endif %}
+{{ check_units() }},
 expanded AS (  -- every fact row under its own code and under the rollups
   SELECT f.*, unnest([f.source_code, 'ALL']) AS breakdown
-  FROM {{ ref('fct_disputes') }} AS f WHERE f.campaign_id IS NOT NULL
+  FROM {{ ref('fct_disputes') }} AS f
+  WHERE f.campaign_id IS NOT NULL{{ in_campaign_scope('f.campaign_id', part) }}
 ),
 fact_long AS (
   SELECT campaign_id, level, unit_name, source_code, metric, value FROM (
@@ -145,6 +189,7 @@ mart_long AS (
       {{ m }}::DECIMAL(38,4) AS {{ m }}{{ ',' if not loop.last }}
       {%- endfor %}
     FROM {{ ref('mart_campaign_disputes') }}
+    WHERE true{{ in_campaign_scope('campaign_id', part) }}
   ) UNPIVOT INCLUDE NULLS (value FOR metric IN (row_present, {{ metrics | join(', ') }}))
 ),
 {{ check_campaign_detail('source_code', part) }}
@@ -152,10 +197,14 @@ mart_long AS (
 
 {% macro check_campaign_traffic_reconciliation(part='summary') -%}
 {%- set metrics = ['violations', 'fines_yuan'] -%}
-WITH {{ check_units() }},
+WITH {%- if part == 'since' %}
+{{ campaign_scope('fct_traffic_violations', 'ticket_key', 'mart_campaign_traffic') }}
+{%- endif %}
+{{ check_units() }},
 expanded AS (  -- every fact row under its own code and under the rollups
   SELECT f.*, unnest([f.violation_code, 'ALL']) AS breakdown
-  FROM {{ ref('fct_traffic_violations') }} AS f WHERE f.campaign_id IS NOT NULL
+  FROM {{ ref('fct_traffic_violations') }} AS f
+  WHERE f.campaign_id IS NOT NULL{{ in_campaign_scope('f.campaign_id', part) }}
 ),
 fact_long AS (
   SELECT campaign_id, level, unit_name, violation_code, metric, value FROM (
@@ -176,6 +225,7 @@ mart_long AS (
       {{ m }}::DECIMAL(38,4) AS {{ m }}{{ ',' if not loop.last }}
       {%- endfor %}
     FROM {{ ref('mart_campaign_traffic') }}
+    WHERE true{{ in_campaign_scope('campaign_id', part) }}
   ) UNPIVOT INCLUDE NULLS (value FOR metric IN (row_present, {{ metrics | join(', ') }}))
 ),
 {{ check_campaign_detail('violation_code', part) }}

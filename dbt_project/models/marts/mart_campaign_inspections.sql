@@ -3,11 +3,12 @@
     row.
     Incremental per campaign (delete+insert on campaign_id): a campaign is recomputed from
     all its fact rows when the fingerprint of its facts changed (macro campaign_fingerprints);
-    a campaign left without fact rows is deleted by the post-hook. BI reads is_rollup to sum
-    safely (docs: campaign_mart_sums). -#}
+    a campaign left without fact rows is deleted by the post-hook. _built_at: the batch stamp
+    of the build that wrote the campaign's rows (its reconciliation check reads it). BI reads
+    is_rollup to sum safely (docs: campaign_mart_sums). -#}
 
 {{ config(materialized='incremental', unique_key='campaign_id',
-          incremental_strategy='delete+insert', on_schema_change='fail',
+          incremental_strategy='delete+insert', on_schema_change='append_new_columns',
           post_hook="{{ delete_campaigns_without_facts('fct_inspections') }}") }}
 
 with {{ campaign_fingerprints('fct_inspections', 'inspection_key') }},
@@ -91,7 +92,8 @@ select
     a.rental_rooms,
     a.stations_reporting,
     fp.fact_rows as _fact_rows,
-    fp.fact_fingerprint as _fact_fingerprint
+    fp.fact_fingerprint as _fact_fingerprint,
+    {{ built_stamp('_built_at') }} as _built_at
 from aggregated as a
 left join {{ ref('dim_venue_type') }} as v on v.venue_type_code = a.venue_type_code
 inner join fingerprints as fp on fp.campaign_id = a.campaign_id

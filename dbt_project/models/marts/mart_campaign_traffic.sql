@@ -1,11 +1,12 @@
 {#- Campaign traffic enforcement per (campaign, level, unit, violation type), plus ALL.
     Incremental per campaign (delete+insert on campaign_id): a campaign is recomputed from
     all its fact rows when the fingerprint of its facts changed (macro campaign_fingerprints);
-    a campaign left without fact rows is deleted by the post-hook. BI reads is_rollup to sum
-    safely (docs: campaign_mart_sums). -#}
+    a campaign left without fact rows is deleted by the post-hook. _built_at: the batch stamp
+    of the build that wrote the campaign's rows (its reconciliation check reads it). BI reads
+    is_rollup to sum safely (docs: campaign_mart_sums). -#}
 
 {{ config(materialized='incremental', unique_key='campaign_id',
-          incremental_strategy='delete+insert', on_schema_change='fail',
+          incremental_strategy='delete+insert', on_schema_change='append_new_columns',
           post_hook="{{ delete_campaigns_without_facts('fct_traffic_violations') }}") }}
 
 with {{ campaign_fingerprints('fct_traffic_violations', 'ticket_key') }},
@@ -67,7 +68,8 @@ select
     a.educations,
     a.fines,
     fp.fact_rows as _fact_rows,
-    fp.fact_fingerprint as _fact_fingerprint
+    fp.fact_fingerprint as _fact_fingerprint,
+    {{ built_stamp('_built_at') }} as _built_at
 from aggregated as a
 left join {{ ref('dim_violation_type') }} as v on v.violation_code = a.violation_code
 inner join fingerprints as fp on fp.campaign_id = a.campaign_id

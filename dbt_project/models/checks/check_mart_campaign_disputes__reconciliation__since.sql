@@ -1,0 +1,1 @@
+{{ check_campaign_disputes_reconciliation(part='since') }}

@@ -1,0 +1,1 @@
+{{ check_campaign_inspections_reconciliation(part='since') }}

@@ -1,0 +1,1 @@
+{{ check_campaign_traffic_reconciliation(part='since') }}
