@@ -126,17 +126,20 @@ landed as (
 {%- endmacro %}
 
 {#- Campaign marts are incremental per campaign: a campaign's rows are recomputed (from all its
-    fact rows) only when the fingerprint of its facts changed: the number of fact rows and a
-    sum of hash(record key, _resolved_at). A new, corrected, moved, re-resolved or rejected
-    record changes the fingerprint of every campaign it enters or leaves; a reference-data
-    change re-resolves every record and so recomputes every campaign. Historical campaigns
-    whose facts did not change are not read beyond the fingerprint scan. -#}
-{% macro campaign_fingerprints(fact_model, key_column) -%}
+    fact rows) only when the fingerprint of its facts changed: the number of fact rows and the
+    largest _resolved_at. The models change a fact row only by deleting it or by writing it
+    anew with a batch stamp above every earlier one (macros/months.sql says why), so a new,
+    corrected, moved, re-resolved or rejected record changes the fingerprint of every campaign
+    it enters or leaves; a reference-data change (campaign dates included) re-resolves every
+    record and so recomputes every campaign. Historical campaigns whose facts did not change
+    are not read beyond the fingerprint scan (two narrow columns: 10x city traffic 0.07 s; a
+    sum of hashes of the record keys took 0.25 s). -#}
+{% macro campaign_fingerprints(fact_model) -%}
 fingerprints as (
     select
         campaign_id,
         cast(count(*) as bigint) as fact_rows,
-        lower(hex(sum(hash({{ key_column }}, _resolved_at)))) as fact_fingerprint
+        cast(max(_resolved_at) as varchar) as fact_fingerprint
     from {{ ref(fact_model) }}
     where campaign_id is not null
     group by campaign_id
@@ -157,8 +160,8 @@ changed_campaigns as (
 {#- post-hook of the campaign marts: a campaign left without any fact row loses its rows -#}
 {% macro delete_campaigns_without_facts(fact_model) -%}
     delete from {{ this }}
-    where campaign_id not in (
-        select campaign_id from {{ ref(fact_model) }} where campaign_id is not null)
+    where campaign_id not in (  -- distinct: the hash holds the campaigns, not 10 M fact rows
+        select distinct campaign_id from {{ ref(fact_model) }} where campaign_id is not null)
 {%- endmacro %}
 
 {#- The month fingerprints of mart_station_daily's facts (macro changed_months): per month,

@@ -7,10 +7,11 @@ incremental and alias tests work on copies of its DuckDB file.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import duckdb
@@ -20,7 +21,7 @@ from pipelines.pii import MissingPiiKeyError, Plugin, keyed_hash, normalise_text
 from pipelines.validation import check_specs
 from pipelines.validation.compiled import read_manifest
 from tests.dbt.conftest import PROJECT_DIR, REPO_ROOT, TEST_PII_KEY, Warehouse
-from tests.dbt.landing import INSPECTIONS_0710, LATER, PII_VALUES, land
+from tests.dbt.landing import INSPECTIONS_0710, LATER, PII_VALUES, T2, TRAFFIC_YUNCHENG, land
 
 SUMMER = "SUMMER_100D_2022"
 NB_2018 = "NB_OFFICERS_TO_GRASSROOTS_2018"
@@ -695,6 +696,33 @@ def test_tables_written_before_they_were_month_incremental_are_rebuilt(built, tm
     refreshed = snapshot(wh)
     for relation in MONTH_COLUMNS:
         assert refreshed[relation] == upgraded[relation], relation
+
+
+def test_a_campaign_whose_facts_changed_but_not_their_number_is_recomputed(built, tmp_path):
+    """A corrected ticket changes its campaign's figures, not its number of fact rows: the
+    campaign's fingerprint (macro campaign_fingerprints: the largest _resolved_at) changes all
+    the same, and the campaign mart is recomputed."""
+    wh = built.copy_to(tmp_path / "home")
+    (campaign,) = wh.query(
+        "SELECT campaign_id FROM marts.fct_traffic_violations WHERE ticket_id = 'T5'"
+    )[0]
+    assert campaign is not None
+    totals = (
+        "SELECT violations, fines_yuan FROM marts.mart_campaign_traffic WHERE campaign_id = ? "
+        "AND level = 'province' AND violation_code = 'ALL' AND unit_name = '山西省'"
+    )
+    ((violations, fines),) = wh.query(totals, [campaign])
+    (ticket,) = TRAFFIC_YUNCHENG.rows
+    corrected = dataclasses.replace(
+        TRAFFIC_YUNCHENG,
+        exported_at=datetime(2022, 7, 6),
+        first_seen_at=T2,
+        rows=({**ticket, "action": "罚款", "fine_yuan": 100},),
+    )
+    with duckdb.connect(str(wh.path)) as conn:
+        land(conn, corrected, run_id="correction")
+    wh.dbt("build")
+    assert wh.query(totals, [campaign]) == [(violations, fines + 100)]
 
 
 CAMPAIGN_MARTS = ["mart_campaign_inspections", "mart_campaign_disputes", "mart_campaign_traffic"]

@@ -130,11 +130,11 @@ WHERE f._month = m._month
 """
 
 # the campaign marts' bookkeeping (macro campaign_fingerprints): each campaign's fact rows and
-# the sum of hashes of their keys and stamps, and the batch stamp of the build that wrote them
+# their largest stamp, and the batch stamp of the build that wrote them
 CAMPAIGN_MARTS = {
-    "mart_campaign_inspections": ("fct_inspections", "inspection_key"),
-    "mart_campaign_disputes": ("fct_disputes", "dispute_key"),
-    "mart_campaign_traffic": ("fct_traffic_violations", "ticket_key"),
+    "mart_campaign_inspections": "fct_inspections",
+    "mart_campaign_disputes": "fct_disputes",
+    "mart_campaign_traffic": "fct_traffic_violations",
 }
 CAMPAIGN_BOOKKEEPING = "".join(
     f"""
@@ -144,11 +144,11 @@ ALTER TABLE marts.{mart} ADD COLUMN _built_at TIMESTAMP;
 UPDATE marts.{mart} AS m
 SET _fact_rows = f.n, _fact_fingerprint = f.fingerprint, _built_at = {STAMP}
 FROM (
-    SELECT campaign_id, count(*) AS n, lower(hex(sum(hash({key}, _resolved_at)))) AS fingerprint
+    SELECT campaign_id, count(*) AS n, max(_resolved_at)::VARCHAR AS fingerprint
     FROM marts.{fact} WHERE campaign_id IS NOT NULL GROUP BY 1) AS f
 WHERE f.campaign_id = m.campaign_id;
 """
-    for mart, (fact, key) in CAMPAIGN_MARTS.items()
+    for mart, fact in CAMPAIGN_MARTS.items()
 )
 
 MARTS = """

@@ -81,8 +81,8 @@ ORDER BY level, metric
     fingerprint (macro campaign_fingerprints) is not the one their rows recorded. Facts that
     changed in a campaign the model did not recompute fail the row `campaign_fingerprints`;
     the model's other campaigns are the rows the validated run reconciled. -#}
-{% macro campaign_scope(fact_model, key_column, mart_model) -%}
-{{ campaign_fingerprints(fact_model, key_column) }},
+{% macro campaign_scope(fact_model, mart_model) -%}
+{{ campaign_fingerprints(fact_model) }},
 campaign_fingerprints AS (
   SELECT coalesce(n.campaign_id, r.campaign_id) AS campaign_id,
          n.fact_rows || ':' || n.fact_fingerprint AS now,
@@ -109,7 +109,7 @@ scope AS MATERIALIZED (
                    'notices_issued', 'closures_ordered', 'rental_households',
                    'rental_rooms'] -%}
 WITH {%- if part == 'since' %}
-{{ campaign_scope('fct_inspections', 'inspection_key', 'mart_campaign_inspections') }}
+{{ campaign_scope('fct_inspections', 'mart_campaign_inspections') }}
 {%- endif %}
 {{ check_units() }},
 expanded AS (  -- every fact row under its own code and under the rollups
@@ -158,7 +158,7 @@ mart_long AS (
 {%- set metrics = ['disputes_found', 'disputes_resolved', 'mediations', 'mediation_successes',
                    'escalations'] -%}
 WITH {%- if part == 'since' %}
-{{ campaign_scope('fct_disputes', 'dispute_key', 'mart_campaign_disputes') }}
+{{ campaign_scope('fct_disputes', 'mart_campaign_disputes') }}
 {%- endif %}
 {{ check_units() }},
 expanded AS (  -- every fact row under its own code and under the rollups
@@ -198,7 +198,7 @@ mart_long AS (
 {% macro check_campaign_traffic_reconciliation(part='summary') -%}
 {%- set metrics = ['violations', 'fines_yuan'] -%}
 WITH {%- if part == 'since' %}
-{{ campaign_scope('fct_traffic_violations', 'ticket_key', 'mart_campaign_traffic') }}
+{{ campaign_scope('fct_traffic_violations', 'mart_campaign_traffic') }}
 {%- endif %}
 {{ check_units() }},
 expanded AS (  -- every fact row under its own code and under the rollups

@@ -9,7 +9,7 @@
           incremental_strategy='delete+insert', on_schema_change='append_new_columns',
           post_hook="{{ delete_campaigns_without_facts('fct_disputes') }}") }}
 
-with {{ campaign_fingerprints('fct_disputes', 'dispute_key') }},
+with {{ campaign_fingerprints('fct_disputes') }},
 
 facts as (
     select

@@ -11,7 +11,7 @@
           incremental_strategy='delete+insert', on_schema_change='append_new_columns',
           post_hook="{{ delete_campaigns_without_facts('fct_inspections') }}") }}
 
-with {{ campaign_fingerprints('fct_inspections', 'inspection_key') }},
+with {{ campaign_fingerprints('fct_inspections') }},
 
 facts as (
     select

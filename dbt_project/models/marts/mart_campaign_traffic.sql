@@ -9,7 +9,7 @@
           incremental_strategy='delete+insert', on_schema_change='append_new_columns',
           post_hook="{{ delete_campaigns_without_facts('fct_traffic_violations') }}") }}
 
-with {{ campaign_fingerprints('fct_traffic_violations', 'ticket_key') }},
+with {{ campaign_fingerprints('fct_traffic_violations') }},
 
 facts as (
     select
