@@ -322,18 +322,29 @@ def month_stamps(
     conn: duckdb.DuckDBPyConnection, plan: TablePlan, stamp: str
 ) -> dict[str, tuple[int, str | None]]:
     """Per month: the row count and the largest value of the row stamp `stamp` (as text). Two
-    columns, not every column as the content hash reads. A DATE or TIMESTAMP is grouped by
-    date_trunc and only the groups are formatted (10x city: 2.2 s -> 0.7 s); other types by
-    the month expression itself."""
+    columns, not every column as the content hash reads. A DATE is counted per day first (a
+    perfect hash over a few thousand days) and the days added up to months, a TIMESTAMP
+    grouped by date_trunc, and only the groups are formatted (10x city: 2.2 s -> 0.7 s with
+    date_trunc per row); other types by the month expression itself."""
     source = q(plan.partition_source)
+    kind = dict(plan.columns)[plan.partition_source]
+    relation = plan.relation
+    if kind == "DATE":
+        relation = (
+            f"(SELECT {source}, count(*) AS n, max({q(stamp)}) AS s FROM {plan.relation} "
+            f"GROUP BY {source})"
+        )
+        count, largest = "sum(n)", "max(s)"
+    else:
+        count, largest = "count(*)", f"max({q(stamp)})"
     group, key = month_sql(plan), "m"
-    if dict(plan.columns)[plan.partition_source] in ("DATE", "TIMESTAMP"):
+    if kind in ("DATE", "TIMESTAMP"):
         group, key = f"date_trunc('month', {source})", "coalesce(strftime(m, '%Y-%m'), 'unknown')"
     return {
         str(m): (int(n), s)
         for m, n, s in conn.execute(
-            f"SELECT {key}, n, s FROM (SELECT {group} AS m, count(*) AS n, "
-            f"CAST(max({q(stamp)}) AS VARCHAR) AS s FROM {plan.relation} GROUP BY m)"
+            f"SELECT {key}, n, s FROM (SELECT {group} AS m, {count} AS n, "
+            f"CAST({largest} AS VARCHAR) AS s FROM {relation} GROUP BY m)"
         ).fetchall()
     }
 
