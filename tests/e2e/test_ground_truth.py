@@ -152,10 +152,16 @@ def test_rerun_on_unchanged_files_lands_nothing_and_publishes_the_same(second_ru
     # nothing was rewritten: the fact tables' row checks read only rows stamped after what the
     # published run validated (none), their reconciliation only the numbers changed since (the
     # rejected ones), mart_station_daily's only the months written since (none: no fact month
-    # changed), the other aggregate checks still read everything
+    # changed), the campaign marts' only the campaigns written since, the other aggregate
+    # checks still read everything
     reports = wh.settings().reports_dir
     first = json.loads((reports / second_run.first_run_id / "watermarks.json").read_text())
-    assert set(first) == {table for _, table in FACTS} | {"mart_station_daily"}
+    campaign_marts = {
+        "mart_campaign_inspections",
+        "mart_campaign_disputes",
+        "mart_campaign_traffic",
+    }
+    assert set(first) == {table for _, table in FACTS} | {"mart_station_daily"} | campaign_marts
     checks = json.loads((reports / run_id / "checks.json").read_text())
     scopes = {(c["table"], c["name"]): c["rows_scope"] for c in checks}
     for _, table in FACTS:
@@ -169,6 +175,10 @@ def test_rerun_on_unchanged_files_lands_nothing_and_publishes_the_same(second_ru
         f"aggregate of what changed since {since}"
     )
     assert scopes[("mart_station_daily", "rates_match_counts")] == "aggregate"
+    for mart in campaign_marts:
+        assert scopes[(mart, "reconciliation")] == (
+            f"aggregate of what changed since {first[mart]['value']}"
+        )
     # the months it wrote again are those whose facts were stamped again (the records sharing
     # a number with a rejected one: every rejected number is resolved again each night)
     written = wh.working(
