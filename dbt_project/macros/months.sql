@@ -46,18 +46,13 @@
 {#- The model's rows carry _month and _fingerprint (false for a table written before the
     model was month-incremental: its first build recomputes every month). -#}
 {% macro month_columns_present() -%}
-    {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
-    {{ return('_month' in columns and '_fingerprint' in columns) }}
+    {{ return(has_columns(['_month', '_fingerprint'])) }}
 {%- endmacro %}
 
 {#- The batch stamp of a month-incremental model's rows (macro batch_stamp), also on the first
-    build after its rows gained the column. -#}
+    build after its rows gained the month columns. -#}
 {% macro month_stamp(column) -%}
-    {%- if execute and is_incremental() and not month_columns_present() -%}
-    timestamp '{{ run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f') }}'
-    {%- else -%}
-    {{ batch_stamp(column) }}
-    {%- endif -%}
+    {{ built_stamp(column, ['_month', '_fingerprint']) }}
 {%- endmacro %}
 
 {#- The changed months as a relation (_month, _fingerprint): literal rows on a night, the

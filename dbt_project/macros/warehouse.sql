@@ -40,9 +40,10 @@
     {{ return(names | reject('in', columns) | list | length == 0) }}
 {%- endmacro %}
 
-{#- batch_stamp, also on the first build after the model's rows gained the column. -#}
-{% macro built_stamp(column) -%}
-    {%- if execute and is_incremental() and not has_columns([column]) -%}
+{#- batch_stamp, also on the first build after the model's rows gained the column (or the
+    `required` columns its bookkeeping reads: macro month_stamp). -#}
+{% macro built_stamp(column, required=none) -%}
+    {%- if execute and is_incremental() and not has_columns(required or [column]) -%}
     timestamp '{{ run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f') }}'
     {%- else -%}
     {{ batch_stamp(column) }}
