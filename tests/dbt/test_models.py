@@ -21,7 +21,15 @@ from pipelines.pii import MissingPiiKeyError, Plugin, keyed_hash, normalise_text
 from pipelines.validation import check_specs
 from pipelines.validation.compiled import read_manifest
 from tests.dbt.conftest import PROJECT_DIR, REPO_ROOT, TEST_PII_KEY, Warehouse
-from tests.dbt.landing import INSPECTIONS_0710, LATER, PII_VALUES, T2, TRAFFIC_YUNCHENG, land
+from tests.dbt.landing import (
+    INSPECTIONS_0710,
+    LATER,
+    PII_VALUES,
+    T2,
+    TRAFFIC_YUNCHENG,
+    build_landing,
+    land,
+)
 
 SUMMER = "SUMMER_100D_2022"
 NB_2018 = "NB_OFFICERS_TO_GRASSROOTS_2018"
@@ -597,8 +605,10 @@ def changed_fact_months(wh: Warehouse, before: set[tuple]) -> set[date]:
     return {month for _, _, month, _ in fact_months(wh) ^ before}
 
 
-# old_marks: a warehouse whose int_watermarks predates its reference_hash column resolves
-# only the new numbers too (the int_ models compare the reference with their rows once)
+# older="marks": a warehouse whose int_watermarks predates its reference_hash column resolves
+# only the new numbers too (the int_ models compare the reference with their rows once);
+# older="number_hash": stg_ and int_ tables built before _number_hash gain it on the night
+# (macro add_number_hash), filled as a full build fills it
 # a corrected ticket (a warning became a fine of 100 yuan): its campaign's figures change, not
 # its number of fact rows
 (_T5,) = TRAFFIC_YUNCHENG.rows
@@ -614,14 +624,24 @@ T5_CAMPAIGN_TOTALS = (
 )
 
 
-@pytest.mark.parametrize("old_marks", [False, True])
-def test_incremental_run_equals_full_refresh(built, tmp_path, old_marks):
+NUMBER_HASH_TABLES = [
+    f"{schema}.{prefix}_{record_type}"
+    for schema, prefix in (("staging", "stg"), ("intermediate", "int"))
+    for record_type in ("inspections", "disputes", "traffic")
+]
+
+
+@pytest.mark.parametrize("older", [None, "marks", "number_hash"])
+def test_incremental_run_equals_full_refresh(built, tmp_path, older):
     wh = built.copy_to(tmp_path / "home")
     before = fact_months(wh)
     ((violations, fines),) = wh.query(T5_CAMPAIGN_TOTALS, [SUMMER])
     with duckdb.connect(str(wh.path)) as conn:
-        if old_marks:
+        if older == "marks":
             conn.execute("ALTER TABLE intermediate.int_watermarks DROP COLUMN reference_hash")
+        if older == "number_hash":
+            for table in NUMBER_HASH_TABLES:
+                conn.execute(f"ALTER TABLE {table} DROP COLUMN _number_hash")
         for export in (*LATER, T5_CORRECTED):  # a new landing run
             land(conn, export, run_id="second-run")
     wh.dbt("build")
@@ -679,10 +699,47 @@ def test_incremental_run_equals_full_refresh(built, tmp_path, old_marks):
     assert {m for (m,) in rebuilt} == changed & months
     assert changed - months  # a month left without facts (I9's) lost its rows: see below
     assert months - changed  # months whose facts did not change were not rewritten
+    for table in NUMBER_HASH_TABLES:
+        assert wh.query(f"SELECT count(*) FROM {table} WHERE _number_hash IS NULL") == [(0,)]
     incremental = snapshot(wh)
 
     # the reference: everything rebuilt from the landing tables (models only; the dbt tests
     # already ran on the incremental state above)
+    wh.dbt("run", "--full-refresh")
+    assert snapshot(wh) == incremental
+
+
+def test_numbers_that_share_a_hash_are_resolved_together(tmp_path):
+    """The int_ models find a night's history rows and delete by _number_hash (macro
+    number_hash). With a hash that gives every number of the same length one value, most
+    numbers collide: a night must still equal a full refresh (no record lost, none doubled)."""
+    project = tmp_path / "dbt_project"
+    shutil.copytree(
+        PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages")
+    )
+    macros = project / "macros" / "resolution.sql"
+    text, n = re.subn(
+        r"(\{% macro number_hash\(number\) -%\}).*?(\{%- endmacro %\})",
+        r"\1 cast(9223372036854775808 + length({{ number }}) as ubigint) \2",
+        macros.read_text(),
+        flags=re.S,
+    )
+    assert n == 1
+    macros.write_text(text)
+    home = tmp_path / "home"
+    home.mkdir()
+    build_landing(home / "warehouse.duckdb")
+    wh = Warehouse(home=home, project_dir=project)
+    wh.dbt("build")
+    assert (
+        wh.query("SELECT count(DISTINCT _number_hash) FROM staging.stg_inspections")[0][0]
+        < (wh.query("SELECT count(DISTINCT inspection_id) FROM staging.stg_inspections")[0][0])
+    )
+    with duckdb.connect(str(wh.path)) as conn:
+        for export in (*LATER, T5_CORRECTED):
+            land(conn, export, run_id="second-run")
+    wh.dbt("build")
+    incremental = snapshot(wh)
     wh.dbt("run", "--full-refresh")
     assert snapshot(wh) == incremental
 

@@ -688,6 +688,16 @@ def test_a_nights_reconciliation_reads_the_numbers_changed_since_the_validated_r
     assert reconciliation(since).passed
     assert not reconciliation().passed
 
+    # a number restaged tonight whose fact the models did not resolve again: a stale fact,
+    # missing from the facts resolved since (counting every fact of the number would pass)
+    break_db(
+        db,
+        "UPDATE staging.stg_traffic SET _staged_at = TIMESTAMP '2026-01-02' "
+        "WHERE ticket_id = 'T0008'",
+    )
+    stale = reconciliation(since).observed[label]["batch"]
+    assert (stale["numbers_checked"], stale["expected_fact_rows"], stale["fact_rows"]) == (4, 3, 2)
+
 
 def test_a_nights_station_daily_reconciliation_reads_the_months_written_since(db, compiled):
     """Given the validated stamp, mart_station_daily's reconciliation compares the months the

@@ -371,13 +371,16 @@ def _landing_table(conn: duckdb.DuckDBPyConnection, record_type: str) -> None:
 
 def _staging_table(conn: duckdb.DuckDBPyConnection, record_type: str) -> None:
     """The stg_ model as the reconciliation reads it: every landed row of a loaded version,
-    its record number and normalised station text."""
+    its record number (and its _number_hash, as dbt macro number_hash computes it) and
+    normalised station text."""
     key, _, station_col = LANDING[record_type]
     match = "unit_match" if station_col == "unit" else "station_match"
     conn.execute(
         f"CREATE TABLE staging.stg_{record_type} AS SELECT l.{key}, "
         f"lower(l.{station_col}) AS {match}, v.status = 'loaded' AS _is_current, "
-        f"{STAMP} AS _staged_at "
+        f"{STAMP} AS _staged_at, "
+        f"CAST(md5_number(l.{key}) >> 65 AS UBIGINT) + CAST(9223372036854775808 AS UBIGINT) "
+        f"AS _number_hash "
         f"FROM landing.{record_type} AS l JOIN ops.file_ledger AS v "
         f"ON v.path = l._source_path AND v.sha256 = l._file_sha256"
     )

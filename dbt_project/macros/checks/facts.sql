@@ -22,7 +22,7 @@ WITH current AS (  -- landed rows of the file versions that count (ledger status
 ),
 {%- if since %}
 touched AS MATERIALIZED (  -- numbers restaged, re-resolved or rejected since the validated run
-  SELECT number FROM (
+  SELECT number, {{ number_hash('number') }} AS h FROM (
     SELECT {{ number }} AS number FROM {{ ref('stg_' ~ record_type) }}
     WHERE _staged_at > CAST({{ validated_through() }} AS TIMESTAMP)
     UNION ALL
@@ -40,11 +40,15 @@ landed AS (  -- distinct records (station, record number) staged from those rows
   SELECT DISTINCT coalesce(lk.station_id, '?' || coalesce(s.{{ match_column }}, ''))
       || ':' || s.{{ number }} AS k
   FROM {{ ref('stg_' ~ record_type) }} AS s
-  {%- if since %}
-  JOIN touched AS t ON t.number = s.{{ number }}  -- (a join: the hash is built on touched)
-  {%- endif %}
   LEFT JOIN {{ ref('int_station_lookup') }} AS lk ON lk.station_match = s.{{ match_column }}
   WHERE s._is_current
+  {%- if since %}
+    -- the rows of touched numbers, found by rowid through the integer hash column (10x city
+    -- traffic: 0.2 s; a join on the number strings reads every row's number, 1.5 s)
+    AND s.rowid IN (SELECT rowid FROM {{ ref('stg_' ~ record_type) }}
+                    WHERE _number_hash IN (SELECT h FROM touched))
+    AND s.{{ number }} IN (SELECT number FROM touched)
+  {%- endif %}
 ),
 rejected AS (  -- records whose latest version the models rejected
   SELECT DISTINCT record_key AS k FROM {{ ref('int_rejected_rows') }}
@@ -53,7 +57,10 @@ rejected AS (  -- records whose latest version the models rejected
 facts AS (
   SELECT f.{{ key_column }} AS k FROM {{ ref(fact_model) }} AS f
   {%- if since %}
-  JOIN touched AS t ON t.number = f.{{ number }}
+  -- the facts of touched numbers are the facts resolved since: every record of a restaged or
+  -- rejected number is resolved again with it. A fact the models failed to resolve again
+  -- is missing here, and the counts disagree. (A range: zone maps skip the history.)
+  WHERE f._resolved_at > CAST({{ validated_through() }} AS TIMESTAMP)
   {%- endif %}
 )
 {% if part == 'sample' -%}

@@ -3,9 +3,10 @@
     mediation result codes, campaign; accepted or rejected. Source is required; the other
     codes are optional (empty → NULL) but a non-empty text that maps to no code rejects the
     record. Incremental per record number, see macro resolve_versions. -#}
-{{ config(materialized='incremental', unique_key='dispute_id',
+{{ config(materialized='incremental', unique_key='_number_hash',
           incremental_strategy='delete+insert', on_schema_change='fail',
-          pre_hook="{{ rowid_fetch_threshold() }}",
+          pre_hook=["{{ add_number_hash('dispute_id') }}",
+                    "{{ rowid_fetch_threshold() }}"],
           post_hook=["delete from {{ this }} where _tombstone",
                      "{{ rowid_fetch_threshold(reset=true) }}"]) }}
 
@@ -130,10 +131,12 @@ select
     _staged_at,
     (select reference_hash from {{ ref('int_reference_version') }}) as _reference_hash,
     {{ batch_stamp('_resolved_at') }} as _resolved_at,
-    false as _tombstone
+    false as _tombstone,
+    _number_hash
 from checked
 union all by name
 select
     number as dispute_id,
-    true as _tombstone
+    true as _tombstone,
+    _number_hash
 from gone

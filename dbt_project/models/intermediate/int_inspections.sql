@@ -3,9 +3,10 @@
     rejected (unknown station, unmapped value, key conflict): rejected rows carry their
     reason and are absent from fct_inspections. Incremental per record number, see macro
     resolve_versions. -#}
-{{ config(materialized='incremental', unique_key='inspection_id',
+{{ config(materialized='incremental', unique_key='_number_hash',
           incremental_strategy='delete+insert', on_schema_change='fail',
-          pre_hook="{{ rowid_fetch_threshold() }}",
+          pre_hook=["{{ add_number_hash('inspection_id') }}",
+                    "{{ rowid_fetch_threshold() }}"],
           post_hook=["delete from {{ this }} where _tombstone",
                      "{{ rowid_fetch_threshold(reset=true) }}"]) }}
 
@@ -97,10 +98,12 @@ select
     _staged_at,
     (select reference_hash from {{ ref('int_reference_version') }}) as _reference_hash,
     {{ batch_stamp('_resolved_at') }} as _resolved_at,
-    false as _tombstone
+    false as _tombstone,
+    _number_hash
 from checked
 union all by name
 select
     number as inspection_id,
-    true as _tombstone
+    true as _tombstone,
+    _number_hash
 from gone

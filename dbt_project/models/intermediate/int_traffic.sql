@@ -2,9 +2,10 @@
     (station or squadron), violation code (the violation_code column wins over the violation
     text when present), action code, campaign; accepted or rejected. Incremental per ticket
     number, see macro resolve_versions. -#}
-{{ config(materialized='incremental', unique_key='ticket_id',
+{{ config(materialized='incremental', unique_key='_number_hash',
           incremental_strategy='delete+insert', on_schema_change='fail',
-          pre_hook="{{ rowid_fetch_threshold() }}",
+          pre_hook=["{{ add_number_hash('ticket_id') }}",
+                    "{{ rowid_fetch_threshold() }}"],
           post_hook=["delete from {{ this }} where _tombstone",
                      "{{ rowid_fetch_threshold(reset=true) }}"]) }}
 
@@ -130,10 +131,12 @@ select
     _staged_at,
     (select reference_hash from {{ ref('int_reference_version') }}) as _reference_hash,
     {{ batch_stamp('_resolved_at') }} as _resolved_at,
-    false as _tombstone
+    false as _tombstone,
+    _number_hash
 from checked
 union all by name
 select
     number as ticket_id,
-    true as _tombstone
+    true as _tombstone,
+    _number_hash
 from gone

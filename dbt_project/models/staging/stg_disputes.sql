@@ -2,7 +2,7 @@
     dispute: a dispute that became resolved appears once per export), typed; the party's name,
     ID number and phone are replaced by party_key (keyed hash), published free text masked.
     Incremental as stg_inspections. -#}
-{{ config(unique_key='_file_version_id') }}
+{{ config(unique_key='_file_version_id', pre_hook="{{ add_number_hash('dispute_id') }}") }}
 
 {%- set mappings = [
     ('station_matches', 'normalise_text', 'station'),
@@ -50,6 +50,7 @@ select
     cast(_first_seen_at as timestamp) as first_seen_at,
     cast(_file_version_id as varchar) as _file_version_id,
     cast(_is_current as boolean) as _is_current,
-    {{ batch_stamp('_staged_at') }} as _staged_at
+    {{ batch_stamp('_staged_at') }} as _staged_at,
+    {{ number_hash('cast(dispute_id as varchar)') }} as _number_hash
 from landed
 {{ join_mapped(mappings) }}

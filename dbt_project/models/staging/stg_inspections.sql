@@ -1,7 +1,7 @@
 {#- One row per landed row of a loaded or superseded file version (every export of every
     inspection), typed, PII dropped, published free text masked. Versions of one record are
     resolved in int_inspections. Incremental: see macro landed_rows. -#}
-{{ config(unique_key='_file_version_id') }}
+{{ config(unique_key='_file_version_id', pre_hook="{{ add_number_hash('inspection_id') }}") }}
 
 {%- set mappings = [
     ('station_matches', 'normalise_text', 'station'),
@@ -40,6 +40,7 @@ select
     cast(_first_seen_at as timestamp) as first_seen_at,
     cast(_file_version_id as varchar) as _file_version_id,
     cast(_is_current as boolean) as _is_current,
-    {{ batch_stamp('_staged_at') }} as _staged_at
+    {{ batch_stamp('_staged_at') }} as _staged_at,
+    {{ number_hash('cast(inspection_id as varchar)') }} as _number_hash
 from landed
 {{ join_mapped(mappings) }}

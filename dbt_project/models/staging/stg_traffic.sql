@@ -1,7 +1,7 @@
 {#- One row per landed row of a loaded or superseded file version (every export of every
     ticket), typed; the plate becomes plate_key and the party (ID number, else name)
     party_key, both keyed hashes; published free text masked. Incremental as stg_inspections. -#}
-{{ config(unique_key='_file_version_id') }}
+{{ config(unique_key='_file_version_id', pre_hook="{{ add_number_hash('ticket_id') }}") }}
 
 {%- set mappings = [
     ('unit_matches', 'normalise_text', 'unit'),
@@ -46,6 +46,7 @@ select
     cast(_first_seen_at as timestamp) as first_seen_at,
     cast(_file_version_id as varchar) as _file_version_id,
     cast(_is_current as boolean) as _is_current,
-    {{ batch_stamp('_staged_at') }} as _staged_at
+    {{ batch_stamp('_staged_at') }} as _staged_at,
+    {{ number_hash('cast(ticket_id as varchar)') }} as _number_hash
 from landed
 {{ join_mapped(mappings) }}
