@@ -50,9 +50,10 @@
              materialised (it is every current row). On a night with a mark, read in two
              parts: the rows staged since the mark (a range on _staged_at: zone maps skip
              the history), and the earlier versions of the same numbers by rowid, found by a
-             narrow scan of the integer _number_hash column (current_ids; macro number_hash). Fetched by a semi join with the
-             numbers instead, every column of every row group was decoded for the Bloom
-             filter's false positives (10x city traffic: 3.3 s; 1.4 s in two parts). The
+             narrow scan of the integer _number_hash column (current_ids; macro
+             number_hash). Fetched by a semi join with the numbers instead, every column of
+             every row group was decoded for the Bloom filter's false positives (10x city
+             traffic: 3.3 s; 1.4 s in two parts). The
              rowid fetch prunes row groups only while DuckDB turns the join's few rowids
              into an IN filter: the models raise dynamic_or_filter_threshold for that
              (macro rowid_fetch_threshold).
