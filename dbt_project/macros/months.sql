@@ -43,16 +43,21 @@
         on r._month = n._month
 {%- endmacro %}
 
-{#- The model's rows carry _month and _fingerprint (false for a table written before the
-    model was month-incremental: its first build recomputes every month). -#}
+{#- The bookkeeping columns of a month-incremental model's rows. -#}
+{% macro month_columns() -%}
+    {{ return(['_month', '_fingerprint']) }}
+{%- endmacro %}
+
+{#- The model's rows carry the month columns (false for a table written before the model was
+    month-incremental: its first build recomputes every month). -#}
 {% macro month_columns_present() -%}
-    {{ return(has_columns(['_month', '_fingerprint'])) }}
+    {{ return(has_columns(month_columns())) }}
 {%- endmacro %}
 
 {#- The batch stamp of a month-incremental model's rows (macro batch_stamp), also on the first
     build after its rows gained the month columns. -#}
 {% macro month_stamp(column) -%}
-    {{ built_stamp(column, ['_month', '_fingerprint']) }}
+    {{ built_stamp(column, month_columns()) }}
 {%- endmacro %}
 
 {#- The changed months as a relation (_month, _fingerprint): literal rows on a night, the
