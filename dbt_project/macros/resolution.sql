@@ -53,10 +53,9 @@
              narrow scan of the integer _number_hash column (current_ids; macro
              number_hash). Fetched by a semi join with the numbers instead, every column of
              every row group was decoded for the Bloom filter's false positives (10x city
-             traffic: 3.3 s; 1.4 s in two parts). The
-             rowid fetch prunes row groups only while DuckDB turns the join's few rowids
-             into an IN filter: the models raise dynamic_or_filter_threshold for that
-             (macro rowid_fetch_threshold).
+             traffic: 3.3 s; 1.4 s in two parts). The rowid fetch prunes row groups only
+             while DuckDB turns the join's few rowids into an IN filter: the models raise
+             dynamic_or_filter_threshold for that (macro rowid_fetch_threshold).
     repeated numbers with more than one current version, at one station or several. Most
              numbers have one (10 M of 10.16 M on the city bench): they are their record's
              winner as they are, and only the repeated ones are ranked. Ranking all of them
