@@ -76,8 +76,10 @@ def build_publish_asset(suites_dir: Path, dbt_target_dir: Path) -> dg.AssetsDefi
                 keep=warehouse.keep_snapshots,
                 git_commit=_git_commit(),
                 dbt_manifest=manifest if manifest.exists() else None,
-                # WAREHOUSE_VALIDATION_FULL: every row checked, every month hashed
+                # WAREHOUSE_VALIDATION_FULL: every row checked, every month hashed, every
+                # linked file read again
                 row_stamps=None if warehouse.validation_full else stamped,
+                read_bytes=warehouse.validation_full,
             )
         return dg.MaterializeResult(
             metadata={

@@ -6,7 +6,7 @@ Order of a publish (every step before the commit only adds files nobody points a
   2. write every table as Parquet into published/.tmp/snap-<version>/, check the written
      files against the source (row count and content hash), write the manifest, fsync all;
      a month (or a one-file table) whose source hash equals the current snapshot's is not
-     written but hard-linked from the current snapshot, after checking the file's sha256;
+     written but hard-linked from the current snapshot, after checking its bytes (filecheck.py);
   3. rename the folder to published/snapshots/<version>/ (atomic, fsync the parent);
   4. build the catalog as published/.tmp/catalog-<version>.duckdb (DuckDB 1.x storage), verify;
   5. COMMIT: os.replace latest.json (written to a temp file and fsynced first);
@@ -37,6 +37,7 @@ import duckdb
 from pipelines.hashing import sha256_file
 from pipelines.publish import stamps
 from pipelines.publish.catalog import build_catalog, catalog_info, schema_of
+from pipelines.publish.filecheck import stat_fields, verified
 from pipelines.publish.fsutil import (
     clear_tmp,
     fsync_dir,
@@ -213,32 +214,23 @@ def _same_content(
     return True
 
 
-def _intact(path: Path, entry: dict[str, Any]) -> bool:
-    """The file is byte for byte what its manifest recorded. Re-reading it for the sha256 (not
-    only comparing sizes) proves the bytes, not just the name (what the publish stage costs in
-    all: bench/RESULTS.md)."""
-    try:
-        if path.stat().st_size != entry["bytes"]:
-            return False
-    except FileNotFoundError:
-        return False
-    return sha256_file(path) == entry["sha256"]
-
-
-def _link(src: Path, dst: Path, entry: dict[str, Any]) -> None:
+def _link(src: Path, dst: Path, entry: dict[str, Any]) -> dict[str, Any]:
     """Hard-link an unchanged file of the current snapshot into the new one: no bytes written,
     and deleting either snapshot folder later leaves the other's name intact. Where a link is
     impossible (another filesystem, a filesystem without links, the link limit) copy it and
-    check the copy."""
+    check the copy. Returns the new file's manifest entry."""
     dst.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.link(src, dst)
+        return entry  # the same inode: the same stat
     except OSError as exc:
         if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
             raise
         shutil.copyfile(src, dst)
-        if not _intact(dst, entry):
+        copied = verified(dst, entry, read_bytes=True)
+        if copied is None:
             raise PublishError(f"copy of {src} to {dst} differs from the original") from exc
+        return copied
 
 
 def _partition_of(file: Path, layout: dict[str, str] | None) -> str:
@@ -252,9 +244,11 @@ def _reuse(
     current: dict[str, Any] | None,
     current_dir: Path | None,
     layout: dict[str, str] | None,
+    read_bytes: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """The files of the current snapshot whose source rows hash the same as now and whose bytes
-    are still what its manifest recorded, by partition: they are linked, not written."""
+    are still what its manifest recorded (filecheck.py; `read_bytes`: every file's sha256), by
+    partition, with their manifest entries: they are linked, not written."""
     candidates = {
         key: old
         for key, old in reusable_files(current, plan, layout).items()
@@ -263,16 +257,18 @@ def _reuse(
         and old["content_sha256"] == digest(plan.columns, expected[key])
     }
     sources = {key: current_dir / plan.table / old["path"] for key, old in candidates.items()}
-    # hashlib releases the GIL: one thread per core hashes the files side by side (10x city,
-    # 1.9 GB: 1.8 s -> 0.9 s on 2 cores)
+    # hashlib releases the GIL: one thread per core hashes the files it must read side by side
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        intact = dict(
-            zip(candidates, pool.map(_intact, sources.values(), candidates.values()), strict=True)
+        checked = pool.map(
+            lambda src, old: verified(src, old, read_bytes=read_bytes),
+            sources.values(),
+            candidates.values(),
         )
+        intact = dict(zip(candidates, checked, strict=True))
     reused: dict[str, dict[str, Any]] = {}
-    for key, old in candidates.items():
-        if intact[key]:
-            reused[key] = old
+    for key in candidates:
+        if intact[key] is not None:
+            reused[key] = intact[key]
         else:
             log.warning("%s differs from its manifest: written anew", sources[key])
     return reused
@@ -288,7 +284,7 @@ def _write_or_link(
     current_dir: Path | None,
 ) -> list[Path]:
     """Write the partitions in `to_write` (every row when nothing is reused), link the reused
-    files. Returns the files written."""
+    files (their entries in `reused` become the new files'). Returns the files written."""
     written: list[Path] = []
     if to_write:
         written = write_table(
@@ -300,8 +296,8 @@ def _write_or_link(
         )
     else:
         table_dir.mkdir(parents=True)
-    for old in reused.values():
-        _link(current_dir / plan.table / old["path"], table_dir / old["path"], old)
+    for key, old in reused.items():
+        reused[key] = _link(current_dir / plan.table / old["path"], table_dir / old["path"], old)
     return written
 
 
@@ -309,7 +305,9 @@ def _parquet_types(
     conn: duckdb.DuckDBPyConnection, plan: TablePlan, files: list[Path]
 ) -> list[tuple[str, str]]:
     """The one Parquet schema of the table's files: linked and new files must agree (the views
-    read them as one), with the source's column names in its order."""
+    read them as one), with the source's column names in its order. `files`: the new ones and
+    one linked file, which stands for all (the current snapshot's files were checked to share
+    one schema when it was published, and their bytes are unchanged)."""
     schemas = {tuple(parquet_columns(conn, [f])) for f in files}
     if len(schemas) != 1:
         raise PublishError(f"{plan.table}: files with different Parquet schemas {schemas}")
@@ -363,21 +361,18 @@ def _file_entries(
     got: dict[str, Partial],
     rows: int,
 ) -> list[dict[str, Any]]:
-    """The manifest's entry of every file (a linked file keeps its old entry), checking the
-    row counts of the Parquet metadata against the source."""
-    per_file = file_rows(conn, files)
+    """The manifest's entry of every file (a linked file keeps its old entry: its bytes were
+    verified, so were its rows), checking the row counts of the new files' Parquet metadata and
+    of all files together against the source."""
+    per_file = file_rows(conn, [f for f in files if _partition_of(f, layout) not in reused])
     entries = []
     for f in files:
         path, key = str(f.relative_to(table_dir)), _partition_of(f, layout)
         if key in reused:
             entry = dict(reused[key])  # verified before linking: same bytes, same inode
-            if per_file[str(f)] != entry["rows"]:
-                raise PublishError(
-                    f"{plan.table}: linked {path} has {per_file[str(f)]} "
-                    f"rows, its manifest {entry['rows']}"
-                )
         else:
             entry = {
+                **stat_fields(f),  # taken before the read below: see filecheck.py
                 "path": path,
                 **({"partition": key} if layout else {}),
                 "rows": per_file[str(f)],
@@ -402,20 +397,23 @@ def _write_table(
     current: dict[str, Any] | None,
     current_dir: Path | None,
     source: dict[str, Any] | None = None,
+    read_bytes: bool = False,
 ) -> dict[str, Any]:
     """One table into staging/<table>/; returns its manifest entry. `source`: the row stamps
-    behind its partials (stamps.table_parts), recorded for the next publish."""
+    behind its partials (stamps.table_parts), recorded for the next publish; `read_bytes`: the
+    files to link are checked by their sha256 even where their stat vouches for them."""
     whole = combine(parts.values())
     rows = whole[0]
     layout = file_layout(plan, rows)
     # what each partition (or the one file, '') must hold
     expected = parts if layout else {"": whole}
     table_dir = staging / plan.table
-    reused = _reuse(plan, expected, current, current_dir, layout)
+    reused = _reuse(plan, expected, current, current_dir, layout, read_bytes)
     to_write = sorted(k for k in expected if k not in reused)
     written = _write_or_link(conn, plan, table_dir, layout, to_write, reused, current_dir)
     files = sorted(p for p in table_dir.rglob("*.parquet") if p.is_file())
-    parquet_types = _parquet_types(conn, plan, files)
+    linked = [table_dir / e["path"] for e in reused.values()]
+    parquet_types = _parquet_types(conn, plan, (written + linked[:1]) or files)
     got = _check_written(conn, plan, written, parquet_types, layout, to_write, expected)
     entries = _file_entries(conn, plan, files, table_dir, layout, reused, got, rows)
     for entry in entries:
@@ -449,9 +447,10 @@ def _write_snapshot(
     current: dict[str, Any] | None,
     current_dir: Path | None,
     sources: Mapping[str, dict[str, Any] | None] | None = None,
+    read_bytes: bool = False,
 ) -> dict[str, Any]:
     """Every table into `staging`. A month (or a one-file table) whose source rows hash the same
-    as in the current snapshot is hard-linked from it after checking the file's sha256; the
+    as in the current snapshot is hard-linked from it after checking its bytes; the
     other months are written and their Parquet is checked against the source hash, month by
     month. Either way every file of the new snapshot is verified."""
     tables = {
@@ -464,6 +463,7 @@ def _write_snapshot(
             current,
             current_dir,
             (sources or {}).get(plan.table),
+            read_bytes,
         )
         for plan in plans
     }
@@ -608,12 +608,15 @@ def publish(
     source_schema: str = "marts",
     partition_by: Mapping[str, str | None] | None = None,
     row_stamps: Mapping[str, str] | None = None,
+    read_bytes: bool = False,
 ) -> PublishResult:
     """Publish `source_schema.<table>` for every table as a new immutable snapshot and point
     the BI catalog and latest.json at it. Idempotent: a run that already published, or
     content identical to the current snapshot, publishes nothing (changed=False).
     `row_stamps` (table -> a column every write of a row raises): those tables' months whose
-    row count and largest stamp are unchanged keep the current snapshot's hash (stamps.py)."""
+    row count and largest stamp are unchanged keep the current snapshot's hash (stamps.py).
+    `read_bytes`: every file linked from the current snapshot is read again for its sha256,
+    not only those whose stat cannot vouch for them (filecheck.py)."""
     names = _table_names(tables, keep)
     published_dir = Path(published_dir).resolve()
     with publish_lock(published_dir):
@@ -640,7 +643,7 @@ def publish(
             header = _header(version, run_id, git_commit, source_schema, check_results)
             staging = tmp_area(published_dir) / f"snap-{version}"
             manifest = _write_snapshot(
-                conn, plans, parts, docs, staging, header, current, current_dir, sources
+                conn, plans, parts, docs, staging, header, current, current_dir, sources, read_bytes
             )
             final, new_latest = _commit(published_dir, staging, manifest, latest)
             return PublishResult(

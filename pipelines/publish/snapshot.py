@@ -387,6 +387,8 @@ def parquet_columns(conn: duckdb.DuckDBPyConnection, files: list[Path]) -> list[
 
 
 def file_rows(conn: duckdb.DuckDBPyConnection, files: list[Path]) -> dict[str, int]:
+    if not files:
+        return {}
     listed = ", ".join(lit(str(f)) for f in files)
     out = conn.execute(
         f"SELECT file_name, num_rows FROM parquet_file_metadata([{listed}])"

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.publish import publish, release, rollback, snapshot
+from pipelines.publish import filecheck, publish, release, rollback, snapshot
 from pipelines.publish.snapshot import content_hash, describe
 from tests.publish.helpers import (
     TABLES,
@@ -134,7 +134,10 @@ def test_unchanged_months_are_linked_changed_ones_written(two_nights):
     assert check_consistent(two_nights["published"]) == second.version
     manifest = json.loads(second.manifest_path.read_text())
     for entry in manifest["tables"][FCT]["files"]:
-        assert set(entry) == {"path", "partition", "rows", "bytes", "sha256", "content_sha256"}
+        assert set(entry) == {
+            *("path", "partition", "rows", "bytes", "sha256", "content_sha256"),
+            *("inode", "mtime_ns", "stat_at_ns"),  # what filecheck.py compares next time
+        }
         assert entry["path"] == month_dir(entry["partition"])
     assert catalog_equals_source(second.catalog_path, source)
 
@@ -245,6 +248,93 @@ def test_damaged_file_in_the_current_snapshot_is_written_anew(tmp_path):
     assert same_rows(fresh, source, f"{MONTH} = '2024-04'")
     assert check_consistent(published) == second.version
     assert catalog_equals_source(second.catalog_path, source)
+
+
+def age_files(result, seconds: int = 60) -> None:
+    """Every Parquet file of a snapshot as last written `seconds` ago: the stat its manifest
+    recorded no longer matches, so the next publish reads each file once."""
+    for f in result.snapshot_dir.rglob("*.parquet"):
+        st = f.stat()
+        os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns - seconds * 10**9))
+
+
+def damage(file: Path) -> None:
+    data = bytearray(file.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size
+    file.write_bytes(bytes(data))
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """The files whose bytes filecheck.py reads for their sha256, as '<table>/<file>'."""
+    seen: list[str] = []
+    real = filecheck.sha256_file
+
+    def counting(path):
+        parts = Path(path).parts
+        seen.append("/".join(parts[parts.index("snapshots") + 2 :]))
+        return real(path)
+
+    monkeypatch.setattr(filecheck, "sha256_file", counting)
+    return seen
+
+
+@pytest.fixture
+def trusted(tmp_path, reads):
+    """A second snapshot whose files' stats were recorded long after their last write."""
+    source, published = make_source(tmp_path / "w.duckdb"), tmp_path / "published"
+    age_files(run(source, published, "run-1"))
+    change(source, NIGHT[0])  # March changes: written; every other file linked, read once
+    second = run(source, published, "run-2")
+    linked = {f"{t}/{p}" for t in TABLES for p in files_of(second, t)}
+    assert sorted(reads) == sorted(linked - {f"{FCT}/{month_dir('2024-03')}"})
+    reads.clear()
+    return source, published, second
+
+
+def test_linked_files_are_trusted_by_a_stat_recorded_after_their_last_write(trusted, reads):
+    """A file written seconds before its stat was recorded is read at the next publish (a write
+    in the same clock tick keeps the mtime), then trusted: not read again."""
+    source, published, second = trusted
+    change(source, NIGHT[3])  # July changes
+    third = run(source, published, "run-3")
+    assert reads == [f"{FCT}/{month_dir('2024-03')}"]  # written by run-2 seconds ago
+    assert check_consistent(published) == third.version
+    assert catalog_equals_source(third.catalog_path, source)
+
+
+def test_a_file_changed_after_its_stat_was_recorded_is_written_anew(trusted, reads):
+    source, published, second = trusted
+    damaged = second.snapshot_dir / FCT / month_dir("2024-04")
+    damage(damaged)  # a new mtime
+    change(source, NIGHT[3])
+    third = run(source, published, "run-3", keep=1)  # prunes the damaged snapshots
+    assert f"{FCT}/{month_dir('2024-04')}" in reads
+    fresh = third.snapshot_dir / FCT / month_dir("2024-04")
+    assert fresh.stat().st_nlink == 1
+    assert same_rows(fresh, source, f"{MONTH} = '2024-04'")
+    assert check_consistent(published) == third.version
+    assert catalog_equals_source(third.catalog_path, source)
+
+
+def test_read_bytes_reads_every_linked_file(trusted, reads):
+    """A change that puts the old mtime back passes the stat; read_bytes
+    (WAREHOUSE_VALIDATION_FULL) reads every file to link and finds it."""
+    source, published, second = trusted
+    forged = second.snapshot_dir / FCT / month_dir("2024-04")
+    st = forged.stat()
+    damage(forged)
+    os.utime(forged, ns=(st.st_atime_ns, st.st_mtime_ns))
+    change(source, NIGHT[3])
+    third = run(source, published, "run-3", keep=1, read_bytes=True)
+    linked = {f"{t}/{p}" for t in TABLES for p in files_of(third, t)}
+    assert set(reads) == linked - {f"{FCT}/{month_dir('2024-07')}"} | {
+        f"{FCT}/{month_dir('2024-04')}"
+    }
+    fresh = third.snapshot_dir / FCT / month_dir("2024-04")
+    assert fresh.stat().st_nlink == 1
+    assert same_rows(fresh, source, f"{MONTH} = '2024-04'")
+    assert catalog_equals_source(third.catalog_path, source)
 
 
 def test_copy_when_hard_links_are_impossible(tmp_path, monkeypatch):
