@@ -143,6 +143,9 @@ def test_valid_warehouse_passes_every_check_on_non_empty_batches(db, compiled, t
     assert recon["fact rows = landed records - rejected records"]["batch"] == {
         "landed_rows": 121,
         "staged_rows": 121,
+        "ledger_rows": 121,
+        "staged_rows_all": 121,
+        "ledger_rows_all": 121,
         "landed_records": 61,
         "rejected_records": 1,
         "expected_fact_rows": 60,
@@ -348,6 +351,9 @@ def test_reconciliation_shows_observed_and_expected_fact_rows(db, compiled):
     assert observed["batch"] == {
         "landed_rows": 61,
         "staged_rows": 61,
+        "ledger_rows": 61,
+        "staged_rows_all": 61,
+        "ledger_rows_all": 61,
         "landed_records": 31,
         "rejected_records": 1,
         "expected_fact_rows": 30,
@@ -633,6 +639,25 @@ def reconciliation_check(db: Path, compiled, table: str, validated_through=None)
     return run(db, compiled, [table], validated_through)[(table, "reconciliation")]
 
 
+def restage(number: str, stamp: str = "2026-01-02") -> tuple[str, ...]:
+    """A new export of traffic ticket `number` landed and staged at `stamp`: a file version of
+    its own (ledger, landing, stg_traffic), as landing and the stg_ model write one."""
+    version, path = f"traffic-{number}", f"traffic/{number}.csv"
+    return (
+        "INSERT INTO ops.file_ledger (file_version_id, record_type, path, sha256, status, "
+        f"first_seen_at, rows_landed) VALUES ('{version}', 'traffic', '{path}', '{number}', "
+        f"'loaded', TIMESTAMP '{stamp}', 1)",
+        "INSERT INTO landing.traffic SELECT * REPLACE ("
+        f"'{number}' AS _file_sha256, '{path}' AS _source_path, "
+        f"TIMESTAMP '{stamp}' AS _first_seen_at) "
+        f"FROM landing.traffic WHERE ticket_id = '{number}' AND _file_sha256 = 'new'",
+        "INSERT INTO staging.stg_traffic SELECT * REPLACE ("
+        f"TIMESTAMP '{stamp}' AS _staged_at, '{version}' AS _file_version_id) "
+        f"FROM staging.stg_traffic WHERE ticket_id = '{number}' "
+        "AND _file_version_id = 'traffic-new'",
+    )
+
+
 def test_a_nights_reconciliation_reads_the_numbers_changed_since_the_validated_run(db, compiled):
     """Given the validated stamp, the facts' reconciliation counts only the record numbers
     restaged (_staged_at) or resolved again (_resolved_at) since, and every rejected number: a
@@ -645,8 +670,7 @@ def test_a_nights_reconciliation_reads_the_numbers_changed_since_the_validated_r
         db,
         f"UPDATE marts.fct_traffic_violations SET _resolved_at = TIMESTAMP '{validated}'",
         # tonight: T0005 restaged (a new export) and lost by the models; T0006 resolved again
-        "UPDATE staging.stg_traffic SET _staged_at = TIMESTAMP '2026-01-02' "
-        "WHERE ticket_id = 'T0005'",
+        *restage("T0005"),
         "DELETE FROM marts.fct_traffic_violations WHERE ticket_id = 'T0005'",
         "UPDATE marts.fct_traffic_violations SET _resolved_at = TIMESTAMP '2026-01-02' "
         "WHERE ticket_id = 'T0006'",
@@ -664,8 +688,11 @@ def test_a_nights_reconciliation_reads_the_numbers_changed_since_the_validated_r
     night = reconciliation(since)
     assert not night.passed and night.blocking
     assert night.observed[label]["batch"] == {
-        "landed_rows": 61,  # whole-table row counts
-        "staged_rows": 61,
+        "landed_rows": 1,  # of the versions restaged since: T0005's new export
+        "staged_rows": 1,
+        "ledger_rows": 1,
+        "staged_rows_all": 62,  # every loaded version
+        "ledger_rows_all": 62,
         "landed_records": 3,  # T0005, T0006 and the rejected record
         "rejected_records": 1,
         "expected_fact_rows": 2,
@@ -690,13 +717,74 @@ def test_a_nights_reconciliation_reads_the_numbers_changed_since_the_validated_r
 
     # a number restaged tonight whose fact the models did not resolve again: a stale fact,
     # missing from the facts resolved since (counting every fact of the number would pass)
-    break_db(
-        db,
-        "UPDATE staging.stg_traffic SET _staged_at = TIMESTAMP '2026-01-02' "
-        "WHERE ticket_id = 'T0008'",
-    )
+    break_db(db, *restage("T0008"))
     stale = reconciliation(since).observed[label]["batch"]
     assert (stale["numbers_checked"], stale["expected_fact_rows"], stale["fact_rows"]) == (4, 3, 2)
+
+
+ROW_LABELS = (
+    "staged rows = landed rows of loaded versions",
+    "the ledger's rows landed = landed rows of loaded versions",
+    "staged rows = the ledger's rows landed, every loaded version",
+)
+
+
+@pytest.mark.parametrize(
+    ("breaks", "night_fails", "night_passes"),
+    [
+        ((), (), ROW_LABELS),
+        (  # staging dropped tonight's row from the current ones
+            (
+                "UPDATE staging.stg_traffic SET _is_current = false "
+                "WHERE _file_version_id = 'traffic-T0005'",
+            ),
+            (ROW_LABELS[0], ROW_LABELS[2]),
+            (ROW_LABELS[1],),
+        ),
+        (  # the ledger miscounts tonight's version
+            ("UPDATE ops.file_ledger SET rows_landed = 2 WHERE file_version_id = 'traffic-T0005'",),
+            (ROW_LABELS[1], ROW_LABELS[2]),
+            (ROW_LABELS[0],),
+        ),
+        (  # staging lost a row of a version nobody restaged tonight: the whole count sees it
+            (
+                "DELETE FROM staging.stg_traffic "
+                "WHERE ticket_id = 'T0007' AND _file_version_id = 'traffic-old'",
+            ),
+            (ROW_LABELS[2],),
+            ROW_LABELS[:2],
+        ),
+        (  # landing lost a row of an old version: landing only appends, so not a night's doing
+            ("DELETE FROM landing.traffic WHERE ticket_id = 'T0007' AND _file_sha256 = 'old'",),
+            (),
+            ROW_LABELS,
+        ),
+    ],
+)
+def test_a_nights_row_reconciliation_reads_the_versions_restaged_since(
+    db, compiled, breaks, night_fails, night_passes
+):
+    """Given the validated stamp, staged rows = landed rows = the ledger's rows_landed is counted
+    over the file versions restaged since (the stg_ models restage every row of a version
+    together), and staged rows = the ledger's rows over every loaded version. Whatever a break
+    does, the whole check sees it."""
+    validated = "2026-01-01 00:00:00"
+    break_db(
+        db,
+        f"UPDATE marts.fct_traffic_violations SET _resolved_at = TIMESTAMP '{validated}'",
+        *restage("T0005"),
+        "UPDATE marts.fct_traffic_violations SET _resolved_at = TIMESTAMP '2026-01-02' "
+        "WHERE ticket_id = 'T0005'",
+        *breaks,
+    )
+    stamp = {"column": "_resolved_at", "value": validated, "type": "TIMESTAMP"}
+    since = {"fct_traffic_violations": stamp}
+    night = reconciliation_check(db, compiled, "fct_traffic_violations", since)
+    assert set(night.failed) == set(night_fails)
+    assert not set(night.failed) & set(night_passes)
+    assert night.observed[ROW_LABELS[0]]["batch"]["landed_rows"] == 1  # tonight's version only
+    whole = reconciliation_check(db, compiled, "fct_traffic_violations")
+    assert whole.passed == (not breaks)
 
 
 def test_a_nights_station_daily_reconciliation_reads_the_months_written_since(db, compiled):

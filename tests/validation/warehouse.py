@@ -378,6 +378,7 @@ def _staging_table(conn: duckdb.DuckDBPyConnection, record_type: str) -> None:
     conn.execute(
         f"CREATE TABLE staging.stg_{record_type} AS SELECT l.{key}, "
         f"lower(l.{station_col}) AS {match}, v.status = 'loaded' AS _is_current, "
+        f"v.file_version_id AS _file_version_id, "
         f"{STAMP} AS _staged_at, "
         f"CAST(md5_number(l.{key}) >> 65 AS UBIGINT) + CAST(9223372036854775808 AS UBIGINT) "
         f"AS _number_hash "
@@ -413,9 +414,11 @@ def build(path: Path) -> Path:
         for record_type in LANDING:
             _landing_table(conn, record_type)
             conn.execute(
-                "INSERT INTO ops.file_ledger (path, sha256, status) "
-                "VALUES (?, 'old', 'loaded'), (?, 'new', 'loaded')",
-                [f"{record_type}/old.csv", f"{record_type}/new.csv"],
+                "INSERT INTO ops.file_ledger "
+                "(file_version_id, record_type, path, sha256, status, first_seen_at) VALUES "
+                "($rt || '-old', $rt, $rt || '/old.csv', 'old', 'loaded', TIMESTAMP '2022-07-05'), "
+                "($rt || '-new', $rt, $rt || '/new.csv', 'new', 'loaded', TIMESTAMP '2022-07-11')",
+                {"rt": record_type},
             )
         conn.executemany(
             "INSERT INTO intermediate.int_station_lookup VALUES (lower(?), ?)",
@@ -553,6 +556,12 @@ def build(path: Path) -> Path:
             )
             conn.executemany(
                 f"INSERT INTO landing.{record_type} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", versions
+            )
+            conn.execute(
+                f"UPDATE ops.file_ledger AS v SET rows_landed = (SELECT count(*) "
+                f"FROM landing.{record_type} AS l WHERE l._source_path = v.path "
+                f"AND l._file_sha256 = v.sha256) WHERE record_type = ?",
+                [record_type],
             )
             _staging_table(conn, record_type)
             conn.execute(

@@ -5,20 +5,39 @@
     key and record number. -#}
 
 {#- The blocking reconciliation of a fact table: fact rows = distinct records landed (station,
-    record number) - records whose latest version the models rejected, and staged rows = landed
-    rows of the versions that count. part='summary' reads every record; part='since' only the
-    record numbers restaged or re-resolved since the validated run (macro validated_through:
-    the fact rows' stamp the runner binds), every rejected number and the whole-table row counts:
-    the models change a record only by restaging its number (a new _staged_at) or resolving it
-    again (a new _resolved_at), so the records outside those numbers are the ones the
-    validated run reconciled. part='sample' lists the failing records. -#}
+    record number) - records whose latest version the models rejected; staged rows = landed
+    rows = the ledger's rows_landed, over the file versions that count (ledger status loaded).
+    part='summary' reads every record and version; part='since' only the record numbers
+    restaged or re-resolved since the validated run (macro validated_through: the fact rows'
+    stamp the runner binds), every rejected number, the versions restaged since and the
+    whole-table counts of staged rows and the ledger: the models change a record only by
+    restaging its number (a new _staged_at) or resolving it again (a new _resolved_at), they
+    restage every row of a version together, and landing only appends, so the records and
+    versions outside those are the ones the validated run reconciled. part='sample' lists the
+    failing records. -#}
 {% macro check_fact_rows(record_type, fact_model, key_column, number, match_column,
                          part='summary') -%}
 {%- set since = part == 'since' -%}
-WITH current AS (  -- landed rows of the file versions that count (ledger status loaded)
-  SELECT l.{{ number }} FROM {{ source('landing', record_type) }} AS l
-  JOIN {{ source('ops', 'file_ledger') }} AS v
-    ON v.path = l._source_path AND v.sha256 = l._file_sha256 AND v.status = 'loaded'
+WITH versions AS (  -- the file versions that count
+  SELECT file_version_id, path, sha256, first_seen_at, rows_landed
+  FROM {{ source('ops', 'file_ledger') }}
+  WHERE record_type = '{{ record_type }}' AND status = 'loaded'
+),
+{%- if since %}
+checked_versions AS MATERIALIZED (  -- those restaged since the validated run
+  SELECT * FROM versions WHERE file_version_id IN (
+    SELECT _file_version_id FROM {{ ref('stg_' ~ record_type) }}
+    WHERE _staged_at > CAST({{ validated_through() }} AS TIMESTAMP))
+),
+{%- endif %}
+current AS (  -- their landed rows
+  SELECT 1 FROM {{ source('landing', record_type) }} AS l
+  JOIN {{ 'checked_versions' if since else 'versions' }} AS v
+    ON v.path = l._source_path AND v.sha256 = l._file_sha256
+    -- equal by construction (landing copies the ledger's); the join's range of it lets the
+    -- scan skip the row groups of older versions (10x city traffic, a night: 0.01 s, against
+    -- 1.1 s for every loaded version)
+    AND v.first_seen_at = l._first_seen_at
 ),
 {%- if since %}
 touched AS MATERIALIZED (  -- numbers restaged, re-resolved or rejected since the validated run
@@ -75,7 +94,14 @@ FROM (SELECT k FROM facts EXCEPT SELECT k FROM landed)
 ORDER BY ALL
 {%- else -%}
 SELECT (SELECT count(*) FROM current) AS landed_rows,
-       (SELECT count(*) FROM {{ ref('stg_' ~ record_type) }} WHERE _is_current) AS staged_rows,
+       (SELECT count(*) FROM {{ ref('stg_' ~ record_type) }} WHERE _is_current
+        {%- if since %} AND _staged_at > CAST({{ validated_through() }} AS TIMESTAMP){% endif %})
+           AS staged_rows,
+       (SELECT coalesce(sum(rows_landed), 0) FROM {{ 'checked_versions' if since else 'versions' }})
+           AS ledger_rows,
+       (SELECT count(*) FROM {{ ref('stg_' ~ record_type) }} WHERE _is_current)
+           AS staged_rows_all,
+       (SELECT coalesce(sum(rows_landed), 0) FROM versions) AS ledger_rows_all,
        (SELECT count(*) FROM landed) AS landed_records,
        (SELECT count(*) FROM rejected) AS rejected_records,
        (SELECT count(*) FROM landed) - (SELECT count(*) FROM rejected)
