@@ -21,10 +21,10 @@ from pipelines.hashing import sha256_file
 RACY_NS = 2_000_000_000  # far above any filesystem's timestamp granularity
 
 
-def stat_fields(path: Path, stamp: int | None = None) -> dict[str, int]:
-    """The manifest fields a later publish compares; `stamp` (ns): when taken, before any read
-    of the bytes they vouch for."""
-    stamp = time.time_ns() if stamp is None else stamp
+def stat_fields(path: Path) -> dict[str, int]:
+    """The manifest fields a later publish compares, taken before any read of the bytes they
+    vouch for."""
+    stamp = time.time_ns()
     st = path.stat()
     return {"inode": st.st_ino, "mtime_ns": st.st_mtime_ns, "stat_at_ns": stamp}
 
