@@ -21,12 +21,15 @@ from pipelines.hashing import sha256_file
 RACY_NS = 2_000_000_000  # far above any filesystem's timestamp granularity
 
 
+def _fields(st: Any, stamp: int) -> dict[str, int]:
+    return {"inode": st.st_ino, "mtime_ns": st.st_mtime_ns, "stat_at_ns": stamp}
+
+
 def stat_fields(path: Path) -> dict[str, int]:
     """The manifest fields a later publish compares, taken before any read of the bytes they
     vouch for."""
     stamp = time.time_ns()
-    st = path.stat()
-    return {"inode": st.st_ino, "mtime_ns": st.st_mtime_ns, "stat_at_ns": stamp}
+    return _fields(path.stat(), stamp)
 
 
 def _trusted(st: Any, entry: dict[str, Any]) -> bool:
@@ -51,4 +54,4 @@ def verified(path: Path, entry: dict[str, Any], *, read_bytes: bool = False) -> 
         return entry
     if sha256_file(path) != entry["sha256"]:
         return None
-    return {**entry, "inode": st.st_ino, "mtime_ns": st.st_mtime_ns, "stat_at_ns": stamp}
+    return {**entry, **_fields(st, stamp)}
