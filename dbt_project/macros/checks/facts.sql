@@ -18,6 +18,7 @@
 {% macro check_fact_rows(record_type, fact_model, key_column, number, match_column,
                          part='summary') -%}
 {%- set since = part == 'since' -%}
+{%- set counted_versions = 'checked_versions' if since else 'versions' -%}
 WITH versions AS (  -- the file versions that count
   SELECT file_version_id, path, sha256, first_seen_at, rows_landed
   FROM {{ source('ops', 'file_ledger') }}
@@ -32,7 +33,7 @@ checked_versions AS MATERIALIZED (  -- those restaged since the validated run
 {%- endif %}
 current AS (  -- their landed rows
   SELECT 1 FROM {{ source('landing', record_type) }} AS l
-  JOIN {{ 'checked_versions' if since else 'versions' }} AS v
+  JOIN {{ counted_versions }} AS v
     ON v.path = l._source_path AND v.sha256 = l._file_sha256
     -- equal by construction (landing copies the ledger's); the join's range of it lets the
     -- scan skip the row groups of older versions (10x city traffic, a night: 0.01 s, against
@@ -97,7 +98,7 @@ SELECT (SELECT count(*) FROM current) AS landed_rows,
        (SELECT count(*) FROM {{ ref('stg_' ~ record_type) }} WHERE _is_current
         {%- if since %} AND _staged_at > CAST({{ validated_through() }} AS TIMESTAMP){% endif %})
            AS staged_rows,
-       (SELECT coalesce(sum(rows_landed), 0) FROM {{ 'checked_versions' if since else 'versions' }})
+       (SELECT coalesce(sum(rows_landed), 0) FROM {{ counted_versions }})
            AS ledger_rows,
        (SELECT count(*) FROM {{ ref('stg_' ~ record_type) }} WHERE _is_current)
            AS staged_rows_all,
