@@ -54,6 +54,7 @@ from pipelines.validation.suites import (
 
 MAX_AGGREGATE_ROWS = 50_000
 SHOWN_BATCH_ROWS = 5
+ROWID_FETCH_THRESHOLD = 5000  # as dbt's macro rowid_fetch_threshold (the int_ models)
 _SQL_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -672,18 +673,24 @@ def run_checks(
     ge = _GreatExpectations(sample_rows)
     outcomes: list[CheckOutcome] = []
     wanted = set(tables) if tables is not None else None
-    for suite in load_suites(suites_dir):
-        if wanted is not None and suite.table not in wanted:
-            continue
-        since = (validated_through or {}).get(suite.table)
-        if since is not None and (
-            since.get("column") != suite.rows_since
-            or not _SQL_TYPE.match(str(since.get("type", "")))
-        ):
-            since = None  # recorded for another column or unreadable: validate every row
-        outcomes.extend(
-            _TableRun(
-                conn, suite, compiled, ge, thresholds_by_name, batch_rows, sample_rows, since
-            ).run()
-        )
+    # The since checks fetch a night's few earlier rows by rowid (macro check_fact_rows): up to
+    # this many become an IN filter that prunes row groups, as in the int_ models' pre-hook.
+    conn.execute(f"SET dynamic_or_filter_threshold = {ROWID_FETCH_THRESHOLD}")
+    try:
+        for suite in load_suites(suites_dir):
+            if wanted is not None and suite.table not in wanted:
+                continue
+            since = (validated_through or {}).get(suite.table)
+            if since is not None and (
+                since.get("column") != suite.rows_since
+                or not _SQL_TYPE.match(str(since.get("type", "")))
+            ):
+                since = None  # recorded for another column or unreadable: validate every row
+            outcomes.extend(
+                _TableRun(
+                    conn, suite, compiled, ge, thresholds_by_name, batch_rows, sample_rows, since
+                ).run()
+            )
+    finally:
+        conn.execute("RESET dynamic_or_filter_threshold")
     return outcomes
