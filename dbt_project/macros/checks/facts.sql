@@ -19,6 +19,8 @@
                          part='summary') -%}
 {%- set since = part == 'since' -%}
 {%- set counted_versions = 'checked_versions' if since else 'versions' -%}
+{%- set staged = ref('stg_' ~ record_type) -%}
+{%- set mark = 'CAST(' ~ validated_through() ~ ' AS TIMESTAMP)' -%}
 WITH versions AS (  -- the file versions that count
   SELECT file_version_id, path, sha256, first_seen_at, rows_landed
   FROM {{ source('ops', 'file_ledger') }}
@@ -27,8 +29,8 @@ WITH versions AS (  -- the file versions that count
 {%- if since %}
 checked_versions AS MATERIALIZED (  -- those restaged since the validated run
   SELECT * FROM versions WHERE file_version_id IN (
-    SELECT _file_version_id FROM {{ ref('stg_' ~ record_type) }}
-    WHERE _staged_at > CAST({{ validated_through() }} AS TIMESTAMP))
+    SELECT _file_version_id FROM {{ staged }}
+    WHERE _staged_at > {{ mark }})
 ),
 {%- endif %}
 current AS (  -- their landed rows
@@ -43,11 +45,11 @@ current AS (  -- their landed rows
 {%- if since %}
 touched AS MATERIALIZED (  -- numbers restaged, re-resolved or rejected since the validated run
   SELECT number, {{ number_hash('number') }} AS h FROM (
-    SELECT {{ number }} AS number FROM {{ ref('stg_' ~ record_type) }}
-    WHERE _staged_at > CAST({{ validated_through() }} AS TIMESTAMP)
+    SELECT {{ number }} AS number FROM {{ staged }}
+    WHERE _staged_at > {{ mark }}
     UNION ALL
     SELECT {{ number }} FROM {{ ref(fact_model) }}
-    WHERE _resolved_at > CAST({{ validated_through() }} AS TIMESTAMP)
+    WHERE _resolved_at > {{ mark }}
     UNION ALL
     SELECT record_id FROM {{ ref('int_rejected_rows') }} WHERE record_type = '{{ record_type }}'
   )
@@ -66,19 +68,19 @@ landed AS (  -- distinct records (station, record number) staged from those rows
   -- dynamic_or_filter_threshold so those few rowids prune row groups. 10x city traffic, a
   -- night: 0.2 s; every touched rowid in one filter, 1.4 s; a join on the number strings, 1.5 s
   FROM (
-    SELECT {{ match_column }}, {{ number }} FROM {{ ref('stg_' ~ record_type) }}
-    WHERE _is_current AND _staged_at > CAST({{ validated_through() }} AS TIMESTAMP)
+    SELECT {{ match_column }}, {{ number }} FROM {{ staged }}
+    WHERE _is_current AND _staged_at > {{ mark }}
     UNION ALL
-    SELECT {{ match_column }}, {{ number }} FROM {{ ref('stg_' ~ record_type) }}
-    WHERE _is_current AND _staged_at <= CAST({{ validated_through() }} AS TIMESTAMP)
-      AND rowid IN (SELECT rowid FROM {{ ref('stg_' ~ record_type) }}
+    SELECT {{ match_column }}, {{ number }} FROM {{ staged }}
+    WHERE _is_current AND _staged_at <= {{ mark }}
+      AND rowid IN (SELECT rowid FROM {{ staged }}
                     WHERE _number_hash IN (SELECT h FROM touched)
-                      AND _staged_at <= CAST({{ validated_through() }} AS TIMESTAMP))
+                      AND _staged_at <= {{ mark }})
   ) AS s
   LEFT JOIN {{ ref('int_station_lookup') }} AS lk ON lk.station_match = s.{{ match_column }}
   WHERE s.{{ number }} IN (SELECT number FROM touched)
   {%- else %}
-  FROM {{ ref('stg_' ~ record_type) }} AS s
+  FROM {{ staged }} AS s
   LEFT JOIN {{ ref('int_station_lookup') }} AS lk ON lk.station_match = s.{{ match_column }}
   WHERE s._is_current
   {%- endif %}
@@ -93,7 +95,7 @@ facts AS (
   -- the facts of touched numbers are the facts resolved since: every record of a restaged or
   -- rejected number is resolved again with it. A fact the models failed to resolve again
   -- is missing here, and the counts disagree. (A range: zone maps skip the history.)
-  WHERE f._resolved_at > CAST({{ validated_through() }} AS TIMESTAMP)
+  WHERE f._resolved_at > {{ mark }}
   {%- endif %}
 )
 {% if part == 'sample' -%}
@@ -108,12 +110,12 @@ FROM (SELECT k FROM facts EXCEPT SELECT k FROM landed)
 ORDER BY ALL
 {%- else -%}
 SELECT (SELECT count(*) FROM current) AS landed_rows,
-       (SELECT count(*) FROM {{ ref('stg_' ~ record_type) }} WHERE _is_current
-        {%- if since %} AND _staged_at > CAST({{ validated_through() }} AS TIMESTAMP){% endif %})
+       (SELECT count(*) FROM {{ staged }} WHERE _is_current
+        {%- if since %} AND _staged_at > {{ mark }}{% endif %})
            AS staged_rows,
        (SELECT coalesce(sum(rows_landed), 0) FROM {{ counted_versions }})
            AS ledger_rows,
-       (SELECT count(*) FROM {{ ref('stg_' ~ record_type) }} WHERE _is_current)
+       (SELECT count(*) FROM {{ staged }} WHERE _is_current)
            AS staged_rows_all,
        (SELECT coalesce(sum(rows_landed), 0) FROM versions) AS ledger_rows_all,
        (SELECT count(*) FROM landed) AS landed_records,
